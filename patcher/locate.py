@@ -1,0 +1,530 @@
+"""Find every copy of pkg_resources: in directories, directory eggs, zipped eggs and wheels.
+
+A copy is described by a frozen :class:`Copy`; finding one never modifies anything. The scan
+survives what a live prefix does to it (files vanishing, unreadable directories, symlink loops,
+non-UTF-8 names): problems that the user should know of are collected as :class:`ScanError`
+values next to the copies instead of stopping the scan.
+"""
+
+from __future__ import annotations
+
+import csv
+import email.parser
+import hashlib
+import json
+import os
+import stat
+import subprocess
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Optional
+
+from patcher.errors import ArchiveError, InterpreterError, ScanError
+
+__all__ = [
+    "Copy",
+    "Dist",
+    "ScanResult",
+    "interpreter_path",
+    "locate",
+    "read_source",
+]
+
+#: container kinds, as written in reports
+DIRECTORY = "directory"
+EGG_DIR = "egg-dir"
+EGG_ZIP = "egg-zip"
+WHEEL = "wheel"
+
+_MODULE = "pkg_resources.py"
+_PACKAGE = "pkg_resources"
+_INIT = "__init__.py"
+
+
+@dataclass(frozen=True, order=True)
+class Dist:
+    """A distribution name and version, as an installer or a vendor list states them."""
+
+    name: str
+    version: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "version": self.version}
+
+
+@dataclass(frozen=True)
+class Copy:
+    """One copy of pkg_resources' source, wherever it lies.
+
+    ``file`` is the ``.py`` file, or the archive when the copy lies inside one (``member`` is
+    then its name inside the archive). ``record`` names the ``RECORD`` (or egg-info
+    ``installed-files.txt``) that lists the file, and ``record_entry`` the path as written
+    there, so that a rewrite can keep the installer's bookkeeping true.
+    """
+
+    file: str
+    member: Optional[str]
+    container: str
+    vendored_by: Optional[str]
+    owner: Optional[Dist]
+    upstream: Optional[Dist]
+    sha256: str
+    conflicts: tuple[Dist, ...] = ()
+    record: Optional[str] = None
+    record_entry: Optional[str] = None
+    vendor_pip: Optional[Dist] = field(default=None, compare=False)
+
+    @property
+    def location(self) -> str:
+        """A one-string name for messages: ``file`` or ``archive!member``."""
+        return self.file if self.member is None else f"{self.file}!{self.member}"
+
+    def identities(self) -> tuple[Dist, ...]:
+        """Every (project, version) this copy's code can be matched by in a patch's range."""
+        found = [d for d in (self.upstream, self.owner, self.vendor_pip) if d is not None]
+        return tuple(dict.fromkeys(found))
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Copies found (sorted, no duplicates) and the paths that could not be read."""
+
+    copies: tuple[Copy, ...]
+    errors: tuple[ScanError, ...]
+
+
+def read_source(copy: Copy) -> bytes:
+    """Read the current bytes of a copy (from its archive when it lies in one)."""
+    try:
+        if copy.member is None:
+            with open(copy.file, "rb") as f:
+                return f.read()
+        with zipfile.ZipFile(copy.file) as zf:
+            return zf.read(copy.member)
+    except (OSError, zipfile.BadZipFile, KeyError) as exc:
+        raise ScanError(copy.location, _reason(exc)) from None
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, zipfile.BadZipFile):
+        return f"not a valid zip archive ({exc})"
+    return str(exc) or type(exc).__name__
+
+
+# --- which paths are copies ------------------------------------------------------------------
+
+
+def _candidate(parts: Sequence[str], is_package: _IsPackage) -> Optional[tuple[int, Optional[str]]]:
+    """Decide whether the path ``parts`` (split on ``/``) is a copy.
+
+    Returns ``(depth of the import root, vendoring package or None)`` or None. The import root
+    is the directory that would be on ``sys.path``: a top-level ``pkg_resources`` lies directly
+    in a directory that is not itself a package, a vendored one in ``<pkg>/_vendor/``. Anything
+    else named alike (``pkg_resources/tests/...``, pip's ``_internal/*/pkg_resources.py``
+    wrappers, test fixtures inside packages) is not pkg_resources.
+    """
+    name = parts[-1]
+    if name == _INIT and len(parts) >= 2 and parts[-2] == _PACKAGE:
+        parent = parts[:-2]
+    elif name == _MODULE:
+        parent = parts[:-1]
+    else:
+        return None
+    if parent and parent[-1] == "_vendor" and len(parent) >= 2 and is_package(parent):
+        vendor_root = len(parent) - 2
+        while vendor_root > 0 and is_package(parent[:vendor_root]):
+            vendor_root -= 1
+        return vendor_root, parent[vendor_root]
+    if parent and is_package(parent):
+        return None
+    return len(parent), None
+
+
+#: ``is_package(parts)``: does the directory ``parts`` hold an ``__init__.py``?
+_IsPackage = Callable[[Sequence[str]], bool]
+
+
+class _DirIsPackage:
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def __call__(self, parts: Sequence[str]) -> bool:
+        return os.path.isfile(os.path.join(self.base, *parts, _INIT))
+
+
+class _ZipIsPackage:
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = frozenset(names)
+
+    def __call__(self, parts: Sequence[str]) -> bool:
+        return "/".join([*parts, _INIT]) in self.names
+
+
+# --- metadata readers --------------------------------------------------------------------------
+
+
+def _parse_pkg_info(data: bytes) -> Optional[Dist]:
+    msg = email.parser.BytesParser().parsebytes(data, headersonly=True)
+    name, version = msg.get("Name"), msg.get("Version")
+    if not name or not version:
+        return None
+    return Dist(str(name).strip(), str(version).strip())
+
+
+def _parse_vendor_txt(data: bytes) -> Optional[Dist]:
+    """The setuptools release a pip vendors its pkg_resources from (``_vendor/vendor.txt``)."""
+    for raw in data.decode("utf-8", "replace").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        name, sep, version = line.partition("==")
+        if sep and name.strip().lower() == "setuptools":
+            return Dist("setuptools", version.strip())
+    return None
+
+
+def _upstream(owner: Optional[Dist], vendored_by: Optional[str], vendor: Optional[Dist]) -> Optional[Dist]:
+    if vendored_by is not None:
+        return vendor
+    if owner is not None and _normalize(owner.name) == "setuptools":
+        return Dist("setuptools", owner.version)
+    return None
+
+
+def _normalize(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- archives ----------------------------------------------------------------------------------
+
+
+def _scan_archive(path: str, container: str) -> list[Copy]:
+    """Find copies inside a zipped egg or a wheel, reading it in place."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            is_package = _ZipIsPackage(names)
+            found = []
+            for name in names:
+                parts = name.split("/")
+                if parts[-1] not in (_INIT, _MODULE):
+                    continue
+                decided = _candidate(parts, is_package)
+                if decided is not None:
+                    found.append((name, parts, decided))
+            if not found:
+                return []
+            owner = _archive_owner(zf, names, container)
+            copies = []
+            for name, parts, (root, vendored_by) in found:
+                vendor = None
+                if vendored_by is not None:
+                    vendor_txt = "/".join([*parts[:root + 1], "_vendor", "vendor.txt"])
+                    if vendor_txt in names:
+                        vendor = _parse_vendor_txt(zf.read(vendor_txt))
+                record, entry = (None, None)
+                if container == WHEEL:
+                    record, entry = _wheel_record(names), name
+                copies.append(
+                    Copy(
+                        file=path,
+                        member=name,
+                        container=container,
+                        vendored_by=vendored_by,
+                        owner=owner,
+                        upstream=_upstream(owner, vendored_by, vendor),
+                        sha256=_sha256(zf.read(name)),
+                        record=record,
+                        record_entry=entry,
+                        vendor_pip=owner if vendored_by == "pip" and owner and _normalize(owner.name) == "pip" else None,
+                    )
+                )
+            return copies
+    except FileNotFoundError:
+        return []  # vanished during the scan: absent
+    except (OSError, zipfile.BadZipFile, KeyError, EOFError, ValueError) as exc:
+        raise ArchiveError(path, _reason(exc)) from None
+
+
+def _archive_owner(zf: zipfile.ZipFile, names: Sequence[str], container: str) -> Optional[Dist]:
+    if container == EGG_ZIP:
+        if "EGG-INFO/PKG-INFO" in names:
+            return _parse_pkg_info(zf.read("EGG-INFO/PKG-INFO"))
+        return None
+    for name in names:
+        parts = name.split("/")
+        if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "METADATA":
+            return _parse_pkg_info(zf.read(name))
+    return None
+
+
+def _wheel_record(names: Sequence[str]) -> Optional[str]:
+    for name in names:
+        parts = name.split("/")
+        if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "RECORD":
+            return name
+    return None
+
+
+# --- directories -------------------------------------------------------------------------------
+
+
+class _Scanner:
+    """Walks directories once each (by device and inode), collecting copies and errors."""
+
+    def __init__(self) -> None:
+        self.visited: set[tuple[int, int]] = set()
+        self.copies: dict[tuple[str, Optional[str]], Copy] = {}
+        self.errors: list[ScanError] = []
+        self._records: dict[str, dict[str, str]] = {}
+        self._metadirs: dict[str, list[str]] = {}
+
+    # the walk
+
+    def scan(self, root: str) -> None:
+        root = os.path.abspath(root)
+        try:
+            st = os.stat(root)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            self.errors.append(ScanError(root, _reason(exc)))
+            return
+        if stat.S_ISDIR(st.st_mode):
+            self._walk(root)
+        elif stat.S_ISREG(st.st_mode):
+            self._scan_file(root, os.path.basename(root))
+
+    def _walk(self, top: str) -> None:
+        stack = [top]
+        deferred: list[str] = []  # symlinked directories: walked last, so real paths win
+        while stack or deferred:
+            path = stack.pop() if stack else deferred.pop()
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue  # vanished, or a dangling link
+            key = (st.st_dev, st.st_ino)
+            if key in self.visited:
+                continue
+            self.visited.add(key)
+            try:
+                with os.scandir(path) as it:
+                    entries = list(it)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                self.errors.append(ScanError(path, _reason(exc)))
+                continue
+            self._scan_entries(path, entries, stack, deferred)
+
+    def _scan_entries(self, path: str, entries: list[os.DirEntry[str]], stack: list[str], deferred: list[str]) -> None:
+        for entry in entries:
+            name = entry.name
+            try:
+                if entry.is_dir():
+                    if name == "__pycache__":
+                        continue
+                    if name == _PACKAGE:
+                        self._check(os.path.join(entry.path, _INIT))
+                    (deferred if entry.is_symlink() else stack).append(entry.path)
+                elif name.endswith((".egg", ".whl", _MODULE)) and entry.is_file():
+                    self._scan_file(entry.path, name)
+            except OSError:
+                continue  # vanished between listing and looking
+
+    def _scan_file(self, path: str, name: str) -> None:
+        if name.endswith(".egg") or name.endswith(".whl"):
+            container = EGG_ZIP if name.endswith(".egg") else WHEEL
+            try:
+                for copy in _scan_archive(path, container):
+                    self.copies.setdefault((copy.file, copy.member), copy)
+            except ScanError as exc:
+                self.errors.append(exc)
+        elif name == _MODULE or name == _INIT:
+            self._check(path)
+
+    def _check(self, path: str) -> None:
+        """Record ``path`` if it exists and is a copy of pkg_resources."""
+        if not os.path.isfile(path):
+            return
+        parts = path.split(os.sep)
+        base = os.sep  # parts[0] is '' for an absolute path
+        decided = _candidate(parts[1:], _DirIsPackage(base))
+        if decided is None:
+            return
+        root_depth, vendored_by = decided
+        import_root = os.sep + os.path.join(*parts[1:root_depth + 1]) if root_depth else os.sep
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            self.errors.append(ScanError(path, _reason(exc)))
+            return
+        vendor = None
+        if vendored_by is not None:
+            vendor = _read_small(os.path.join(import_root, vendored_by, "_vendor", "vendor.txt"), _parse_vendor_txt)
+        egg_owner = None
+        container = DIRECTORY
+        if import_root.endswith(".egg"):
+            egg_owner = _read_small(os.path.join(import_root, "EGG-INFO", "PKG-INFO"), _parse_pkg_info)
+            container = EGG_DIR if os.path.isdir(os.path.join(import_root, "EGG-INFO")) else DIRECTORY
+        owner, conflicts, record, entry = self._owner(import_root, path)
+        if owner is None:
+            owner = egg_owner
+        if owner is None and vendored_by is not None:
+            owner = self._owner(import_root, os.path.join(import_root, vendored_by, _INIT))[0]
+        self.copies.setdefault(
+            (path, None),
+            Copy(
+                file=path,
+                member=None,
+                container=container,
+                vendored_by=vendored_by,
+                owner=owner,
+                upstream=_upstream(owner, vendored_by, vendor),
+                sha256=_sha256(data),
+                conflicts=conflicts,
+                record=record,
+                record_entry=entry,
+                vendor_pip=owner if vendored_by == "pip" and owner and _normalize(owner.name) == "pip" else None,
+            ),
+        )
+
+    # ownership
+
+    def _owner(self, site: str, path: str) -> tuple[Optional[Dist], tuple[Dist, ...], Optional[str], Optional[str]]:
+        """Which installed distributions list ``path``: the newest record wins, others conflict."""
+        claims: list[tuple[float, Dist, str, str]] = []
+        for meta in self._meta_dirs(site):
+            listing = self._listing(meta)
+            entry = listing.get(path)
+            if entry is None:
+                continue
+            dist = self._meta_dist(meta)
+            if dist is None:
+                continue
+            record = os.path.join(meta, "RECORD" if meta.endswith(".dist-info") else "installed-files.txt")
+            try:
+                mtime = os.stat(record).st_mtime
+            except OSError:
+                continue
+            claims.append((mtime, dist, record, entry))
+        if not claims:
+            return None, (), None, None
+        claims.sort(key=lambda c: (c[0], c[1]), reverse=True)
+        _, owner, record, entry = claims[0]
+        return owner, tuple(c[1] for c in claims[1:] if c[1] != owner), record, entry
+
+    def _meta_dirs(self, site: str) -> list[str]:
+        found = self._metadirs.get(site)
+        if found is None:
+            try:
+                with os.scandir(site) as it:
+                    found = sorted(
+                        e.path for e in it if e.name.endswith((".dist-info", ".egg-info")) and e.is_dir()
+                    )
+            except OSError:
+                found = []
+            self._metadirs[site] = found
+        return found
+
+    def _listing(self, meta: str) -> dict[str, str]:
+        """Absolute path -> entry as written, for a dist-info RECORD or egg-info installed-files.txt."""
+        cached = self._records.get(meta)
+        if cached is not None:
+            return cached
+        listing: dict[str, str] = {}
+        if meta.endswith(".dist-info"):
+            base, record = os.path.dirname(meta), os.path.join(meta, "RECORD")
+        else:
+            base, record = meta, os.path.join(meta, "installed-files.txt")
+        try:
+            with open(record, encoding="utf-8", newline="") as f:
+                if record.endswith("RECORD"):
+                    rows: Iterable[list[str]] = csv.reader(f)
+                else:
+                    rows = ([line.rstrip("\r\n")] for line in f)
+                for row in rows:
+                    if row and row[0]:
+                        listing[os.path.normpath(os.path.join(base, row[0]))] = row[0]
+        except (OSError, UnicodeDecodeError, csv.Error):
+            pass
+        self._records[meta] = listing
+        return listing
+
+    @staticmethod
+    def _meta_dist(meta: str) -> Optional[Dist]:
+        name = "METADATA" if meta.endswith(".dist-info") else "PKG-INFO"
+        return _read_small(os.path.join(meta, name), _parse_pkg_info)
+
+    def result(self) -> ScanResult:
+        copies = tuple(sorted(self.copies.values(), key=lambda c: (c.file, c.member or "")))
+        return ScanResult(copies, tuple(self.errors))
+
+
+def _read_small(path: str, parse: Callable[[bytes], Optional[Dist]]) -> Optional[Dist]:
+    try:
+        with open(path, "rb") as f:
+            return parse(f.read())
+    except OSError:
+        return None
+
+
+# --- entry points ------------------------------------------------------------------------------
+
+
+def locate(paths: Iterable[str]) -> ScanResult:
+    """Find every copy below ``paths`` (directories scanned recursively, or single archives)."""
+    scanner = _Scanner()
+    for path in paths:
+        scanner.scan(path)
+    return scanner.result()
+
+
+_SYS_PATH_PROBE = "import sys, json; sys.stdout.write(json.dumps(sys.path))"
+
+
+def interpreter_path(python: str) -> list[str]:
+    """Ask an interpreter (2.7 to 3.x) for its ``sys.path`` after site processing.
+
+    The empty entry (the probe's working directory) is dropped: it says nothing about the
+    interpreter's installation.
+    """
+    try:
+        proc = subprocess.run(
+            [python, "-c", _SYS_PATH_PROBE],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    except OSError as exc:
+        raise InterpreterError(f"{python}: cannot run ({_reason(exc)})") from None
+    except subprocess.TimeoutExpired:
+        raise InterpreterError(f"{python}: did not answer within 60 seconds") from None
+    if proc.returncode != 0:
+        last = (proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["no output"])[-1]
+        raise InterpreterError(f"{python}: exited with status {proc.returncode} ({last})")
+    try:
+        entries = json.loads(proc.stdout.decode("utf-8", "surrogateescape"))
+    except ValueError:
+        raise InterpreterError(f"{python}: printed something other than its sys.path") from None
+    return [e for e in entries if isinstance(e, str) and e]
+
+
+def current_path() -> list[str]:
+    """The running interpreter's ``sys.path`` (eggs added by ``.pth`` files included)."""
+    import sys
+
+    return [e for e in sys.path if e]
+
+
+__all__ += ["current_path", "DIRECTORY", "EGG_DIR", "EGG_ZIP", "WHEEL"]

@@ -1,0 +1,64 @@
+"""Renderers: turn results into text or JSON strings. Nothing here prints."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Optional
+
+from patcher.locate import Copy, Dist
+
+__all__ = ["copy_to_json", "display", "locate_json", "locate_table"]
+
+
+def display(path: str) -> str:
+    """A path as it can be shown: undecodable bytes of a file name become ``\\xNN``."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _dist(dist: Optional[Dist]) -> Optional[dict[str, str]]:
+    return None if dist is None else dist.to_json()
+
+
+def copy_to_json(copy: Copy, state: str, extra: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """The JSON object of one copy (see README, "JSON format")."""
+    obj: dict[str, Any] = {
+        "file": display(copy.file),
+        "member": copy.member,
+        "container": copy.container,
+        "vendored_by": copy.vendored_by,
+        "owner": _dist(copy.owner),
+        "upstream": _dist(copy.upstream),
+        "sha256": copy.sha256,
+        "state": state,
+        "conflicts": [d.to_json() for d in copy.conflicts],
+    }
+    if extra:
+        obj.update(extra)
+    return obj
+
+
+def locate_json(rows: Sequence[dict[str, Any]]) -> str:
+    return json.dumps({"copies": list(rows)}, indent=2, sort_keys=False) + "\n"
+
+
+def _short(dist: Optional[dict[str, str]]) -> str:
+    return "-" if not dist else f"{dist['name']} {dist['version']}"
+
+
+def locate_table(rows: Sequence[dict[str, Any]]) -> str:
+    """A table for people: one line per copy, the location last so that long paths don't break it."""
+    if not rows:
+        return "no copy of pkg_resources found\n"
+    header = ("STATE", "CONTAINER", "OWNER", "UPSTREAM", "LOCATION")
+    table = [header]
+    for row in rows:
+        location = row["file"] if row["member"] is None else f"{row['file']}!{row['member']}"
+        owner = _short(row["owner"])
+        if row["conflicts"]:
+            owner += " (also: " + ", ".join(_short(d) for d in row["conflicts"]) + ")"
+        table.append((row["state"], row["container"], owner, _short(row["upstream"]), location))
+    widths = [max(len(r[i]) for r in table) for i in range(len(header) - 1)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r[:-1], widths)) + "  " + r[-1] for r in table]
+    noun = "copy" if len(rows) == 1 else "copies"
+    return "\n".join(lines) + f"\n\n{len(rows)} {noun} of pkg_resources\n"
