@@ -6,9 +6,11 @@ import json
 from collections.abc import Sequence
 from typing import Any, Optional
 
+from patcher.apply import CopyPlan
+from patcher.engine import Outcome
 from patcher.locate import Copy, Dist
 
-__all__ = ["copy_to_json", "display", "locate_json", "locate_table"]
+__all__ = ["copy_to_json", "display", "locate_json", "locate_table", "outcome_json", "outcome_line", "steps_json"]
 
 
 def display(path: str) -> str:
@@ -62,3 +64,60 @@ def locate_table(rows: Sequence[dict[str, Any]]) -> str:
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r[:-1], widths)) + "  " + r[-1] for r in table]
     noun = "copy" if len(rows) == 1 else "copies"
     return "\n".join(lines) + f"\n\n{len(rows)} {noun} of pkg_resources\n"
+
+
+def steps_json(plan: Optional[CopyPlan]) -> list[dict[str, Any]]:
+    """Per patch: the variant that fits (or null), what it would do, and its offsets."""
+    if plan is None:
+        return []
+    return [
+        {
+            "patch": step.patch,
+            "variant": None if step.variant is None else step.variant.id,
+            "action": step.action,
+            "offsets": list(step.offsets),
+            "fuzz": step.fuzz,
+            "detail": step.failure,
+        }
+        for step in plan.steps
+    ]
+
+
+_DRY = {
+    "patched": "would patch",
+    "reverted": "would revert",
+}
+
+
+def outcome_line(outcome: Outcome, dry_run: bool = False) -> str:
+    """One line per copy for people: what happened and which variants."""
+    word = _DRY.get(outcome.outcome, outcome.outcome) if dry_run else outcome.outcome
+    variants = ""
+    if outcome.plan is not None and not outcome.plan.failed:
+        parts = []
+        for step in outcome.plan.steps:
+            if step.variant is None:
+                continue
+            moved = [o for o in step.offsets if o]
+            parts.append(step.variant.id + (f" (offset {', '.join(map(str, moved))})" if moved else ""))
+        variants = "  [" + ", ".join(parts) + "]" if parts else ""
+    return f"{word:<18} {display(outcome.copy.location)}{variants}\n"
+
+
+def outcome_json(outcomes: Sequence[Outcome], dry_run: bool = False) -> str:
+    rows = []
+    for outcome in outcomes:
+        rows.append(
+            copy_to_json(
+                outcome.copy,
+                outcome.state,
+                {
+                    "outcome": outcome.outcome,
+                    "dry_run": dry_run,
+                    "message": outcome.message,
+                    "warnings": list(outcome.warnings),
+                    "patches": steps_json(outcome.plan),
+                },
+            )
+        )
+    return json.dumps({"copies": rows}, indent=2) + "\n"

@@ -1,0 +1,289 @@
+"""Pure patch application: place hunks on a text, build the new text, reverse a patch.
+
+Nothing here touches the file system. A text is bytes; lines are compared without their line
+endings, so one LF patch serves CRLF copies too (pip 10.0.x), and lines the patch adds take the
+file's own ending. Placement is exact (at the declared line or at an offset, nearest first);
+fuzz (ignoring outer context lines, as GNU patch does) only when asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Optional, Union
+
+from patcher.patchset import FilePatch, Hunk, Line, PatchSet, Variant
+
+__all__ = [
+    "Mismatch",
+    "Placement",
+    "PatchPlan",
+    "CopyPlan",
+    "place_hunks",
+    "apply_hunks",
+    "plan_copy",
+    "split_lines",
+]
+
+#: what a step does to the copy
+CHANGE = "change"  # the variant fits and will be applied (or, reverting, removed)
+DONE = "done"  # already in the wanted state
+FAIL = "fail"  # no variant fits
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one hunk landed: 0-based ``start`` in the original text."""
+
+    hunk: int
+    start: int
+    offset: int
+    fuzz: int
+    # how many leading/trailing lines of the hunk were ignored (fuzz)
+    trim_head: int = 0
+    trim_tail: int = 0
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """Why a hunk does not fit: the first line that differs at the hunk's declared place."""
+
+    hunk: int  # 1-based
+    line: int  # 1-based line number in the file
+    expected: str
+    found: Optional[str]
+
+    def __str__(self) -> str:
+        found = "end of file" if self.found is None else repr(self.found)
+        return f"hunk #{self.hunk}: line {self.line}: expected {self.expected!r}, found {found}"
+
+
+def split_lines(text: bytes) -> list[bytes]:
+    """Lines with their endings (``\\n``, ``\\r\\n`` or ``\\r``); joining them gives ``text`` back."""
+    return text.splitlines(keepends=True)
+
+
+def _strip(line: bytes) -> bytes:
+    if line.endswith(b"\r\n"):
+        return line[:-2]
+    if line.endswith((b"\n", b"\r")):
+        return line[:-1]
+    return line
+
+
+def _eol_of(lines: Sequence[bytes]) -> bytes:
+    for line in lines:
+        if line.endswith(b"\r\n"):
+            return b"\r\n"
+        if line.endswith(b"\n"):
+            return b"\n"
+        if line.endswith(b"\r"):
+            return b"\r"
+    return b"\n"
+
+
+def _matches(stripped: Sequence[bytes], at: int, want: Sequence[Line]) -> bool:
+    if at < 0 or at + len(want) > len(stripped):
+        return False
+    return all(stripped[at + i] == line.text for i, line in enumerate(want))
+
+
+def _context_run(lines: Sequence[Line], from_end: bool) -> int:
+    run = 0
+    for line in reversed(lines) if from_end else lines:
+        if line.kind != " ":
+            break
+        run += 1
+    return run
+
+
+def _search(stripped: Sequence[bytes], want: Sequence[Line], expected: int, lowest: int) -> Optional[int]:
+    """The matching position nearest to ``expected`` and not before ``lowest``."""
+    highest = len(stripped) - len(want)
+    if not want:
+        return max(lowest, min(expected, len(stripped)))
+    reach = max(expected - lowest, highest - expected)
+    for distance in range(reach + 1):
+        for at in (expected + distance, expected - distance) if distance else (expected,):
+            if lowest <= at <= highest and _matches(stripped, at, want):
+                return at
+    return None
+
+
+def _mismatch(stripped: Sequence[bytes], hunk: Hunk, index: int, expected: int) -> Mismatch:
+    before = hunk.before
+    for i, line in enumerate(before):
+        at = expected + i
+        found = stripped[at] if 0 <= at < len(stripped) else None
+        if found != line.text:
+            text = None if found is None else found.decode("utf-8", "replace")
+            return Mismatch(index + 1, at + 1, line.text.decode("utf-8", "replace"), text)
+    # every line matches at the declared place, yet the hunk could not be placed: it overlaps
+    return Mismatch(index + 1, expected + 1, "(a place after the previous hunk)", None)
+
+
+def place_hunks(text: bytes, hunks: Sequence[Hunk], fuzz: int = 0) -> Union[list[Placement], Mismatch]:
+    """Find where every hunk fits, in order and without overlapping; or say which does not."""
+    stripped = [_strip(line) for line in split_lines(text)]
+    placements: list[Placement] = []
+    lowest = 0
+    for index, hunk in enumerate(hunks):
+        before = hunk.before
+        expected = max(hunk.source_start - 1, 0) if before else hunk.source_start
+        found: Optional[Placement] = None
+        head_ctx, tail_ctx = _context_run(hunk.lines, False), _context_run(hunk.lines, True)
+        for level in range(fuzz + 1):
+            head, tail = min(level, head_ctx), min(level, tail_ctx)
+            if level and head == 0 and tail == 0:
+                break
+            want = before[head: len(before) - tail]
+            at = _search(stripped, want, expected + head, lowest)
+            if at is not None:
+                start = at - head
+                found = Placement(index, start, start - expected, level, head, tail)
+                break
+        if found is None:
+            return _mismatch(stripped, hunk, index, expected)
+        placements.append(found)
+        lowest = found.start + found.trim_head + len(before) - found.trim_head - found.trim_tail
+    return placements
+
+
+def apply_hunks(text: bytes, hunks: Sequence[Hunk], placements: Sequence[Placement]) -> bytes:
+    """Build the new text: unchanged and context lines are the file's own bytes."""
+    lines = split_lines(text)
+    eol = _eol_of(lines)
+    out: list[bytes] = []
+    cursor = 0
+    for placement in placements:
+        hunk = hunks[placement.hunk]
+        start = placement.start + placement.trim_head
+        out.extend(lines[cursor:start])
+        pos = start
+        # with fuzz, the ignored outer context lines are neither checked nor taken from the hunk
+        kept = hunk.lines[placement.trim_head: len(hunk.lines) - placement.trim_tail]
+        for line in kept:
+            if line.kind == " ":
+                out.append(lines[pos])
+                pos += 1
+            elif line.kind == "-":
+                pos += 1
+            else:
+                out.append(line.text + (eol if line.eol else b""))
+        cursor = pos
+    out.extend(lines[cursor:])
+    return b"".join(out)
+
+
+# --- whole copies --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PatchPlan:
+    """What one patch does to a copy: the variant chosen, the action, and where its hunks land."""
+
+    patch: str
+    action: str
+    variant: Optional[Variant] = None
+    placements: tuple[Placement, ...] = ()
+    failure: Optional[str] = None
+
+    @property
+    def offsets(self) -> tuple[int, ...]:
+        return tuple(p.offset for p in self.placements)
+
+    @property
+    def fuzz(self) -> int:
+        return max((p.fuzz for p in self.placements), default=0)
+
+
+@dataclass(frozen=True)
+class CopyPlan:
+    """Every patch's plan for one copy, and the text that results."""
+
+    original: bytes
+    result: bytes
+    steps: tuple[PatchPlan, ...]
+
+    @property
+    def failed(self) -> tuple[PatchPlan, ...]:
+        return tuple(s for s in self.steps if s.action == FAIL)
+
+    @property
+    def changes(self) -> bool:
+        return self.result != self.original
+
+    @property
+    def state(self) -> str:
+        """``patched`` / ``unpatched`` / ``drifted`` as seen in the forward direction."""
+        if self.failed:
+            return "drifted"
+        if all(s.action == DONE for s in self.steps):
+            return "patched"
+        return "unpatched"
+
+
+def _hunks_of(variant: Variant, member: str) -> tuple[Hunk, ...]:
+    hunks: list[Hunk] = []
+    for fp in variant.files:
+        if fp.path == member:
+            hunks.extend(fp.hunks)
+    return tuple(hunks)
+
+
+def _fits(text: bytes, hunks: Sequence[Hunk], fuzz: int) -> Union[list[Placement], Mismatch]:
+    if not hunks:
+        return Mismatch(0, 0, "(the variant has no hunk for this file)", None)
+    return place_hunks(text, hunks, fuzz)
+
+
+def _plan_patch(text: bytes, name: str, variants: Sequence[Variant], member: str, revert: bool, fuzz: int) -> PatchPlan:
+    """Pick the first variant that fits; a forward failure alone never means "already done"."""
+    first_failure: Optional[str] = None
+    for variant in variants:
+        forward_hunks = _hunks_of(variant, member)
+        reverse_hunks = tuple(h.reversed() for h in forward_hunks)
+        todo_hunks, done_hunks = (reverse_hunks, forward_hunks) if revert else (forward_hunks, reverse_hunks)
+        todo = _fits(text, todo_hunks, 0)
+        done = _fits(text, done_hunks, 0)
+        if isinstance(todo, list) and not isinstance(done, list):
+            return PatchPlan(name, CHANGE, variant, tuple(todo))
+        if isinstance(done, list) and not isinstance(todo, list):
+            return PatchPlan(name, DONE, variant, tuple(done))
+        if isinstance(todo, list) and isinstance(done, list):
+            reason = f"{variant.id}: both the patch and its reverse fit; refusing to guess"
+            first_failure = first_failure or reason
+            continue
+        if first_failure is None and isinstance(todo, Mismatch):
+            first_failure = f"{variant.id}: {todo}"
+    if fuzz:
+        for variant in variants:
+            hunks = _hunks_of(variant, member)
+            todo_hunks = tuple(h.reversed() for h in hunks) if revert else hunks
+            fuzzy = _fits(text, todo_hunks, fuzz)
+            if isinstance(fuzzy, list):
+                return PatchPlan(name, CHANGE, variant, tuple(fuzzy))
+    return PatchPlan(name, FAIL, None, (), first_failure or f"{name}: no variant")
+
+
+def plan_copy(text: bytes, patchset: PatchSet, member: str = "__init__.py", *, revert: bool = False, fuzz: int = 0) -> CopyPlan:
+    """Plan every patch of the set on one copy's text (reverse series order when reverting)."""
+    steps: list[PatchPlan] = []
+    current = text
+    patches = reversed(patchset.patches) if revert else patchset.patches
+    for patch in patches:
+        step = _plan_patch(current, patch.name, patch.variants, member, revert, fuzz)
+        if step.action == CHANGE and step.variant is not None:
+            hunks = _hunks_of(step.variant, member)
+            if revert:
+                hunks = tuple(h.reversed() for h in hunks)
+            current = apply_hunks(current, hunks, step.placements)
+        steps.append(step)
+    if revert:
+        steps.reverse()
+    return CopyPlan(text, current, tuple(steps))
+
+
+def reverse(file_patch: FilePatch) -> FilePatch:
+    """The patch that undoes ``file_patch``: revert = apply(reverse(patch))."""
+    return file_patch.reversed()

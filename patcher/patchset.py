@@ -1,0 +1,283 @@
+"""The patch set: a quilt ``series``, DEP-3 headers, and unified diffs parsed with unidiff.
+
+Layout of ``patches/``::
+
+    series                          # order: one "<patch>/<variant>.patch" per line
+    <patch>/<variant>.patch         # DEP-3 header, "---", unified diff
+
+A *patch* is one spot in pkg_resources; its *variants* are the same change written for
+different upstream eras. The engine picks, per copy, the first variant in series order whose
+hunks all fit; ``Upstream-Releases`` says which releases a variant is meant for, so that a fit
+outside the range can be reported.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Optional
+
+from unidiff.errors import UnidiffParseError
+from unidiff.patch import PatchSet as UnifiedDiff
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from patcher.errors import PatchSetError
+
+__all__ = [
+    "DEP3_FIELDS",
+    "FilePatch",
+    "Hunk",
+    "Line",
+    "Patch",
+    "PatchSet",
+    "Variant",
+    "default_patches_dir",
+    "load_patchset",
+    "parse_diff",
+    "parse_variant",
+]
+
+#: DEP-3 fields every variant must carry
+DEP3_FIELDS = ("Description", "Author", "Origin", "Bug", "Forwarded", "Applied-Upstream", "Last-Update")
+RANGES_FIELD = "Upstream-Releases"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a hunk: ``kind`` is ``" "``, ``"-"`` or ``"+"``; ``text`` has no line ending."""
+
+    kind: str
+    text: bytes
+    eol: bool = True
+
+
+@dataclass(frozen=True)
+class Hunk:
+    """A hunk; ``source_start`` is 1-based as in ``@@ -start,len``."""
+
+    source_start: int
+    lines: tuple[Line, ...]
+    section: str = ""
+
+    @property
+    def before(self) -> tuple[Line, ...]:
+        return tuple(line for line in self.lines if line.kind != "+")
+
+    @property
+    def after(self) -> tuple[Line, ...]:
+        return tuple(line for line in self.lines if line.kind != "-")
+
+    def reversed(self) -> Hunk:
+        swap = {"+": "-", "-": "+", " ": " "}
+        return Hunk(self.source_start, tuple(Line(swap[ln.kind], ln.text, ln.eol) for ln in self.lines), self.section)
+
+
+@dataclass(frozen=True)
+class FilePatch:
+    """The hunks for one file; ``path`` is relative to the pkg_resources package."""
+
+    path: str
+    hunks: tuple[Hunk, ...]
+
+    def reversed(self) -> FilePatch:
+        return FilePatch(self.path, tuple(h.reversed() for h in self.hunks))
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One variant of a patch: its DEP-3 header, the releases it is for, and its diff."""
+
+    patch: str
+    name: str
+    path: str
+    header: Mapping[str, str]
+    ranges: tuple[Requirement, ...]
+    files: tuple[FilePatch, ...]
+
+    @property
+    def id(self) -> str:
+        """``<patch>/<variant>``, as written in ``series``."""
+        return f"{self.patch}/{self.name}"
+
+    @property
+    def description(self) -> str:
+        return self.header.get("Description", "").split("\n", 1)[0]
+
+    def in_range(self, identities: Iterable[tuple[str, str]]) -> Optional[bool]:
+        """Whether any (project, version) is inside a declared range; None when none is comparable."""
+        answer: Optional[bool] = None
+        for project, version in identities:
+            try:
+                parsed = Version(version)
+            except InvalidVersion:
+                continue
+            for req in self.ranges:
+                if canonicalize_name(req.name) == canonicalize_name(project):
+                    if req.specifier.contains(parsed, prereleases=True):
+                        return True
+                    answer = False
+        return answer
+
+    def reversed(self) -> Variant:
+        return Variant(self.patch, self.name, self.path, self.header, self.ranges, tuple(f.reversed() for f in self.files))
+
+
+@dataclass(frozen=True)
+class Patch:
+    name: str
+    variants: tuple[Variant, ...]
+
+
+@dataclass(frozen=True)
+class PatchSet:
+    root: str
+    patches: tuple[Patch, ...]
+
+    @property
+    def variants(self) -> tuple[Variant, ...]:
+        return tuple(v for p in self.patches for v in p.variants)
+
+
+def default_patches_dir() -> str:
+    """The patch set shipped with the package, or the checkout's ``patches/`` when run from one."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for candidate in (os.path.join(here, "patches"), os.path.join(os.path.dirname(here), "patches")):
+        if os.path.isfile(os.path.join(candidate, "series")):
+            return candidate
+    raise PatchSetError(os.path.join(here, "patches"), "no patch set found (missing series file)")
+
+
+def _strip_prefix(path: str) -> str:
+    for prefix in ("a/", "b/"):
+        if path.startswith(prefix):
+            return path[len(prefix):]
+    return path
+
+
+def parse_diff(text: str, where: str) -> tuple[FilePatch, ...]:
+    """Parse the unified diff part of a variant (line endings kept as they are)."""
+    try:
+        parsed = UnifiedDiff(text.splitlines(keepends=True))
+    except UnidiffParseError as exc:
+        raise PatchSetError(where, f"malformed diff ({exc})") from None
+    files = []
+    for pf in parsed:
+        if pf.is_binary_file:
+            raise PatchSetError(where, f"binary diff for {pf.path} is not supported")
+        if pf.is_added_file or pf.is_removed_file:
+            raise PatchSetError(where, f"{pf.path}: patches may only modify files, not add or remove them")
+        hunks = []
+        for hunk in pf:
+            lines: list[Line] = []
+            for line in hunk:
+                if line.line_type == "\\":
+                    if lines:
+                        lines[-1] = Line(lines[-1].kind, lines[-1].text, eol=False)
+                    continue
+                value = line.value
+                for ending in ("\r\n", "\n", "\r"):
+                    if value.endswith(ending):
+                        value = value[: -len(ending)]
+                        break
+                lines.append(Line(line.line_type, value.encode("utf-8")))
+            hunks.append(Hunk(hunk.source_start, tuple(lines), hunk.section_header or ""))
+        files.append(FilePatch(_strip_prefix(pf.source_file), tuple(hunks)))
+    if not files:
+        raise PatchSetError(where, "no diff found after the header")
+    return tuple(files)
+
+
+def _split_header(text: str, where: str) -> tuple[str, str]:
+    """Split a variant into its DEP-3 header and its diff, at the first ``---`` line of its own."""
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if line.rstrip("\r\n") == "---":
+            return "".join(lines[:i]), "".join(lines[i + 1:])
+        if line.startswith("--- "):
+            return "".join(lines[:i]), "".join(lines[i:])
+    raise PatchSetError(where, "no diff found (expected a '---' line after the DEP-3 header)")
+
+
+def _parse_header(header: str, where: str) -> dict[str, str]:
+    msg = email.parser.Parser().parsestr(header, headersonly=True)
+    fields: dict[str, str] = {}
+    for key, value in msg.items():
+        lines = [ln.strip() for ln in str(value).splitlines()]
+        fields[key] = "\n".join(ln for ln in lines if ln)
+    missing = [f for f in (*DEP3_FIELDS, RANGES_FIELD) if f not in fields]
+    if missing:
+        raise PatchSetError(where, f"DEP-3 header lacks {', '.join(missing)}")
+    return fields
+
+
+def _parse_ranges(value: str, where: str) -> tuple[Requirement, ...]:
+    ranges = []
+    for item in value.split("\n"):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            ranges.append(Requirement(item))
+        except InvalidRequirement as exc:
+            raise PatchSetError(where, f"{RANGES_FIELD}: {item!r} is not a requirement ({exc})") from None
+    if not ranges:
+        raise PatchSetError(where, f"{RANGES_FIELD} names no release")
+    return tuple(ranges)
+
+
+def parse_variant(text: str, patch: str, name: str, path: str) -> Variant:
+    """Parse one variant file's text (header + diff)."""
+    header_text, diff_text = _split_header(text, path)
+    header = _parse_header(header_text, path)
+    return Variant(
+        patch=patch,
+        name=name,
+        path=path,
+        header=header,
+        ranges=_parse_ranges(header[RANGES_FIELD], path),
+        files=parse_diff(diff_text, path),
+    )
+
+
+def _read_series(series: str) -> list[str]:
+    try:
+        with open(series, encoding="utf-8") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise PatchSetError(series, exc.strerror or str(exc)) from None
+    entries = []
+    for number, line in enumerate(raw.splitlines(), 1):
+        entry = line.split("#", 1)[0].strip()
+        if not entry:
+            continue
+        parts = entry.split("/")
+        if len(parts) != 2 or not all(parts) or ".." in parts or not parts[1].endswith(".patch"):
+            raise PatchSetError(series, f"line {number}: expected '<patch>/<variant>.patch', got {entry!r}")
+        if entry in entries:
+            raise PatchSetError(series, f"line {number}: {entry} is listed twice")
+        entries.append(entry)
+    if not entries:
+        raise PatchSetError(series, "lists no patch")
+    return entries
+
+
+def load_patchset(directory: Optional[str] = None) -> PatchSet:
+    """Read ``series`` and every variant it names, in series order."""
+    root = os.path.abspath(directory) if directory else default_patches_dir()
+    by_patch: dict[str, list[Variant]] = {}
+    for entry in _read_series(os.path.join(root, "series")):
+        patch, filename = entry.split("/")
+        path = os.path.join(root, patch, filename)
+        try:
+            with open(path, encoding="utf-8", newline="") as f:
+                text = f.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise PatchSetError(path, reason) from None
+        variant = parse_variant(text, patch, filename[: -len(".patch")], path)
+        by_patch.setdefault(patch, []).append(variant)
+    return PatchSet(root, tuple(Patch(name, tuple(vs)) for name, vs in by_patch.items()))
