@@ -19,7 +19,6 @@ import io
 import os
 import shutil
 import tempfile
-import time
 import zipfile
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, Optional
@@ -166,8 +165,9 @@ def update_record(record: str, entry: str, data: bytes) -> None:
 def rewrite_archive(path: str, member: str, data: bytes, record: Optional[str]) -> None:
     """Rewrite a zipped egg or wheel whole with ``member`` replaced.
 
-    Every other member keeps its content, name, order and timestamp; byte-code compiled from
-    the old ``member`` is dropped; a wheel's ``RECORD`` gets the new hash and size.
+    Every member keeps its name, order and timestamp, and every other member its content;
+    byte-code compiled from the old ``member`` is dropped; a wheel's ``RECORD`` gets the new
+    hash and size.
     """
     try:
         source = zipfile.ZipFile(path)
@@ -183,9 +183,8 @@ def rewrite_archive(path: str, member: str, data: bytes, record: Optional[str]) 
                 if _is_stale_member(info.filename, member):
                     continue
                 if info.filename == member:
-                    new_info = _copy_info(info)
-                    new_info.date_time = time.localtime(time.time())[:6]
-                    out.writestr(new_info, data)
+                    # same timestamp: its byte-code members are dropped, and revert is exact
+                    out.writestr(_copy_info(info), data)
                 elif record is not None and info.filename == record:
                     text = source.read(info).decode("utf-8")
                     new_text = _rewrite_record_text(text, member, data)

@@ -8,7 +8,7 @@ fuzz (ignoring outer context lines, as GNU patch does) only when asked for.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Optional, Union
 
@@ -97,17 +97,24 @@ def _context_run(lines: Sequence[Line], from_end: bool) -> int:
     return run
 
 
-def _search(stripped: Sequence[bytes], want: Sequence[Line], expected: int, lowest: int) -> Optional[int]:
-    """The matching position nearest to ``expected`` and not before ``lowest``."""
+def _search(stripped: Sequence[bytes], index: Mapping[bytes, Sequence[int]], want: Sequence[Line], expected: int, lowest: int) -> Optional[int]:
+    """The matching position nearest to ``expected`` (later first on a tie), not before ``lowest``."""
     highest = len(stripped) - len(want)
     if not want:
         return max(lowest, min(expected, len(stripped)))
-    reach = max(expected - lowest, highest - expected)
-    for distance in range(reach + 1):
-        for at in (expected + distance, expected - distance) if distance else (expected,):
-            if lowest <= at <= highest and _matches(stripped, at, want):
-                return at
+    candidates = [at for at in index.get(want[0].text, ()) if lowest <= at <= highest]
+    candidates.sort(key=lambda at: (abs(at - expected), at < expected))
+    for at in candidates:
+        if _matches(stripped, at, want):
+            return at
     return None
+
+
+def _index(stripped: Sequence[bytes]) -> dict[bytes, list[int]]:
+    index: dict[bytes, list[int]] = {}
+    for number, line in enumerate(stripped):
+        index.setdefault(line, []).append(number)
+    return index
 
 
 def _mismatch(stripped: Sequence[bytes], hunk: Hunk, index: int, expected: int) -> Mismatch:
@@ -125,6 +132,7 @@ def _mismatch(stripped: Sequence[bytes], hunk: Hunk, index: int, expected: int) 
 def place_hunks(text: bytes, hunks: Sequence[Hunk], fuzz: int = 0) -> Union[list[Placement], Mismatch]:
     """Find where every hunk fits, in order and without overlapping; or say which does not."""
     stripped = [_strip(line) for line in split_lines(text)]
+    positions = _index(stripped)
     placements: list[Placement] = []
     lowest = 0
     for index, hunk in enumerate(hunks):
@@ -137,7 +145,7 @@ def place_hunks(text: bytes, hunks: Sequence[Hunk], fuzz: int = 0) -> Union[list
             if level and head == 0 and tail == 0:
                 break
             want = before[head: len(before) - tail]
-            at = _search(stripped, want, expected + head, lowest)
+            at = _search(stripped, positions, want, expected + head, lowest)
             if at is not None:
                 start = at - head
                 found = Placement(index, start, start - expected, level, head, tail)

@@ -1,0 +1,309 @@
+"""apply / revert on real installs: venvs, eggs, wheels; atomicity, RECORD, locks, crashes."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import json
+import os
+import random
+import signal
+import stat
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from patcher import _fs
+
+from .conftest import Venv, download, make_egg, run_cli, snapshot
+
+SETUPTOOLS = "81.0.0"
+PIP = "26.3"
+
+
+def record_row(site: Path, dist_info_glob: str, entry: str) -> list[str]:
+    record = next(site.glob(dist_info_glob)) / "RECORD"
+    with open(record, newline="") as f:
+        for row in csv.reader(f):
+            if row[0] == entry:
+                return row
+    raise AssertionError(f"{entry} not in {record}")
+
+
+def record_hash(path: Path) -> str:
+    digest = hashlib.sha256(path.read_bytes()).digest()
+    return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def copies_json(capsys: pytest.CaptureFixture[str], *argv: str) -> list[dict[str, object]]:
+    code, out, err = run_cli("locate", "--json", *argv, capsys=capsys)
+    assert code == 0, err
+    return json.loads(out)["copies"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def venv(venv_factory: Callable[..., Venv]) -> Venv:
+    env = venv_factory()
+    env.install(download("setuptools", SETUPTOOLS), download("pip", PIP))
+    # byte-code as an installer leaves it, to see that stale entries go away
+    subprocess.run([env.python, "-m", "compileall", "-q", str(env.site / "pkg_resources")], check=True)
+    return env
+
+
+def test_apply_then_revert_gives_every_byte_back(venv: Venv, capsys: pytest.CaptureFixture[str]) -> None:
+    before = snapshot(venv.root)
+    code, out, err = run_cli("apply", str(venv.root), capsys=capsys)
+    assert code == 0, err
+    assert err == ""
+    assert out.count("patched ") == 2
+    states = {c["vendored_by"]: c["state"] for c in copies_json(capsys, str(venv.root))}
+    assert states == {None: "patched", "pip": "patched"}
+
+    init = venv.site / "pkg_resources" / "__init__.py"
+    assert init.read_bytes() != before[str(init.relative_to(venv.root))][1]
+    assert record_row(venv.site, "setuptools-*.dist-info", "pkg_resources/__init__.py")[1:] == [record_hash(init), str(init.stat().st_size)]
+    vendored = venv.site / "pip" / "_vendor" / "pkg_resources" / "__init__.py"
+    assert record_row(venv.site, "pip-*.dist-info", "pip/_vendor/pkg_resources/__init__.py")[1:] == [record_hash(vendored), str(vendored.stat().st_size)]
+    assert not list((venv.site / "pkg_resources" / "__pycache__").glob("__init__.*.pyc"))
+    # the patched code imports and works in the venv's interpreter
+    proc = venv.run("import pkg_resources, pip._vendor.pkg_resources as v; print(len(list(pkg_resources.working_set)), len(list(v.working_set)))")
+    assert proc.returncode == 0, proc.stderr
+
+    code, out, err = run_cli("revert", str(venv.root), capsys=capsys)
+    assert code == 0, err
+    assert out.count("reverted ") == 2
+    after = snapshot(venv.root)
+    changed = {k for k in before if before[k] != after.get(k)}
+    # only byte-code differs: the stale .pyc of the patched file went, the import above made new ones
+    assert all("__pycache__" in k for k in changed), changed
+    assert {k for k in after if k not in before and "__pycache__" not in k} == set()
+
+
+def test_apply_twice_changes_nothing(venv: Venv, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli("apply", str(venv.root), capsys=capsys)[0] == 0
+    once = snapshot(venv.root)
+    code, out, err = run_cli("apply", str(venv.root), capsys=capsys)
+    assert code == 0, err
+    assert out.count("already-patched") == 2
+    assert snapshot(venv.root) == once
+
+
+def test_dry_run_and_diff_write_nothing(venv: Venv, capsys: pytest.CaptureFixture[str]) -> None:
+    before = snapshot(venv.root)
+    code, out, err = run_cli("apply", "--dry-run", "--diff", str(venv.root), capsys=capsys)
+    assert code == 0, err
+    assert out.count("would patch") == 2
+    assert "+        except OSError:" in out
+    assert f"--- a/{venv.site}/pkg_resources/__init__.py" in out
+    assert snapshot(venv.root) == before
+
+
+def test_locally_edited_copy_is_named_untouched_and_others_still_patched(venv: Venv, capsys: pytest.CaptureFixture[str]) -> None:
+    vendored = venv.site / "pip" / "_vendor" / "pkg_resources" / "__init__.py"
+    text = vendored.read_bytes()
+    edited = text.replace(b"mtime = os.stat(path).st_mtime", b"mtime = os.stat(path).st_mtime  # local edit")
+    assert edited != text
+    vendored.write_bytes(edited)
+    code, out, err = run_cli("apply", str(venv.root), capsys=capsys)
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"pkgres-patcher: {vendored}: does not fit: ")
+    assert "hunk #1: line " in lines[0] and "expected '        mtime = os.stat(path).st_mtime'" in lines[0]
+    assert "Traceback" not in err
+    assert vendored.read_bytes() == edited
+    assert "except OSError" in (venv.site / "pkg_resources" / "__init__.py").read_text()
+    states = {c["vendored_by"]: c["state"] for c in copies_json(capsys, str(venv.root))}
+    assert states == {None: "patched", "pip": "drifted"}
+
+
+def test_read_only_file_is_an_error_and_untouched(venv: Venv, capsys: pytest.CaptureFixture[str]) -> None:
+    init = venv.site / "pkg_resources" / "__init__.py"
+    init.chmod(0o444)
+    before = init.read_bytes()
+    code, _out, err = run_cli("apply", str(venv.root), capsys=capsys)
+    assert code == 1
+    assert err.strip() == f"pkgres-patcher: {init}: file is read-only"
+    assert init.read_bytes() == before
+    assert stat.S_IMODE(init.stat().st_mode) == 0o444
+    assert [p for p in init.parent.iterdir() if _fs.TEMP_MARK in p.name] == []
+
+
+def test_mode_is_kept(venv: Venv, capsys: pytest.CaptureFixture[str]) -> None:
+    init = venv.site / "pkg_resources" / "__init__.py"
+    init.chmod(0o640)
+    assert run_cli("apply", str(venv.root), capsys=capsys)[0] == 0
+    assert stat.S_IMODE(init.stat().st_mode) == 0o640
+
+
+def test_zipped_and_directory_eggs_are_patched_in_place(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    zegg = make_egg(download("setuptools", "44.1.1"), site, zipped=True)
+    with zipfile.ZipFile(zegg, "a") as zf:  # byte-code of the module, as easy_install compiled it
+        zf.writestr("pkg_resources/__init__.pyc", b"stale")
+    degg = make_egg(download("pip", "20.3.4"), site, zipped=False)
+    with zipfile.ZipFile(zegg) as zf:
+        before_infos = [(i.filename, i.date_time) for i in zf.infolist()]
+        before_members = {i.filename: zf.read(i) for i in zf.infolist()}
+    before_dir = snapshot(degg)
+
+    code, out, err = run_cli("apply", str(site), capsys=capsys)
+    assert code == 0, err
+    with zipfile.ZipFile(zegg) as zf:
+        assert zf.testzip() is None
+        infos = [(i.filename, i.date_time) for i in zf.infolist()]
+        assert infos == [x for x in before_infos if x[0] != "pkg_resources/__init__.pyc"]
+        for name, data in before_members.items():
+            if name == "pkg_resources/__init__.py":
+                assert b"except (IOError, OSError):" in zf.read(name) or b"except (OSError, IOError):" in zf.read(name)
+            elif name != "pkg_resources/__init__.pyc":
+                assert zf.read(name) == data, name
+    assert "except" in (degg / "pip" / "_vendor" / "pkg_resources" / "__init__.py").read_text()
+
+    assert run_cli("revert", str(site), capsys=capsys)[0] == 0
+    with zipfile.ZipFile(zegg) as zf:
+        assert zf.read("pkg_resources/__init__.py") == before_members["pkg_resources/__init__.py"]
+    assert snapshot(degg) == before_dir
+
+
+def test_wheels_only_with_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wheel = tmp_path / download("pip", PIP).name
+    wheel.write_bytes(download("pip", PIP).read_bytes())
+    original = wheel.read_bytes()
+    code, out, err = run_cli("apply", str(tmp_path), capsys=capsys)
+    assert (code, out) == (0, "")
+    assert wheel.read_bytes() == original
+
+    code, out, err = run_cli("apply", "--wheels", str(tmp_path), capsys=capsys)
+    assert code == 0, err
+    member = "pip/_vendor/pkg_resources/__init__.py"
+    with zipfile.ZipFile(wheel) as zf:
+        data = zf.read(member)
+        record = next(n for n in zf.namelist() if n.endswith(".dist-info/RECORD"))
+        rows = {r[0]: r for r in csv.reader(zf.read(record).decode().splitlines())}
+    assert b"except OSError:" in data
+    digest = "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    assert rows[member][1:] == [digest, str(len(data))]
+    # a real installer accepts the patched wheel
+    env = Venv(tmp_path / "v")
+    env.install(wheel)
+    assert (env.site / member).read_bytes() == data
+
+    assert run_cli("revert", "--wheels", str(tmp_path), capsys=capsys)[0] == 0
+    with zipfile.ZipFile(wheel) as zf, zipfile.ZipFile(download("pip", PIP)) as orig:
+        assert [i.filename for i in zf.infolist()] == [i.filename for i in orig.infolist()]
+        for info in orig.infolist():
+            assert zf.read(info.filename) == orig.read(info), info.filename
+
+
+def test_truncated_egg_is_named_and_counts_as_failure(tmp_path: Path, venv_factory: Callable[..., Venv], capsys: pytest.CaptureFixture[str]) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    egg = make_egg(download("setuptools", "44.1.1"), site)
+    data = egg.read_bytes()
+    egg.write_bytes(data[: len(data) // 2])
+    good = make_egg(download("pip", "20.3.4"), site, zipped=False)
+    code, out, err = run_cli("apply", str(site), capsys=capsys)
+    assert code == 1
+    assert err.startswith(f"pkgres-patcher: {egg}: not a valid zip archive")
+    assert len(err.strip().splitlines()) == 1
+    assert egg.read_bytes() == data[: len(data) // 2]
+    assert "except" in (good / "pip" / "_vendor" / "pkg_resources" / "__init__.py").read_text()
+
+
+def _run_apply(target: Path, *extra: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "patcher", "apply", str(target), *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_parallel_runs_end_as_one_run_would(tmp_path: Path, venv: Venv, capsys: pytest.CaptureFixture[str]) -> None:
+    reference = Venv(tmp_path / "reference")
+    reference.install(download("setuptools", SETUPTOOLS), download("pip", PIP))
+    assert run_cli("apply", str(reference.root), capsys=capsys)[0] == 0
+    expected = {k: v for k, v in snapshot(reference.root).items() if "__pycache__" not in k and "direct_url" not in k}
+
+    procs = [_run_apply(venv.root) for _ in range(8)]
+    results = [p.communicate() + (p.returncode,) for p in procs]
+    assert all(code == 0 for _o, _e, code in results), results
+    outs = b"".join(o for o, _e, _c in results).decode()
+    assert outs.count("patched  ") + outs.count("patched ") >= 2
+    assert outs.count("\npatched ") + outs.startswith("patched ") <= 2  # each copy changed exactly once
+    got = {k: v for k, v in snapshot(venv.root).items() if "__pycache__" not in k and "direct_url" not in k}
+    for key, value in expected.items():
+        if key.endswith(("pkg_resources/__init__.py", "RECORD")):
+            assert got[key.replace("reference", venv.root.name)] == value, key
+    leftovers = [p for p in venv.root.rglob("*") if _fs.TEMP_MARK in p.name or p.name.endswith(".lock")]
+    assert leftovers == []
+
+
+def test_sigkill_leaves_each_copy_whole_and_next_run_finishes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    eggs = [make_egg(download("setuptools", "44.1.1"), site)]
+    for version in ("20.3.4", "19.3.1"):
+        eggs.append(make_egg(download("pip", version), site, zipped=False))
+    env = Venv(tmp_path / "venv")
+    env.install(download("setuptools", SETUPTOOLS), download("pip", PIP))
+    targets = [site, env.root]
+
+    def sources() -> dict[str, str]:
+        return {c["file"] + "!" + str(c["member"]): c["sha256"] for t in targets for c in copies_json(capsys, str(t))}  # type: ignore[operator]
+
+    original = sources()
+    for t in targets:
+        assert run_cli("apply", str(t), capsys=capsys)[0] == 0
+    patched = sources()
+    for t in targets:
+        assert run_cli("revert", str(t), capsys=capsys)[0] == 0
+    assert sources() == original
+
+    rng = random.Random(21435)
+    for _ in range(12):
+        procs = [_run_apply(t) for t in targets]
+        time.sleep(rng.uniform(0.05, 0.6))
+        for p in procs:
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+        now = sources()
+        for key, digest in now.items():
+            assert digest in (original[key], patched[key]), key
+    for t in targets:
+        code, _out, err = run_cli("apply", str(t), capsys=capsys)
+        assert code == 0, err
+    assert sources() == patched
+    assert [p for t in targets for p in t.rglob("*") if _fs.TEMP_MARK in p.name] == []
+    # RECORD caught up too
+    vendored = env.site / "pip" / "_vendor" / "pkg_resources" / "__init__.py"
+    assert record_row(env.site, "pip-*.dist-info", "pip/_vendor/pkg_resources/__init__.py")[1] == record_hash(vendored)
+
+
+def test_lock_interoperates_with_flock_1(venv: Venv, capsys: pytest.CaptureFixture[str]) -> None:
+    """While flock(1) holds a copy's lock, apply waits for it."""
+    init = venv.site / "pkg_resources" / "__init__.py"
+    lock = _fs.lock_path(str(init))
+    os.makedirs(os.path.dirname(lock), exist_ok=True)
+    holder = subprocess.Popen(["flock", lock, "sleep", "2"])
+    time.sleep(0.3)
+    start = time.monotonic()
+    proc = _run_apply(venv.root)
+    out, err = proc.communicate()
+    waited = time.monotonic() - start
+    holder.wait()
+    assert proc.returncode == 0, err
+    assert waited >= 1.0
+    assert b"except OSError" in init.read_bytes()
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli("apply", "--fuzz", "x", capsys=capsys)
+    assert code == 2
+    assert err.splitlines()[-1] == "pkgres-patcher apply: argument --fuzz: not a whole number: 'x'"
+    code, out, err = run_cli("frobnicate", capsys=capsys)
+    assert code == 2
+    assert "invalid choice: 'frobnicate'" in err

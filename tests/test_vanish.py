@@ -1,0 +1,235 @@
+"""The point of it all: a distribution vanishing under a real interpreter's pkg_resources.
+
+Each case extracts a real upstream release into a site directory, puts a victim distribution
+next to it (zipped egg, directory egg, ``.egg-info`` or ``.dist-info``), starts a real
+interpreter of a Python that release supported, lets the import system see the victim, deletes
+it at the moment pkg_resources would trip over it, and then imports pkg_resources and builds a
+``WorkingSet``/``Environment``, resolves a requirement and lists entry points. Unpatched copies
+crash with ``OSError``/``IOError`` (the 2016 report); patched copies must not, and the victim
+must simply be absent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from patcher.cli import main
+
+from .conftest import download, require_python
+
+DRIVER = r'''
+import os, shutil, site, sys, json
+SITE, VICTIM, WHEN, MODULE, REQUIRE = sys.argv[1:6]
+
+busy = []
+
+def remove():
+    if busy:
+        return
+    busy.append(1)
+    if os.path.isdir(VICTIM):
+        shutil.rmtree(VICTIM)
+    elif os.path.exists(VICTIM):
+        os.unlink(VICTIM)
+
+site.addsitedir(SITE)
+# A running program has already searched every path entry: the import system holds an
+# importer (a zipimporter for an egg) for each, as in the 2016 report.
+try:
+    import pkgres_patcher_no_such_module
+except ImportError:
+    pass
+
+if WHEN == "before-import":
+    remove()
+else:  # "inside-scan": vanish right before pkg_resources looks inside the victim
+    target = os.path.abspath(VICTIM)
+    if hasattr(sys, "addaudithook"):
+        def hook(event, args):
+            if event == "os.listdir" and args and isinstance(args[0], str) and os.path.abspath(args[0]) == target:
+                remove()
+        sys.addaudithook(hook)
+    else:  # Python < 3.8 has no audit hooks: intercept the call itself
+        real_listdir = os.listdir
+        def listdir(path="."):
+            if os.path.abspath(path) == target:
+                remove()
+            return real_listdir(path)
+        os.listdir = listdir
+
+__import__(MODULE)
+pr = sys.modules[MODULE]
+ws = pr.WorkingSet()
+env = pr.Environment()
+for entry in list(sys.path):
+    list(pr.find_distributions(entry))
+names = sorted(set([d.project_name for d in ws] + [name for name in env]))
+required = [d.project_name for d in pr.require(REQUIRE)]
+eps = [ep.name for ep in ws.iter_entry_points("console_scripts")]
+sys.stdout.write("RESULT " + json.dumps({"names": names, "required": required}) + "\n")
+'''
+
+VICTIM_NAME = "victim"
+
+
+def extract(wheel: Path, site: Path) -> None:
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(site)
+
+
+def make_victim(site: Path, kind: str, pyver: str) -> Path:
+    """A small distribution of the given kind, installed the way its tool did."""
+    pkg_info = f"Metadata-Version: 1.1\nName: {VICTIM_NAME}\nVersion: 1.0\n"
+    if kind == "egg-zip":
+        egg = site / f"{VICTIM_NAME}-1.0-py{pyver}.egg"
+        with zipfile.ZipFile(egg, "w") as zf:
+            zf.writestr(f"{VICTIM_NAME}/__init__.py", "")
+            zf.writestr("EGG-INFO/PKG-INFO", pkg_info)
+            zf.writestr("EGG-INFO/top_level.txt", f"{VICTIM_NAME}\n")
+        (site / "easy-install.pth").write_text(f"./{egg.name}\n")
+        return egg
+    if kind == "egg-dir":
+        egg = site / f"{VICTIM_NAME}-1.0-py{pyver}.egg"
+        (egg / VICTIM_NAME).mkdir(parents=True)
+        (egg / VICTIM_NAME / "__init__.py").write_text("")
+        (egg / "EGG-INFO").mkdir()
+        (egg / "EGG-INFO" / "PKG-INFO").write_text(pkg_info)
+        (site / "easy-install.pth").write_text(f"./{egg.name}\n")
+        return egg
+    if kind == "egg-info":
+        meta = site / f"{VICTIM_NAME}-1.0-py{pyver}.egg-info"
+        meta.mkdir()
+        (meta / "PKG-INFO").write_text(pkg_info)
+        return meta
+    meta = site / f"{VICTIM_NAME}-1.0.dist-info"
+    meta.mkdir()
+    (meta / "METADATA").write_text(pkg_info.replace("1.1", "2.1"))
+    return meta
+
+
+#: (project, version, Python it runs on, module, requirement to resolve)
+SETUPTOOLS = [
+    ("setuptools", "18.0", "2.7"),
+    ("setuptools", "24.0.2", "2.7"),
+    ("setuptools", "28.8.0", "2.7"),
+    ("setuptools", "36.0.1", "2.7"),
+    ("setuptools", "39.0.1", "2.7"),
+    ("setuptools", "40.8.0", "2.7"),
+    ("setuptools", "44.1.1", "2.7"),
+    ("setuptools", "50.3.2", "3.6"),
+    ("setuptools", "58.5.3", "3.6"),
+    ("setuptools", "65.5.0", "3.8"),
+    ("setuptools", "68.0.0", "3.8"),
+    ("setuptools", "70.3.0", "3.11"),
+    ("setuptools", "75.8.0", "3.11"),
+    ("setuptools", "81.0.0", "3.11"),
+    ("pkg-resources-backport", "1.0.1", "3.11"),
+]
+PIP = [
+    ("pip", "8.1.2", "2.7"),
+    ("pip", "9.0.3", "2.7"),
+    ("pip", "10.0.1", "2.7"),
+    ("pip", "19.3.1", "2.7"),
+    ("pip", "20.3.4", "2.7"),
+    ("pip", "23.0.1", "3.11"),
+    ("pip", "24.0", "3.11"),
+    ("pip", "26.3", "3.11"),
+]
+KINDS = ["egg-zip", "egg-dir", "egg-info", "dist-info"]
+CORE = {("setuptools", "24.0.2"), ("setuptools", "81.0.0"), ("pip", "8.1.2"), ("pip", "26.3")}
+
+
+def _cases() -> list[object]:
+    cases = []
+    for project, version, python in SETUPTOOLS + PIP:
+        marks = [] if (project, version) in CORE else [pytest.mark.slow]
+        cases.append(pytest.param(project, version, python, marks=marks, id=f"{project}-{version}-py{python}"))
+    return cases
+
+
+def run_driver(python: str, site: Path, victim: Path, when: str, module: str, require: str, tmp: Path) -> subprocess.CompletedProcess[str]:
+    driver = tmp / "driver.py"
+    driver.write_text(DRIVER)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return subprocess.run(
+        [python, "-S", str(driver), str(site), str(victim), when, module, require],
+        capture_output=True, text=True, env=env, cwd=str(tmp), timeout=120, check=False,
+    )
+
+
+def scenario(tmp: Path, project: str, version: str, python: str, kind: str, patched: bool) -> subprocess.CompletedProcess[str]:
+    exe = require_python(python)
+    site = tmp / "site"
+    site.mkdir()
+    extract(download(project, version), site)
+    victim = make_victim(site, kind, python)
+    if patched:
+        assert main(["apply", str(site)]) == 0
+    module = "pip._vendor.pkg_resources" if project == "pip" else "pkg_resources"
+    when = "before-import" if kind.startswith("egg-") and kind != "egg-info" else "inside-scan"
+    require = "pip" if project == "pip" else project.replace("pkg-resources-backport", "pkg_resources_backport")
+    return run_driver(exe, site, victim, when, module, require, tmp)
+
+
+def result_of(proc: subprocess.CompletedProcess[str]) -> dict[str, list[str]]:
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])  # type: ignore[no-any-return]
+    raise AssertionError(f"no result (exit {proc.returncode}):\n{proc.stderr}")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("project", "version", "python"), _cases())
+def test_patched_copy_treats_vanished_distribution_as_absent(tmp_path: Path, project: str, version: str, python: str, kind: str, capsys: pytest.CaptureFixture[str]) -> None:
+    proc = scenario(tmp_path, project, version, python, kind, patched=True)
+    capsys.readouterr()
+    assert proc.returncode == 0, proc.stderr
+    names = result_of(proc)["names"]
+    assert VICTIM_NAME not in names
+    assert names, "nothing found at all: the scan did not run"
+
+
+@pytest.mark.parametrize(("project", "version", "python"), _cases())
+def test_unpatched_copy_crashes_on_vanished_zipped_egg(tmp_path: Path, project: str, version: str, python: str) -> None:
+    """The 2016 report, reproduced: this is what the patch set is for."""
+    proc = scenario(tmp_path, project, version, python, "egg-zip", patched=False)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(("OSError", "IOError", "FileNotFoundError")), proc.stderr
+    assert "No such file or directory" in last
+
+
+@pytest.mark.parametrize(("project", "version", "python"), [c for c in _cases() if c.values[1] in ("81.0.0", "26.3", "44.1.1", "40.8.0")])  # type: ignore[attr-defined]
+def test_unpatched_copy_crashes_on_vanished_dist_info(tmp_path: Path, project: str, version: str, python: str) -> None:
+    proc = scenario(tmp_path, project, version, python, "dist-info", patched=False)
+    assert proc.returncode != 0
+    assert "No such file or directory" in proc.stderr.strip().splitlines()[-1], proc.stderr
+
+
+@pytest.mark.parametrize(("project", "version", "python"), [c for c in _cases() if c.values[1] in ("81.0.0", "24.0.2")])  # type: ignore[attr-defined]
+def test_patched_and_unpatched_list_the_same_when_nothing_vanishes(tmp_path: Path, project: str, version: str, python: str) -> None:
+    exe = require_python(python)
+    results = []
+    for patched in (False, True):
+        site = tmp_path / f"site{int(patched)}"
+        site.mkdir()
+        extract(download(project, version), site)
+        for kind in KINDS:
+            sub = site / kind
+            sub.mkdir()
+        make_victim(site, "dist-info", python)
+        make_victim(site, "egg-zip", python)
+        if patched:
+            assert main(["apply", str(site)]) == 0
+        proc = run_driver(exe, site, site / "nothing-vanishes", "before-import", "pkg_resources", project, tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        results.append(result_of(proc))
+    assert results[0] == results[1]
+    assert VICTIM_NAME in results[0]["names"]
