@@ -58,7 +58,12 @@ def _temp_in(path: str) -> tuple[int, str]:
 
 
 def atomic_write(path: str, write: Callable[[BinaryIO], object]) -> None:
-    """Replace ``path`` with what ``write`` produces, all or nothing, keeping mode and owner."""
+    """Replace ``path`` with what ``write`` produces, all or nothing, keeping mode and owner.
+
+    The caller holds ``path``'s lock, so any temporary file of ours next to it is a leftover of
+    a killed run and goes first.
+    """
+    remove_stale_temps(path)
     try:
         st = os.stat(path)
         if not st.st_mode & 0o222 or not os.access(path, os.W_OK):

@@ -8,6 +8,7 @@ fuzz (ignoring outer context lines, as GNU patch does) only when asked for.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Optional, Union
@@ -52,6 +53,8 @@ class Mismatch:
     line: int  # 1-based line number in the file
     expected: str
     found: Optional[str]
+    matched: int = 0  # lines of the hunk that match where it comes closest
+    total: int = 0
 
     def __str__(self) -> str:
         found = "end of file" if self.found is None else repr(self.found)
@@ -61,14 +64,6 @@ class Mismatch:
 def split_lines(text: bytes) -> list[bytes]:
     """Lines with their endings (``\\n``, ``\\r\\n`` or ``\\r``); joining them gives ``text`` back."""
     return text.splitlines(keepends=True)
-
-
-def _strip(line: bytes) -> bytes:
-    if line.endswith(b"\r\n"):
-        return line[:-2]
-    if line.endswith((b"\n", b"\r")):
-        return line[:-1]
-    return line
 
 
 def _eol_of(lines: Sequence[bytes]) -> bytes:
@@ -110,29 +105,51 @@ def _search(stripped: Sequence[bytes], index: Mapping[bytes, Sequence[int]], wan
     return None
 
 
-def _index(stripped: Sequence[bytes]) -> dict[bytes, list[int]]:
+@functools.lru_cache(maxsize=16)
+def _prepare(text: bytes) -> tuple[list[bytes], dict[bytes, list[int]]]:
+    """Lines without endings and where each line occurs: built once per text, searched often.
+
+    ``bytes.splitlines()`` breaks where ``split_lines`` does, so numbers agree.
+    """
+    stripped = text.splitlines()
     index: dict[bytes, list[int]] = {}
     for number, line in enumerate(stripped):
         index.setdefault(line, []).append(number)
-    return index
+    return stripped, index
 
 
-def _mismatch(stripped: Sequence[bytes], hunk: Hunk, index: int, expected: int) -> Mismatch:
+def _mismatch(stripped: Sequence[bytes], positions: Mapping[bytes, Sequence[int]], hunk: Hunk, index: int, expected: int, lowest: int) -> Mismatch:
+    """Explain a hunk that fits nowhere: its first differing line where it comes closest.
+
+    "Closest" is the place (not before the previous hunk) where most of its lines match,
+    nearest to the declared place on a tie, so that the message points at the real spot even
+    when the copy's code moved. Places are found by voting through the line index, so this
+    costs no more than the search did.
+    """
     before = hunk.before
+    votes: dict[int, int] = {}
     for i, line in enumerate(before):
-        at = expected + i
+        for at in positions.get(line.text, ()):
+            start = at - i
+            if start >= lowest:
+                votes[start] = votes.get(start, 0) + 1
+    best, best_score = expected, 0
+    for start, score in votes.items():
+        if score > best_score or (score == best_score and abs(start - expected) < abs(best - expected)):
+            best, best_score = start, score
+    for i, line in enumerate(before):
+        at = best + i
         found = stripped[at] if 0 <= at < len(stripped) else None
         if found != line.text:
             text = None if found is None else found.decode("utf-8", "replace")
-            return Mismatch(index + 1, at + 1, line.text.decode("utf-8", "replace"), text)
-    # every line matches at the declared place, yet the hunk could not be placed: it overlaps
-    return Mismatch(index + 1, expected + 1, "(a place after the previous hunk)", None)
+            return Mismatch(index + 1, at + 1, line.text.decode("utf-8", "replace"), text, best_score, len(before))
+    # every line matches there, yet the hunk could not be placed: it overlaps the previous one
+    return Mismatch(index + 1, best + 1, "(a place after the previous hunk)", None, best_score, len(before))
 
 
 def place_hunks(text: bytes, hunks: Sequence[Hunk], fuzz: int = 0) -> Union[list[Placement], Mismatch]:
     """Find where every hunk fits, in order and without overlapping; or say which does not."""
-    stripped = [_strip(line) for line in split_lines(text)]
-    positions = _index(stripped)
+    stripped, positions = _prepare(text)
     placements: list[Placement] = []
     lowest = 0
     for index, hunk in enumerate(hunks):
@@ -151,7 +168,7 @@ def place_hunks(text: bytes, hunks: Sequence[Hunk], fuzz: int = 0) -> Union[list
                 found = Placement(index, start, start - expected, level, head, tail)
                 break
         if found is None:
-            return _mismatch(stripped, hunk, index, expected)
+            return _mismatch(stripped, positions, hunk, index, expected, lowest)
         placements.append(found)
         lowest = found.start + found.trim_head + len(before) - found.trim_head - found.trim_tail
     return placements
@@ -247,7 +264,7 @@ def _fits(text: bytes, hunks: Sequence[Hunk], fuzz: int) -> Union[list[Placement
 
 def _plan_patch(text: bytes, name: str, variants: Sequence[Variant], member: str, revert: bool, fuzz: int) -> PatchPlan:
     """Pick the first variant that fits; a forward failure alone never means "already done"."""
-    first_failure: Optional[str] = None
+    closest: Optional[tuple[float, str]] = None
     for variant in variants:
         forward_hunks = _hunks_of(variant, member)
         reverse_hunks = tuple(h.reversed() for h in forward_hunks)
@@ -259,11 +276,14 @@ def _plan_patch(text: bytes, name: str, variants: Sequence[Variant], member: str
         if isinstance(done, list) and not isinstance(todo, list):
             return PatchPlan(name, DONE, variant, tuple(done))
         if isinstance(todo, list) and isinstance(done, list):
-            reason = f"{variant.id}: both the patch and its reverse fit; refusing to guess"
-            first_failure = first_failure or reason
-            continue
-        if first_failure is None and isinstance(todo, Mismatch):
-            first_failure = f"{variant.id}: {todo}"
+            candidate = (2.0, f"{variant.id}: both the patch and its reverse fit; refusing to guess")
+        else:
+            assert isinstance(todo, Mismatch)
+            # how far the variant got: hunks before the failing one, plus its matching lines
+            progress = (todo.hunk - 1 + (todo.matched / todo.total if todo.total else 0)) / max(len(todo_hunks), 1)
+            candidate = (progress, f"{variant.id}: {todo}")
+        if closest is None or candidate[0] > closest[0]:
+            closest = candidate
     if fuzz:
         for variant in variants:
             hunks = _hunks_of(variant, member)
@@ -271,7 +291,7 @@ def _plan_patch(text: bytes, name: str, variants: Sequence[Variant], member: str
             fuzzy = _fits(text, todo_hunks, fuzz)
             if isinstance(fuzzy, list):
                 return PatchPlan(name, CHANGE, variant, tuple(fuzzy))
-    return PatchPlan(name, FAIL, None, (), first_failure or f"{name}: no variant")
+    return PatchPlan(name, FAIL, None, (), closest[1] if closest else f"{name}: no variant")
 
 
 def plan_copy(text: bytes, patchset: PatchSet, member: str = "__init__.py", *, revert: bool = False, fuzz: int = 0) -> CopyPlan:

@@ -83,12 +83,10 @@ def _failure(copy: Copy, plan: CopyPlan) -> str:
 
 def _write(copy: Copy, data: bytes) -> None:
     if copy.member is None:
-        _fs.remove_stale_temps(copy.file)
         _fs.atomic_write(copy.file, lambda f: f.write(data))
         _fs.remove_stale_pyc(copy.file)
     else:
         record = copy.record if copy.container == WHEEL else None
-        _fs.remove_stale_temps(copy.file)
         _fs.rewrite_archive(copy.file, copy.member, data, record)
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import csv
 import email.parser
+import errno
 import hashlib
 import json
 import os
 import stat
 import subprocess
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
@@ -102,7 +104,7 @@ def read_source(copy: Copy) -> bytes:
                 return f.read()
         with zipfile.ZipFile(copy.file) as zf:
             return zf.read(copy.member)
-    except (OSError, zipfile.BadZipFile, KeyError) as exc:
+    except (OSError, zipfile.BadZipFile, KeyError, EOFError, zlib.error) as exc:
         raise ScanError(copy.location, _reason(exc)) from None
 
 
@@ -111,6 +113,8 @@ def _reason(exc: BaseException) -> str:
         return exc.strerror
     if isinstance(exc, zipfile.BadZipFile):
         return f"not a valid zip archive ({exc})"
+    if isinstance(exc, zlib.error):
+        return f"damaged compressed data ({exc})"
     return str(exc) or type(exc).__name__
 
 
@@ -133,6 +137,9 @@ def _candidate(parts: Sequence[str], is_package: _IsPackage) -> Optional[tuple[i
         parent = parts[:-1]
     else:
         return None
+    for depth, part in enumerate(parent):
+        if part == _PACKAGE and is_package(parent[: depth + 1]):
+            return None  # inside a copy: its tests and their data
     if parent and parent[-1] == "_vendor" and len(parent) >= 2 and is_package(parent):
         vendor_root = len(parent) - 2
         while vendor_root > 0 and is_package(parent[:vendor_root]):
@@ -184,8 +191,78 @@ def _parse_vendor_txt(data: bytes) -> Optional[Dist]:
     return None
 
 
+#: The setuptools release whose pkg_resources pip vendors, from the first pip release of each
+#: run on (the list is sorted; a run ends where the next begins). Used only when a copy's
+#: ``_vendor/vendor.txt`` is absent: pip's wheels before 20.1 leave it out, and before 10.0 it
+#: does not name setuptools at all. Sources: ``pip/_vendor/README.rst`` ("pkg_resources has been
+#: pulled in from setuptools X") in the sdists of pip 6.0 to 9.0.3, ``src/pip/_vendor/vendor.txt``
+#: in the sdists of pip 10.0.0 to 20.0.2, and ``pip/_vendor/vendor.txt`` in every wheel of pip
+#: 20.1 to 26.3. pip 1.5.x states no source: nothing is guessed for it.
+_PIP_VENDORED_SETUPTOOLS: tuple[tuple[str, str], ...] = (
+    ("6.0", "8.2.1"),
+    ("6.0.4", "11.0"),
+    ("6.1.0", "15.0"),
+    ("7.1.0", "18.0"),
+    ("7.1.1", "18.2"),
+    ("8.0.0", "19.4"),
+    ("8.1.2", "21.0.0"),
+    ("9.0.0", "27.3.0"),
+    ("9.0.1", "28.8.0"),
+    ("10.0.0", "39.0.1"),
+    ("18.0", "39.2.0"),
+    ("18.1", "40.4.3"),
+    ("19.0", "40.6.3"),
+    ("19.1", "41.0.1"),
+    ("19.3", "41.4.0"),
+    ("20.0", "44.0.0"),
+    ("23.1", "67.6.1"),
+    ("23.1.1", "65.6.3"),
+    ("23.1.2", "67.7.2"),
+    ("23.2", "68.0.0"),
+    ("24.1", "69.5.1"),
+    ("24.2", "70.3.0"),
+)
+#: the newest pip release the table was checked against: nothing is guessed past it
+_PIP_VENDOR_TABLE_END = "26.3"
+
+
+def _release(version: str) -> Optional[tuple[int, ...]]:
+    """The numeric release of a version, trailing zeros trimmed (``10.0.0b1`` -> ``(10,)``)."""
+    numbers: list[int] = []
+    for part in version.strip().split("."):
+        digits = ""
+        for char in part:
+            if not char.isdigit():
+                break
+            digits += char
+        if not digits:
+            break
+        numbers.append(int(digits))
+        if len(digits) != len(part):
+            break
+    while len(numbers) > 1 and numbers[-1] == 0:
+        numbers.pop()
+    return tuple(numbers) or None
+
+
+def pip_vendored_setuptools(pip_version: str) -> Optional[Dist]:
+    """The setuptools release a pip release vendors pkg_resources from, when known."""
+    release = _release(pip_version)
+    end = _release(_PIP_VENDOR_TABLE_END)
+    if release is None or end is None or release > end:
+        return None
+    found = None
+    for first, setuptools in _PIP_VENDORED_SETUPTOOLS:
+        start = _release(first)
+        if start is not None and release >= start:
+            found = setuptools
+    return None if found is None else Dist("setuptools", found)
+
+
 def _upstream(owner: Optional[Dist], vendored_by: Optional[str], vendor: Optional[Dist]) -> Optional[Dist]:
     if vendored_by is not None:
+        if vendor is None and vendored_by == "pip" and owner is not None and _normalize(owner.name) == "pip":
+            return pip_vendored_setuptools(owner.version)
         return vendor
     if owner is not None and _normalize(owner.name) == "setuptools":
         return Dist("setuptools", owner.version)
@@ -247,7 +324,7 @@ def _scan_archive(path: str, container: str) -> list[Copy]:
             return copies
     except FileNotFoundError:
         return []  # vanished during the scan: absent
-    except (OSError, zipfile.BadZipFile, KeyError, EOFError, ValueError) as exc:
+    except (OSError, zipfile.BadZipFile, KeyError, EOFError, ValueError, zlib.error) as exc:
         raise ArchiveError(path, _reason(exc)) from None
 
 
@@ -283,10 +360,18 @@ class _Scanner:
         self.errors: list[ScanError] = []
         self._records: dict[str, dict[str, str]] = {}
         self._metadirs: dict[str, list[str]] = {}
+        self._skip_dirs: frozenset[str] = frozenset()
 
     # the walk
 
-    def scan(self, root: str) -> None:
+    def scan(self, root: str, sys_path_entry: bool = False) -> None:
+        """Scan a directory recursively, or one egg/wheel.
+
+        A ``sys.path`` entry is scanned for what that path holds: a site directory below it
+        (the base interpreter's ``site-packages`` below its standard library, when a venv runs)
+        is another installation's, and is scanned only when it is an entry of its own.
+        """
+        self._skip_dirs = _SITE_DIRS if sys_path_entry else frozenset()
         root = os.path.abspath(root)
         try:
             st = os.stat(root)
@@ -307,8 +392,10 @@ class _Scanner:
             path = stack.pop() if stack else deferred.pop()
             try:
                 st = os.stat(path)
-            except OSError:
-                continue  # vanished, or a dangling link
+            except OSError as exc:
+                if not _gone(exc):  # else vanished, or a dangling link
+                    self.errors.append(ScanError(path, _reason(exc)))
+                continue
             key = (st.st_dev, st.st_ino)
             if key in self.visited:
                 continue
@@ -316,10 +403,9 @@ class _Scanner:
             try:
                 with os.scandir(path) as it:
                     entries = list(it)
-            except FileNotFoundError:
-                continue
             except OSError as exc:
-                self.errors.append(ScanError(path, _reason(exc)))
+                if not _gone(exc):
+                    self.errors.append(ScanError(path, _reason(exc)))
                 continue
             self._scan_entries(path, entries, stack, deferred)
 
@@ -328,7 +414,7 @@ class _Scanner:
             name = entry.name
             try:
                 if entry.is_dir():
-                    if name == "__pycache__":
+                    if name == "__pycache__" or name in self._skip_dirs:
                         continue
                     if name == _PACKAGE:
                         self._check(os.path.join(entry.path, _INIT))
@@ -478,14 +564,25 @@ def _read_small(path: str, parse: Callable[[bytes], Optional[Dist]]) -> Optional
         return None
 
 
+_SITE_DIRS = frozenset({"site-packages", "dist-packages"})
+
+
+def _gone(exc: OSError) -> bool:
+    """Whether an error only says that the path is not there (any more): absent, not a failure."""
+    return isinstance(exc, (FileNotFoundError, NotADirectoryError)) or exc.errno == errno.ELOOP
+
+
 # --- entry points ------------------------------------------------------------------------------
 
 
-def locate(paths: Iterable[str]) -> ScanResult:
-    """Find every copy below ``paths`` (directories scanned recursively, or single archives)."""
+def locate(paths: Iterable[str], sys_path: Iterable[str] = ()) -> ScanResult:
+    """Find every copy below ``paths`` (directories scanned recursively, or single archives)
+    and in the entries of an interpreter's ``sys_path``."""
     scanner = _Scanner()
     for path in paths:
         scanner.scan(path)
+    for entry in sys_path:
+        scanner.scan(entry, sys_path_entry=True)
     return scanner.result()
 
 
@@ -527,4 +624,4 @@ def current_path() -> list[str]:
     return [e for e in sys.path if e]
 
 
-__all__ += ["current_path", "DIRECTORY", "EGG_DIR", "EGG_ZIP", "WHEEL"]
+__all__ += ["current_path", "pip_vendored_setuptools", "DIRECTORY", "EGG_DIR", "EGG_ZIP", "WHEEL"]

@@ -168,3 +168,76 @@ def venv_factory(tmp_path: Path) -> Callable[..., Venv]:
         return Venv(tmp_path / f"venv{next(counter)}", python)
 
     return make
+
+
+# --- drift / refresh: a small real patch set and made-up releases ----------------------------
+
+#: the release cache ``drift`` tests share between runs (``--cache-dir``), filled through pip
+RELEASES = CACHE / "releases"
+
+_DEP3 = """Description: {description}
+Author: pkgres-patcher tests
+Origin: vendor
+Bug: https://trac.sagemath.org/ticket/21435
+Forwarded: no
+Applied-Upstream: no
+Last-Update: 2024-01-01
+Upstream-Releases: setuptools>=44
+ pip>=10
+---
+"""
+
+#: (patch, description, old text, new text): two spots of the real pkg_resources
+DRIFT_PATCHES = (
+    ("zip-manifest-load", "treat a zip that vanished while its manifest is loaded as empty",
+     b"        path = os.path.normpath(path)\n        mtime = os.stat(path).st_mtime\n",
+     b"        path = os.path.normpath(path)\n        try:\n            mtime = os.stat(path).st_mtime\n"
+     b"        except OSError:\n            return {}\n"),
+    ("find-eggs-in-zip", "skip an egg that vanished while it is scanned",
+     b"    metadata = EggMetadata(importer)\n    if metadata.has_metadata('PKG-INFO'):\n",
+     b"    metadata = EggMetadata(importer)\n    try:\n        has_pkg_info = metadata.has_metadata('PKG-INFO')\n"
+     b"    except OSError:\n        return\n    if has_pkg_info:\n"),
+)
+
+
+def pkg_resources_of(wheel: Path) -> bytes:
+    with zipfile.ZipFile(wheel) as zf:
+        return zf.read("pkg_resources/__init__.py")
+
+
+def unified(old: bytes, new: bytes) -> str:
+    import difflib
+
+    lines = difflib.unified_diff(old.decode().splitlines(True), new.decode().splitlines(True), "a/__init__.py", "b/__init__.py")
+    return "".join(lines)
+
+
+def make_patchset(dest: Path) -> Path:
+    """A patch set of two real spots, diffs made against setuptools 60.0.0 (ranges setuptools>=44, pip>=10)."""
+    base = pkg_resources_of(download("setuptools", "60.0.0"))
+    series = []
+    for name, description, old, new in DRIFT_PATCHES:
+        assert base.count(old) == 1, name
+        (dest / name).mkdir(parents=True)
+        patched = base.replace(old, new)  # quilt style: each diff against the result of the ones before
+        (dest / name / "modern.patch").write_text(_DEP3.format(description=description) + unified(base, patched))
+        base = patched
+        series.append(f"{name}/modern.patch")
+    (dest / "series").write_text("\n".join(series) + "\n")
+    return dest
+
+
+def remake_wheel(wheel: Path, dest_dir: Path, version: str, change: Callable[[bytes], bytes]) -> Path:
+    """A copy of a real setuptools wheel re-versioned as ``version``, its pkg_resources changed by ``change``."""
+    old_version = wheel_version(wheel)
+    target = dest_dir / wheel.name.replace(f"-{old_version}-", f"-{version}-")
+    with zipfile.ZipFile(wheel) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            name = info.filename.replace(f"setuptools-{old_version}.dist-info", f"setuptools-{version}.dist-info")
+            if info.filename == "pkg_resources/__init__.py":
+                data = change(data)
+            elif name.endswith(".dist-info/METADATA"):
+                data = data.replace(f"Version: {old_version}\n".encode(), f"Version: {version}\n".encode(), 1)
+            zout.writestr(name, data)
+    return target

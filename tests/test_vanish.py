@@ -24,7 +24,10 @@ from patcher.cli import main
 from .conftest import download, require_python
 
 DRIVER = r'''
-import os, shutil, site, sys, json
+import os, shutil, sys, json
+clean = list(sys.path)
+import site
+sys.path[:] = clean
 SITE, VICTIM, WHEN, MODULE, REQUIRE = sys.argv[1:6]
 
 busy = []
@@ -192,8 +195,14 @@ def test_patched_copy_treats_vanished_distribution_as_absent(tmp_path: Path, pro
     capsys.readouterr()
     assert proc.returncode == 0, proc.stderr
     names = result_of(proc)["names"]
-    assert VICTIM_NAME not in names
     assert names, "nothing found at all: the scan did not run"
+    if kind.startswith("egg-") and kind != "egg-info":
+        assert VICTIM_NAME not in names
+    elif (tmp_path / "site" / VICTIM_NAME).exists() or list((tmp_path / "site").glob(f"{VICTIM_NAME}-*")):
+        # this release never looks inside metadata directories while scanning: nothing vanished
+        assert VICTIM_NAME in names
+    else:
+        assert VICTIM_NAME not in names
 
 
 @pytest.mark.parametrize(("project", "version", "python"), _cases())
@@ -233,3 +242,62 @@ def test_patched_and_unpatched_list_the_same_when_nothing_vanishes(tmp_path: Pat
         results.append(result_of(proc))
     assert results[0] == results[1]
     assert VICTIM_NAME in results[0]["names"]
+
+
+SCRIPT_2016 = r'''
+import os, sys
+clean = list(sys.path)
+import site  # on Python 2 this adds the interpreter's own site-packages even under -S
+sys.path[:] = clean
+SITE, VICTIM = sys.argv[1:3]
+site.addsitedir(SITE)
+try:
+    import pkgres_patcher_no_such_module
+except ImportError:
+    pass
+os.unlink(VICTIM)  # "Successfully uninstalled backports-abc-0.4", in another process
+# what the pip 8.1.2 console script did, under setuptools 24.0.2's pkg_resources:
+from pkg_resources import load_entry_point
+main = load_entry_point("pip==8.1.2", "console_scripts", "pip")
+from pip._vendor import pkg_resources as vendored
+names = sorted(d.project_name for d in vendored.WorkingSet())
+sys.stdout.write("RESULT " + " ".join(names) + "\n")
+'''
+
+
+@pytest.mark.parametrize("patched", [False, True], ids=["unpatched", "patched"])
+def test_2016_layout_on_python_2_7(tmp_path: Path, patched: bool, capsys: pytest.CaptureFixture[str]) -> None:
+    """Sage trac 21435 as reported: setuptools 24.0.2 zipped egg, pip 8.1.2 directory egg."""
+    from .conftest import make_egg
+
+    exe = require_python("2.7")
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    setuptools_egg = make_egg(download("setuptools", "24.0.2"), site, zipped=True)
+    pip_egg = make_egg(download("pip", "8.1.2"), site, zipped=False)
+    (pip_egg / "EGG-INFO" / "entry_points.txt").write_text("[console_scripts]\npip = pip:main\n")
+    victim = site / "backports_abc-0.4-py2.7.egg"
+    with zipfile.ZipFile(victim, "w") as zf:
+        zf.writestr("backports_abc.py", "")
+        zf.writestr("EGG-INFO/PKG-INFO", "Metadata-Version: 1.1\nName: backports-abc\nVersion: 0.4\n")
+    (site / "easy-install.pth").write_text("".join(f"./{e.name}\n" for e in (setuptools_egg, pip_egg, victim)))
+    if patched:
+        code = main(["apply", str(site)])
+        out = capsys.readouterr().out
+        assert code == 0
+        assert out.count("patched ") == 2
+    script = tmp_path / "pip-script.py"
+    script.write_text(SCRIPT_2016)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    proc = subprocess.run([exe, "-S", str(script), str(site), str(victim)], capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=120, check=False)
+    if patched:
+        assert proc.returncode == 0, proc.stderr
+        names = proc.stdout.split("RESULT ", 1)[1].split()
+        assert "pip" in names and "setuptools" in names and "backports-abc" not in names
+    else:
+        assert proc.returncode == 1
+        frames = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip().startswith("File ")]
+        assert frames[-1].endswith(", in load"), proc.stderr  # MemoizedZipManifests.load, as in 2016
+        assert "find_eggs_in_zip" in proc.stderr
+        assert proc.stderr.strip().splitlines()[-1].startswith("OSError: [Errno 2] No such file or directory:")

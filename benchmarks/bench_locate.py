@@ -1,0 +1,178 @@
+"""How fast is ``pkgres-patcher locate`` next to ``find`` listing the same candidates?
+
+Run by hand (not a test), standard library only::
+
+    python benchmarks/bench_locate.py [--dir /tmp/pkgres-bench] [--runs 7] [--files 100000]
+
+The first run builds a prefix of about ``--files`` files (kept and reused afterwards): venv-like
+trees with real setuptools and pip releases unpacked from their wheels, as pip installs them
+(RECORD and all), 20 zipped eggs made from real wheels as easy_install laid them out, and
+synthetic packages (modules and ``__pycache__`` byte-code) to reach the file count. The wheels
+come from the test cache (``$PKGRES_PATCHER_TEST_CACHE`` or ``~/.cache/pkgres-patcher-tests``);
+missing ones are fetched once with ``pip download``.
+
+Then, page cache warm (one untimed run each), it times ``pkgres-patcher locate PREFIX --json``
+(the console script beside this interpreter, as a subprocess) and::
+
+    find PREFIX -name __pycache__ -prune -o \\( -name '*.egg' -o -name '*.whl' \\
+        -o -path '*/pkg_resources/__init__.py' -o -name pkg_resources.py \\) -print
+
+and prints the median of each over ``--runs`` runs and their ratio (goal: at most 1.25).
+"""
+
+from __future__ import annotations
+
+import argparse
+import email.parser
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+CACHE = Path(os.environ.get("PKGRES_PATCHER_TEST_CACHE", Path.home() / ".cache" / "pkgres-patcher-tests")) / "wheels"
+
+#: each venv-like tree: these releases unpacked into its site-packages
+ENV_WHEELS = [("setuptools", "81.0.0"), ("pip", "26.3")]
+OLD_ENV_WHEELS = [("setuptools", "44.1.1"), ("pip", "19.2.3")]
+#: the 20 zipped eggs: made from these wheels (py2.py3 or py3 wheels, as easy_install made eggs)
+EGG_WHEELS = [
+    ("setuptools", v)
+    for v in ("20.0", "24.0.2", "28.8.0", "33.1.1", "36.8.0", "39.2.0", "40.8.0", "41.6.0", "44.1.1", "50.3.2",
+              "57.5.0", "65.5.1", "68.2.2", "70.3.0", "75.8.0", "80.9.0")
+] + [("pip", v) for v in ("8.1.2", "9.0.3", "10.0.1", "19.2.3")]
+ENVS = 12
+STAMP = ".bench-complete"
+
+
+def wheel(name: str, version: str) -> Path:
+    pattern = f"{name.replace('-', '_')}-{version}-*.whl"
+    found = sorted(CACHE.glob(pattern))
+    if not found:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+                        "--disable-pip-version-check", "--quiet", "-d", str(CACHE), f"{name}=={version}"], check=True)
+        found = sorted(CACHE.glob(pattern))
+    if not found:
+        sys.exit(f"no wheel for {name}=={version}")
+    return found[0]
+
+
+def unpack(whl: Path, site: Path) -> int:
+    """Install a wheel's files as pip does (purelib into site-packages, dist-info with RECORD)."""
+    count = 0
+    with zipfile.ZipFile(whl) as zf:
+        for info in zf.infolist():
+            if info.is_dir() or ".data/" in info.filename:
+                continue
+            target = site / info.filename
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(zf.read(info))
+            count += 1
+    return count
+
+
+def make_egg(whl: Path, dest: Path) -> Path:
+    """A zipped egg as easy_install left it: the code plus EGG-INFO/PKG-INFO."""
+    with zipfile.ZipFile(whl) as zf:
+        meta_name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+        meta = email.parser.BytesParser().parsebytes(zf.read(meta_name), headersonly=True)
+        egg = dest / f"{meta['Name']}-{meta['Version']}-py2.7.egg"
+        with zipfile.ZipFile(egg, "w", zipfile.ZIP_DEFLATED) as out:
+            for info in zf.infolist():
+                if ".dist-info/" not in info.filename and not info.is_dir():
+                    out.writestr(info, zf.read(info))
+            out.writestr("EGG-INFO/PKG-INFO", zf.read(meta_name))
+    return egg
+
+
+def count_files(root: Path) -> int:
+    return sum(len(files) for _d, _s, files in os.walk(root))
+
+
+def build(prefix: Path, target: int) -> None:
+    if (prefix / STAMP).exists():
+        return
+    if prefix.exists():
+        shutil.rmtree(prefix)
+    started = time.perf_counter()
+    for k in range(ENVS):
+        site = prefix / "envs" / f"env{k:02d}" / "lib" / "python3.11" / "site-packages"
+        site.mkdir(parents=True)
+        for name, version in (ENV_WHEELS if k % 3 else OLD_ENV_WHEELS):
+            unpack(wheel(name, version), site)
+    eggs_site = prefix / "envs" / "env00" / "lib" / "python3.11" / "site-packages"
+    eggs = [make_egg(wheel(n, v), eggs_site) for n, v in EGG_WHEELS]
+    (eggs_site / "easy-install.pth").write_text("".join(f"./{e.name}\n" for e in eggs))
+    bundled = prefix / "lib" / "python3.11" / "ensurepip" / "_bundled"
+    bundled.mkdir(parents=True)
+    for name, version in ENV_WHEELS:
+        shutil.copy(wheel(name, version), bundled)
+    have = count_files(prefix)
+    # synthetic packages: modules with their byte-code, 50 files a directory
+    body = b"def f(x):\n    return x\n" * 20
+    n = 0
+    while have < target:
+        pkg = prefix / "synthetic" / f"group{n // 40:03d}" / f"pkg{n:05d}"
+        (pkg / "__pycache__").mkdir(parents=True)
+        for m in range(min(25, (target - have + 1) // 2)):
+            (pkg / f"mod{m:02d}.py").write_bytes(body)
+            (pkg / "__pycache__" / f"mod{m:02d}.cpython-311.pyc").write_bytes(body)
+            have += 2
+        n += 1
+    (prefix / STAMP).write_text("")
+    print(f"built {prefix} in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def timed(cmd: list[str]) -> tuple[float, bytes]:
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    elapsed = time.perf_counter() - started
+    if proc.returncode not in (0,):
+        sys.exit(f"{' '.join(cmd)} exited with {proc.returncode}: {proc.stderr.decode(errors='replace')[-2000:]}")
+    return elapsed, proc.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dir", default="/tmp/pkgres-bench", help="where the prefix is built and kept")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--files", type=int, default=100_000)
+    parser.add_argument("--patches", help="patch set for locate (default: the shipped one)")
+    args = parser.parse_args()
+
+    prefix = Path(args.dir) / f"prefix-{args.files}"
+    build(prefix, args.files)
+    script = Path(sys.executable).parent / "pkgres-patcher"
+    locate_cmd = [str(script) if script.exists() else "pkgres-patcher", "locate", str(prefix), "--json"]
+    if args.patches:
+        locate_cmd += ["--patches", args.patches]
+    find_cmd = ["find", str(prefix), "-name", "__pycache__", "-prune", "-o", "(", "-name", "*.egg", "-o", "-name", "*.whl",
+                "-o", "-path", "*/pkg_resources/__init__.py", "-o", "-name", "pkg_resources.py", ")", "-print"]
+
+    _, out = timed(locate_cmd)  # warm the page cache (and check the output)
+    copies = json.loads(out)["copies"]
+    _, found = timed(find_cmd)
+    candidates = found.decode().splitlines()
+    locate_times, find_times = [], []
+    for _ in range(args.runs):  # interleaved, so that drift in the machine's load hits both
+        locate_times.append(timed(locate_cmd)[0])
+        find_times.append(timed(find_cmd)[0])
+    loc, fnd = statistics.median(locate_times), statistics.median(find_times)
+    files = count_files(prefix)
+    dirs = sum(len(d) for _p, d, _f in os.walk(prefix))
+    print(f"prefix: {prefix}: {files} files, {dirs} directories")
+    print(f"find lists {len(candidates)} candidates; locate reports {len(copies)} copies "
+          f"({sum(1 for c in copies if c['container'] == 'egg-zip')} in zipped eggs, "
+          f"{sum(1 for c in copies if c['container'] == 'wheel')} in wheels)")
+    print(f"locate --json: median {loc * 1000:.0f} ms of {args.runs} (min {min(locate_times) * 1000:.0f} ms)")
+    print(f"find:          median {fnd * 1000:.0f} ms of {args.runs} (min {min(find_times) * 1000:.0f} ms)")
+    print(f"ratio locate/find: {loc / fnd:.2f} (goal <= 1.25)")
+
+
+if __name__ == "__main__":
+    main()
