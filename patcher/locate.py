@@ -167,7 +167,8 @@ class _ZipIsPackage:
         self.names = frozenset(names)
 
     def __call__(self, parts: Sequence[str]) -> bool:
-        return "/".join([*parts, _INIT]) in self.names
+        init = "/".join([*parts, _INIT])
+        return init in self.names or init + "c" in self.names
 
 
 # --- metadata readers --------------------------------------------------------------------------
@@ -290,7 +291,10 @@ def _scan_archive(path: str, container: str) -> list[Copy]:
             for name in names:
                 parts = name.split("/")
                 if parts[-1] not in (_INIT, _MODULE):
-                    continue
+                    # an egg built without sources: reported, so that it is known unpatchable
+                    if parts[-1] not in (_INIT + "c", _MODULE + "c") or name[:-1] in is_package.names:
+                        continue
+                    parts = [*parts[:-1], parts[-1][:-1]]
                 decided = _candidate(parts, is_package)
                 if decided is not None:
                     found.append((name, parts, decided))

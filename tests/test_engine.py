@@ -226,20 +226,23 @@ def test_parallel_runs_end_as_one_run_would(tmp_path: Path, venv: Venv, capsys: 
     reference = Venv(tmp_path / "reference")
     reference.install(download("setuptools", SETUPTOOLS), download("pip", PIP))
     assert run_cli("apply", str(reference.root), capsys=capsys)[0] == 0
-    expected = {k: v for k, v in snapshot(reference.root).items() if "__pycache__" not in k and "direct_url" not in k}
+    expected = snapshot(reference.root)
 
+    files_before = set(snapshot(venv.root))
     procs = [_run_apply(venv.root) for _ in range(8)]
     results = [p.communicate() + (p.returncode,) for p in procs]
     assert all(code == 0 for _o, _e, code in results), results
     outs = b"".join(o for o, _e, _c in results).decode()
     assert outs.count("patched  ") + outs.count("patched ") >= 2
     assert outs.count("\npatched ") + outs.startswith("patched ") <= 2  # each copy changed exactly once
-    got = {k: v for k, v in snapshot(venv.root).items() if "__pycache__" not in k and "direct_url" not in k}
+    got = snapshot(venv.root)
     for key, value in expected.items():
-        if key.endswith(("pkg_resources/__init__.py", "RECORD")):
-            assert got[key.replace("reference", venv.root.name)] == value, key
-    leftovers = [p for p in venv.root.rglob("*") if _fs.TEMP_MARK in p.name or p.name.endswith(".lock")]
-    assert leftovers == []
+        if key.endswith("pkg_resources/__init__.py"):
+            assert got[key] == value, key
+    vendored = venv.site / "pip" / "_vendor" / "pkg_resources" / "__init__.py"
+    assert record_row(venv.site, "pip-*.dist-info", "pip/_vendor/pkg_resources/__init__.py")[1] == record_hash(vendored)
+    # nothing left behind in the tree: no lock files, no temporary files
+    assert {k for k in set(got) - files_before if "__pycache__" not in k} == set()
 
 
 def test_sigkill_leaves_each_copy_whole_and_next_run_finishes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -307,3 +310,29 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_cli("frobnicate", capsys=capsys)
     assert code == 2
     assert "invalid choice: 'frobnicate'" in err
+
+
+def test_egg_with_only_byte_code_is_unpatchable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An egg built without sources (``bdist_egg --exclude-source-files``) cannot be patched."""
+    import importlib.util
+    import marshal
+
+    egg = tmp_path / "setuptools-44.1.1-py3.11.egg"
+    with zipfile.ZipFile(download("setuptools", "44.1.1")) as src, zipfile.ZipFile(egg, "w") as out:
+        for name in src.namelist():
+            if ".dist-info/" in name:
+                continue
+            data = src.read(name)
+            if name.endswith(".py"):
+                code = compile(data, name, "exec")
+                out.writestr(name + "c", importlib.util.MAGIC_NUMBER + b"\0" * 12 + marshal.dumps(code))
+            else:
+                out.writestr(name, data)
+        out.writestr("EGG-INFO/PKG-INFO", "Metadata-Version: 1.1\nName: setuptools\nVersion: 44.1.1\n")
+    before = egg.read_bytes()
+    [copy] = copies_json(capsys, str(tmp_path))
+    assert (copy["member"], copy["state"]) == ("pkg_resources/__init__.pyc", "unpatchable")
+    code, out, err = run_cli("apply", str(tmp_path), capsys=capsys)
+    assert code == 1
+    assert err == f"pkgres-patcher: {egg}!pkg_resources/__init__.pyc: holds only byte-code, no source to patch\n"
+    assert egg.read_bytes() == before
