@@ -1,26 +1,32 @@
 """The command line: the one place that prints and chooses exit statuses.
 
 Exit statuses: 0 everything asked for was done; 1 something could not be done (each named on
-stderr, one line each); 2 usage.
+stderr, one line each); 2 usage; 3 (``drift``, ``refresh``) releases could not be fetched.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
-from typing import NoReturn, Optional, TextIO
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, Optional, TextIO
 
 from patcher import __version__
 from patcher.engine import Outcome, inspect, process, unified_diff
 from patcher.errors import PatcherError, UsageError
 from patcher.locate import ScanResult, current_path, interpreter_path, locate
 from patcher.patchset import PatchSet, load_patchset
+from patcher._releases import Index, default_cache_dir
+from patcher.drift import run_drift
+from patcher.drift_report import FORMATS, render, save
+from patcher.errors import FetchError
+from patcher.refresh import refresh
 from patcher.report import copy_to_json, display, locate_json, locate_table, outcome_json, outcome_line, steps_json
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_FETCH = 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -103,16 +109,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_targets(p_revert)
     _add_change_options(p_revert)
+    _add_drift(sub)
+    _add_refresh(sub)
     return parser
 
 
 def _scan(args: argparse.Namespace) -> ScanResult:
-    paths: list[str] = list(args.paths)
+    sys_path: list[str] = []
     for python in args.python:
-        paths.extend(interpreter_path(python))
+        sys_path.extend(interpreter_path(python))
     if not args.paths and not args.python:
-        paths = current_path()
-    return locate(paths)
+        sys_path = current_path()
+    return locate(args.paths, sys_path)
 
 
 def _warn(message: str, stream: TextIO) -> None:
@@ -137,14 +145,21 @@ def cmd_locate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     result = _scan(args)
     rows = []
     failed = bool(result.errors)
+    # the plan depends on the bytes alone: copies with the same bytes (every venv's pip of one
+    # release) are planned once
+    plans: dict[tuple[str, bool], dict[str, Any]] = {}
     for copy in result.copies:
+        key = (copy.sha256, (copy.member or copy.file).endswith(".py"))
         try:
-            state, plan = inspect(copy, patchset)
+            if key not in plans:
+                state, plan = inspect(copy, patchset)
+                plans[key] = {"state": state, "patches": steps_json(plan)}
         except PatcherError as exc:
             _warn(str(exc), err)
             failed = True
             continue
-        rows.append(copy_to_json(copy, state, {"patches": steps_json(plan)}))
+        planned = plans[key]
+        rows.append(copy_to_json(copy, planned["state"], {"patches": planned["patches"]}))
     out.write(locate_json(rows) if args.json else locate_table(rows))
     _report_scan(result, err)
     return EXIT_FAILED if failed else EXIT_OK
@@ -184,11 +199,110 @@ def cmd_revert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return _change(args, out, err, revert=True)
 
 
-_COMMANDS = {"locate": cmd_locate, "apply": cmd_apply, "revert": cmd_revert}
+# --- drift / refresh ---------------------------------------------------------------------------
 
 
-def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def _jobs(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def _add_release_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--find-links", action="append", default=[], metavar="DIR",
+                        help="also look for releases in DIR (passed to pip; repeatable)")
+    parser.add_argument("--no-index", action="store_true", help="do not use the package index (only --find-links)")
+    parser.add_argument("--cache-dir", metavar="DIR", help=f"where downloaded releases are kept (default {default_cache_dir()})")
+    parser.add_argument("--patches", metavar="DIR", help="use the patch set in DIR instead of the one shipped")
+
+
+def _add_drift(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p_drift = sub.add_parser(
+        "drift",
+        help="check the patch set against upstream releases",
+        description="Check how the patch set fits upstream releases of setuptools, pip and pkg-resources-backport, "
+        "fetched through pip. Exit 0 when nothing fails, needs fuzz or is out of range; 1 otherwise; "
+        "3 when releases could not be fetched.",
+    )
+    p_drift.add_argument("requirements", nargs="*", metavar="REQUIREMENT",
+                         help="PEP 508 requirements (e.g. 'setuptools>=60'); default: every release the patch set covers, and the newest")
+    _add_release_options(p_drift)
+    p_drift.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
+    p_drift.add_argument("--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
+    p_drift.add_argument("--jobs", type=_jobs, default=8, metavar="N", help="parallel downloads and checks (default 8)")
+    p_drift.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+
+
+def _add_refresh(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p_refresh = sub.add_parser(
+        "refresh",
+        help="write a new variant of a patch for an upstream release",
+        description="Derive a new variant of PATCH for the newest release matching --for from the nearest variant, "
+        "with fresh context, and add it to series before that variant.",
+    )
+    p_refresh.add_argument("patch", metavar="PATCH", help="the patch (directory name in the patch set)")
+    p_refresh.add_argument("--for", dest="for_", required=True, metavar="REQUIREMENT", help="the release, e.g. 'setuptools==99.0.0'")
+    _add_release_options(p_refresh)
+
+
+def _index(args: argparse.Namespace) -> Index:
+    return Index(tuple(args.find_links), args.no_index)
+
+
+def _progress(err: TextIO, quiet: bool) -> Optional[Callable[[int, int], None]]:
+    if quiet or not err.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        err.write(f"\rfetching releases: {done}/{total}" + ("\r\x1b[K" if done == total else ""))
+        err.flush()
+
+    return show
+
+
+def cmd_drift(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    patchset = _patchset(args)
+    cache = args.cache_dir or default_cache_dir()
+    report = run_drift(args.requirements, patchset, _index(args), cache, args.jobs, _progress(err, args.quiet))
+    text = render(report, args.format, [p.name for p in patchset.patches])
+    if args.output:
+        try:
+            save(args.output, text)
+        except OSError as exc:
+            raise PatcherError(f"{args.output}: {exc.strerror or exc}") from None
+    else:
+        out.write(text)
+    for error in report.errors:
+        _warn(f"cannot fetch {error}", err)
+    if report.errors:
+        return EXIT_FETCH
+    return EXIT_FAILED if report.drift else EXIT_OK
+
+
+def cmd_refresh(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        done = refresh(args.patch, args.for_, _index(args), args.cache_dir or default_cache_dir(), args.patches)
+    except FetchError as exc:
+        _warn(f"cannot fetch {exc}", err)
+        return EXIT_FETCH
+    fuzz = f" with fuzz {done.fuzz}" if done.fuzz else ""
+    out.write(f"wrote {display(done.path)}: {done.variant} (from {done.derived_from}{fuzz})\n")
+    row = done.result
+    out.write(f"{row.project} {row.version} {row.copy}: {row.status}" + (f" ({row.detail})" if row.detail else "") + "\n")
+    return EXIT_FAILED if row.drift else EXIT_OK
+
+
+_COMMANDS = {"locate": cmd_locate, "apply": cmd_apply, "revert": cmd_revert, "drift": cmd_drift, "refresh": cmd_refresh}
+
+
+def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None, err: Optional[TextIO] = None) -> int:
     """Run one command; the error boundary: typed errors become one line on stderr."""
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -43,3 +43,16 @@ class PatchFailed(PatcherError):
 
 class WriteError(PatcherError):
     """A copy could not be rewritten (read-only file, full disk, ...); nothing was changed."""
+
+
+class FetchError(PatcherError):
+    """A release could not be listed, downloaded or read through pip (exit status 3 for drift)."""
+
+    def __init__(self, release: str, reason: str) -> None:
+        super().__init__(f"{release}: {reason}")
+        self.release = release
+        self.reason = reason
+
+
+class RefreshError(PatcherError):
+    """``refresh`` cannot write a new variant (name taken, nothing to refresh, nothing fits)."""

@@ -1,0 +1,447 @@
+"""Drift: how well the patch set fits each upstream release, so that a new release is seen early.
+
+Per (release, copy) a status -- ``clean``, ``offset``, ``fuzz``, ``applied``,
+``partly-upstream``, ``fails``, ``absent``, ``out-of-range`` -- and, per patch, the variant
+series order picks. Checking a text is pure and depends only on its bytes, so identical
+sources (same sha256) are checked once, in a process pool when there are many; only the range
+check depends on the release.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from patcher._releases import Index, Memo, Release, Source, fetch_all, list_versions, read_sources
+from patcher.apply import CHANGE, DONE, Mismatch, PatchPlan, place_hunks, plan_copy
+from patcher.errors import FetchError, UsageError
+from patcher.patchset import Hunk, PatchSet, Variant
+
+__all__ = [
+    "DRIFT",
+    "STATUSES",
+    "DriftReport",
+    "PatchResult",
+    "Result",
+    "check_releases",
+    "check_text",
+    "judge",
+    "resolve",
+    "run_drift",
+    "summarize",
+]
+
+CLEAN = "clean"
+OFFSET = "offset"
+FUZZ = "fuzz"
+APPLIED = "applied"
+PARTLY = "partly-upstream"
+FAILS = "fails"
+ABSENT = "absent"
+OUT_OF_RANGE = "out-of-range"
+#: every status, worst first (a copy takes the worst status of its patches)
+STATUSES = (FAILS, OUT_OF_RANGE, FUZZ, PARTLY, ABSENT, OFFSET, CLEAN, APPLIED)
+#: statuses that make ``drift`` exit 1
+DRIFT = frozenset({FAILS, FUZZ, OUT_OF_RANGE})
+
+MEMBER = "__init__.py"
+#: the most outer context lines a hunk may lose to count as ``fuzz`` (GNU patch's default);
+#: a variant that needs more counts as ``fails`` (``refresh`` may still derive a new one from it)
+MAX_FUZZ = 2
+#: the copies expected in each project's releases (reported as ``absent`` when missing)
+EXPECTED_COPY = {
+    "setuptools": "pkg_resources/__init__.py",
+    "pip": "pip/_vendor/pkg_resources/__init__.py",
+    "pkg-resources-backport": "pkg_resources/__init__.py",
+}
+#: projects looked at when no requirement is given, and pip's fallback range
+DEFAULT_PROJECTS = ("setuptools", "pip", "pkg-resources-backport")
+PIP_FALLBACK = ">=8.0"
+#: below this many distinct sources, a process pool costs more than it saves
+POOL_THRESHOLD = 24
+
+
+# --- checking one text (pure, range-independent) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How one patch meets one text: ``kind`` is change / done / fuzz / partial / fail."""
+
+    patch: str
+    kind: str
+    variant: Optional[str] = None
+    offsets: tuple[int, ...] = ()
+    fuzz: int = 0
+    detail: Optional[str] = None
+
+
+def _hunks(variant: Variant) -> tuple[Hunk, ...]:
+    return tuple(h for fp in variant.files if fp.path == MEMBER for h in fp.hunks)
+
+
+def _present(text: bytes, variant: Variant) -> Optional[list[int]]:
+    """1-based numbers of the hunks already present, when every other hunk still fits; else None."""
+    present = []
+    for number, hunk in enumerate(_hunks(variant), 1):
+        if not isinstance(place_hunks(text, (hunk,)), Mismatch):
+            continue
+        if isinstance(place_hunks(text, (hunk.reversed(),)), Mismatch):
+            return None
+        present.append(number)
+    return present or None
+
+
+def _partial(text: bytes, variants: Sequence[Variant]) -> Optional[Verdict]:
+    for variant in variants:
+        present = _present(text, variant)
+        if present is not None and len(present) < len(_hunks(variant)):
+            hunks = ", ".join(f"#{n}" for n in present)
+            return Verdict(variant.patch, "partial", variant.id, detail=f"{variant.id}: hunk {hunks} already present upstream")
+    return None
+
+
+def check_text(text: bytes, patchset: PatchSet) -> tuple[Verdict, ...]:
+    """Each patch's verdict on one text, planned as ``apply`` plans it (series order, no fuzz)."""
+    plan = plan_copy(text, patchset, MEMBER)
+    fuzzy = plan_copy(text, patchset, MEMBER, fuzz=MAX_FUZZ) if plan.failed else None
+    verdicts = []
+    for number, (patch, step) in enumerate(zip(patchset.patches, plan.steps)):
+        variant_id = step.variant.id if step.variant is not None else None
+        if step.action == CHANGE:
+            verdicts.append(Verdict(patch.name, "change", variant_id, step.offsets))
+        elif step.action == DONE:
+            verdicts.append(Verdict(patch.name, "done", variant_id, step.offsets))
+        else:
+            verdicts.append(_failed(text, patch.variants, step.failure, fuzzy.steps[number] if fuzzy else None))
+    return tuple(verdicts)
+
+
+def _failed(text: bytes, variants: Sequence[Variant], failure: Optional[str], fuzzy: Optional[PatchPlan]) -> Verdict:
+    patch = variants[0].patch
+    if fuzzy is not None and fuzzy.action == CHANGE and fuzzy.variant is not None:
+        detail = f"{fuzzy.variant.id}: fits only with fuzz {fuzzy.fuzz}"
+        return Verdict(patch, "fuzz", fuzzy.variant.id, fuzzy.offsets, fuzzy.fuzz, detail)
+    partial = _partial(text, variants)
+    if partial is not None:
+        return partial
+    return Verdict(patch, "fail", detail=f"{patch}: {failure}")
+
+
+# --- judging a release (ranges) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PatchResult:
+    """One patch on one (release, copy)."""
+
+    patch: str
+    status: str
+    variant: Optional[str]
+    offsets: tuple[int, ...] = ()
+    fuzz: int = 0
+    detail: Optional[str] = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"patch": self.patch, "status": self.status, "variant": self.variant, "offsets": list(self.offsets),
+                "fuzz": self.fuzz, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Result:
+    """One (release, copy): its status (the worst of its patches') and each patch's result."""
+
+    project: str
+    version: str
+    copy: str
+    status: str
+    patches: tuple[PatchResult, ...] = ()
+    sha256: Optional[str] = None
+    identities: tuple[tuple[str, str], ...] = ()
+    detail: Optional[str] = None
+
+    @property
+    def drift(self) -> bool:
+        return self.status in DRIFT
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON row (README: "drift --format json")."""
+        return {
+            "project": self.project,
+            "version": self.version,
+            "copy": self.copy,
+            "status": self.status,
+            "variant": {p.patch: p.variant for p in self.patches},
+            "offsets": {p.patch: list(p.offsets) for p in self.patches},
+            "detail": self.detail,
+            "sha256": self.sha256,
+            "identities": [{"name": n, "version": v} for n, v in self.identities],
+            "patches": [p.to_json() for p in self.patches],
+        }
+
+
+def _by_id(patchset: PatchSet) -> dict[str, Variant]:
+    return {v.id: v for v in patchset.variants}
+
+
+def _in_no_range(variants: Iterable[Variant], identities: Sequence[tuple[str, str]]) -> bool:
+    answers = [v.in_range(identities) for v in variants]
+    return bool(answers) and all(a is False for a in answers)
+
+
+def _judge_one(verdict: Verdict, patchset: PatchSet, identities: Sequence[tuple[str, str]]) -> PatchResult:
+    variant = _by_id(patchset).get(verdict.variant or "")
+    if verdict.kind in ("change", "done") and variant is not None and variant.in_range(identities) is False:
+        known = ", ".join(f"{n} {v}" for n, v in identities)
+        detail = f"{variant.id} fits, but {known} is outside its declared range"
+        return PatchResult(verdict.patch, OUT_OF_RANGE, variant.id, verdict.offsets, 0, detail)
+    if verdict.kind == "change":
+        status = OFFSET if any(verdict.offsets) else CLEAN
+        return PatchResult(verdict.patch, status, verdict.variant, verdict.offsets)
+    if verdict.kind == "done":
+        return PatchResult(verdict.patch, APPLIED, verdict.variant, verdict.offsets)
+    if verdict.kind == "fuzz":
+        return PatchResult(verdict.patch, FUZZ, verdict.variant, verdict.offsets, verdict.fuzz, verdict.detail)
+    if verdict.kind == "partial":
+        return PatchResult(verdict.patch, PARTLY, verdict.variant, (), 0, verdict.detail)
+    variants = next((p.variants for p in patchset.patches if p.name == verdict.patch), ())
+    if _in_no_range(variants, identities):
+        known = ", ".join(f"{n} {v}" for n, v in identities)
+        detail = f"{verdict.detail} ({known} is outside every variant's declared range)"
+        return PatchResult(verdict.patch, OUT_OF_RANGE, None, (), 0, detail)
+    return PatchResult(verdict.patch, FAILS, None, (), 0, verdict.detail)
+
+
+def _worst(results: Sequence[PatchResult]) -> str:
+    statuses = {r.status for r in results}
+    if statuses == {APPLIED}:
+        return APPLIED
+    if APPLIED in statuses and statuses <= {APPLIED, CLEAN, OFFSET}:
+        return PARTLY
+    return next((s for s in STATUSES if s in statuses), CLEAN)
+
+
+def _copy_detail(status: str, results: Sequence[PatchResult]) -> Optional[str]:
+    if status == PARTLY:
+        upstream = [r for r in results if r.status in (APPLIED, PARTLY)]
+        return "; ".join(r.detail or f"{r.patch}: already present upstream" for r in upstream)
+    details = [r.detail for r in results if r.status == status and r.detail]
+    if status == OFFSET:
+        return "; ".join(f"{r.patch}: offset {', '.join(f'{o:+d}' for o in r.offsets)}" for r in results if r.status == OFFSET)
+    return "; ".join(details) or None
+
+
+def judge(release: Release, source: Source, verdicts: Sequence[Verdict], patchset: PatchSet, vendored: Optional[str]) -> Result:
+    """The result of one (release, copy): the text's verdicts put against the declared ranges."""
+    identities = _identities(release, source, vendored)
+    results = tuple(_judge_one(v, patchset, identities) for v in verdicts)
+    status = _worst(results)
+    return Result(release.project, str(release.version), source.copy, status, results, source.sha256, identities,
+                  _copy_detail(status, results))
+
+
+def _identities(release: Release, source: Source, vendored: Optional[str]) -> tuple[tuple[str, str], ...]:
+    """What a copy's ranges are matched by: for a vendored copy, the vendored setuptools first."""
+    own = (release.project, str(release.version))
+    if "/_vendor/" in source.copy and vendored:
+        return (("setuptools", vendored), own)
+    return (own,)
+
+
+# --- which releases ------------------------------------------------------------------------
+
+
+def _parse_requirement(text: str) -> Requirement:
+    try:
+        return Requirement(text)
+    except InvalidRequirement as exc:
+        raise UsageError(f"not a requirement: {text!r} ({str(exc).splitlines()[0]})") from None
+
+
+def default_requirements(patchset: PatchSet) -> list[Requirement]:
+    """The union of the patch set's declared ranges per project (pip: its own lines, else >= 8.0)."""
+    by_project: dict[str, list[SpecifierSet]] = {}
+    for variant in patchset.variants:
+        for req in variant.ranges:
+            by_project.setdefault(canonicalize_name(req.name), []).append(req.specifier)
+    wanted = []
+    for project in DEFAULT_PROJECTS:
+        specs = by_project.get(project)
+        if specs is None:
+            wanted.append(Requirement(f"{project}{PIP_FALLBACK}" if project == "pip" else project))
+        else:
+            wanted.extend(Requirement(f"{project}{spec}") for spec in specs)
+    return wanted
+
+
+def _matches(req: Requirement, version: Version) -> bool:
+    return req.specifier.contains(version, prereleases=bool(req.specifier.prereleases))
+
+
+def _list_or_error(project: str, index: Index) -> Union[list[Version], FetchError]:
+    try:
+        return list_versions(project, index)
+    except FetchError as exc:
+        return exc
+
+
+def resolve(requirements: Sequence[str], patchset: PatchSet, index: Index) -> tuple[list[Release], list[FetchError]]:
+    """The releases to check, oldest first per project; with no requirement: the covered ones + newest."""
+    explicit = [_parse_requirement(r) for r in requirements]
+    reqs = explicit or default_requirements(patchset)
+    projects = list(dict.fromkeys(canonicalize_name(r.name) for r in reqs))
+    releases: list[Release] = []
+    errors: list[FetchError] = []
+    with ThreadPoolExecutor(max_workers=max(1, len(projects))) as pool:  # one pip process per project, at once
+        listings = list(pool.map(lambda p: _list_or_error(p, index), projects))
+    for project, versions in zip(projects, listings):
+        if isinstance(versions, FetchError):
+            errors.append(versions)
+            continue
+        mine = [r for r in reqs if canonicalize_name(r.name) == project]
+        chosen = {v for v in versions for r in mine if _matches(r, v)}
+        if not explicit:
+            stable = [v for v in versions if not v.is_prerelease]
+            chosen.update(stable[-1:])
+        for r in mine:
+            if not any(_matches(r, v) for v in versions):
+                errors.append(FetchError(str(r), "no release found through pip"))
+        releases.extend(Release(project, v) for v in sorted(chosen))
+    return releases, errors
+
+
+# --- the whole run -------------------------------------------------------------------------
+
+
+@dataclass
+class DriftReport:
+    results: list[Result]
+    errors: list[FetchError] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def drift(self) -> bool:
+        return any(r.drift for r in self.results)
+
+
+_WORKER_PATCHSET: Optional[PatchSet] = None
+
+
+def _init_worker(patchset: PatchSet) -> None:
+    global _WORKER_PATCHSET
+    _WORKER_PATCHSET = patchset
+
+
+def _check_in_worker(text: bytes) -> tuple[Verdict, ...]:
+    assert _WORKER_PATCHSET is not None
+    return check_text(text, _WORKER_PATCHSET)
+
+
+def _check_unique(texts: Mapping[str, bytes], patchset: PatchSet, jobs: int) -> dict[str, tuple[Verdict, ...]]:
+    """Check each distinct text once (by sha256); a process pool when there are enough of them."""
+    keys = sorted(texts)
+    workers = min(jobs, os.cpu_count() or 1)
+    if len(keys) < POOL_THRESHOLD or workers < 2:
+        return {k: check_text(texts[k], patchset) for k in keys}
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(patchset,)) as pool:
+        chunk = max(1, len(keys) // (workers * 4))
+        return dict(zip(keys, pool.map(_check_in_worker, [texts[k] for k in keys], chunksize=chunk)))
+
+
+def _read_or_error(archive: str, memo: Memo) -> Union[tuple[list[Source], Optional[str]], FetchError]:
+    try:
+        return read_sources(archive, memo)
+    except FetchError as exc:
+        return exc
+
+
+def check_releases(archives: Mapping[Release, str], patchset: PatchSet, jobs: int = 1) -> tuple[list[Result], list[FetchError]]:
+    """Read every release's copies, check each distinct source once, judge each (release, copy)."""
+    read: dict[Release, tuple[list[Source], Optional[str]]] = {}
+    errors: list[FetchError] = []
+    ordered = sorted(archives)
+    memo: Memo = {}
+    # threads: inflating releases the GIL, so reading overlaps on several cores
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for release, got in zip(ordered, pool.map(lambda r: _read_or_error(archives[r], memo), ordered)):
+            if isinstance(got, FetchError):
+                errors.append(FetchError(release.label, got.reason))
+            else:
+                read[release] = got
+    texts = {s.sha256: s.data for sources, _ in read.values() for s in sources}
+    verdicts = _check_unique(texts, patchset, jobs)
+    results = []
+    for release, (sources, vendored) in read.items():
+        if not sources:
+            copy = EXPECTED_COPY.get(release.project, "pkg_resources/__init__.py")
+            results.append(Result(release.project, str(release.version), copy, ABSENT, detail=f"{release.label} has no pkg_resources"))
+        for source in sources:
+            results.append(judge(release, source, verdicts[source.sha256], patchset, vendored))
+    return results, errors
+
+
+def run_drift(
+    requirements: Sequence[str],
+    patchset: PatchSet,
+    index: Index,
+    cache_dir: str,
+    jobs: int = 8,
+    progress: Optional[Callable[[int, int], None]] = None,
+) -> DriftReport:
+    """Resolve, fetch (in parallel, cached), check and summarize; fetch problems are collected."""
+    releases, errors = resolve(requirements, patchset, index)
+    archives, fetch_errors = fetch_all(releases, cache_dir, index, jobs, progress)
+    results, read_errors = check_releases(archives, patchset, jobs)
+    report = DriftReport(results, errors + fetch_errors + read_errors)
+    report.summary = summarize(results, patchset)
+    return report
+
+
+# --- summary ---------------------------------------------------------------------------------
+
+_FITS = frozenset({CLEAN, OFFSET, APPLIED})
+
+
+def _suggest(fits: Sequence[Version], checked: Sequence[Version]) -> str:
+    """``>=first`` and, when a later checked release does not fit, ``<`` that release."""
+    first, last = fits[0], fits[-1]
+    later = [v for v in checked if v > last]
+    return f">={first},<{later[0]}" if later else f">={first}"
+
+
+def summarize(results: Sequence[Result], patchset: PatchSet) -> dict[str, Any]:
+    """Per variant: first/last release it fits (in range or not) and a suggested specifier; first drift."""
+    checked: dict[str, list[Version]] = {}
+    fits: dict[tuple[str, str], list[Version]] = {}
+    for result in results:
+        version = Version(result.version)
+        checked.setdefault(result.project, []).append(version)
+        for patch in result.patches:
+            if patch.variant is not None and (patch.status in _FITS or patch.status == OUT_OF_RANGE):
+                fits.setdefault((patch.variant, result.project), []).append(version)
+    variants = []
+    for variant in patchset.variants:
+        per_project = {}
+        for project in sorted(checked):
+            found = sorted(set(fits.get((variant.id, project), [])))
+            if found:
+                per_project[project] = {"first": str(found[0]), "last": str(found[-1]), "releases": len(found),
+                                        "suggested": f"{project}{_suggest(found, sorted(set(checked[project])))}"}
+        variants.append({"variant": variant.id, "declared": [str(r) for r in variant.ranges], "fits": per_project})
+    first_drift: dict[str, Any] = {}
+    for result in sorted(results, key=lambda r: (r.project, Version(r.version))):
+        if result.drift and result.project not in first_drift:
+            first_drift[result.project] = {"version": result.version, "copy": result.copy, "status": result.status,
+                                           "detail": result.detail}
+    counts = {s: sum(1 for r in results if r.status == s) for s in STATUSES}
+    return {"releases": len({(r.project, r.version) for r in results}), "counts": counts,
+            "distinct_sources": len({r.sha256 for r in results if r.sha256}),
+            "drift": any(r.drift for r in results), "first_drift": first_drift, "variants": variants}
