@@ -61,7 +61,7 @@ else:  # "inside-scan": vanish right before pkg_resources looks inside the victi
     else:  # Python < 3.8 has no audit hooks: intercept the call itself
         real_listdir = os.listdir
         def listdir(path="."):
-            if os.path.abspath(path) == target:
+            if isinstance(path, str) and os.path.abspath(path) == target:
                 remove()
             return real_listdir(path)
         os.listdir = listdir
@@ -172,6 +172,8 @@ def scenario(tmp: Path, project: str, version: str, python: str, kind: str, patc
     site = tmp / "site"
     site.mkdir()
     extract(download(project, version), site)
+    if project == "pkg-resources-backport":
+        extract(download("setuptools", "82.0.0"), site)  # what it requires; has no pkg_resources
     victim = make_victim(site, kind, python)
     if patched:
         assert main(["apply", str(site)]) == 0
