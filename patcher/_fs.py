@@ -35,6 +35,7 @@ __all__ = [
     "remove_stale_temps",
     "rewrite_archive",
     "update_record",
+    "write_text",
 ]
 
 TEMP_MARK = ".pkgres-patcher-"
@@ -94,6 +95,35 @@ def _fsync_dir(directory: str) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def write_text(path: str, text: str, *, exclusive: bool = False) -> None:
+    """Write a report or a patch file atomically; an existing file keeps its mode.
+
+    With ``exclusive`` an existing ``path`` is never replaced (``FileExistsError``).
+    """
+    data = text.encode("utf-8")
+    if not exclusive and os.path.exists(path):
+        atomic_write(path, lambda f: f.write(data))
+        return
+    fd, tmp = _temp_in(os.path.abspath(path))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        if exclusive:
+            os.link(tmp, path)  # fails if path exists: never writes over it
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def remove_stale_temps(path: str) -> None:

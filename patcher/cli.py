@@ -9,19 +9,18 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn, Optional, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, Optional, TextIO
 
 from patcher import __version__
 from patcher.engine import Outcome, inspect, process, unified_diff
 from patcher.errors import PatcherError, UsageError
 from patcher.locate import ScanResult, current_path, interpreter_path, locate
 from patcher.patchset import PatchSet, load_patchset
-from patcher._releases import Index, default_cache_dir
-from patcher.drift import run_drift
-from patcher.drift_report import FORMATS, render, save
 from patcher.errors import FetchError
-from patcher.refresh import refresh
-from patcher.report import copy_to_json, display, locate_json, locate_table, outcome_json, outcome_line, steps_json
+from patcher.report import DRIFT_FORMATS, copy_to_json, display, locate_json, locate_table, outcome_json, outcome_line, steps_json
+
+if TYPE_CHECKING:
+    from patcher._releases import Index
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -216,7 +215,7 @@ def _add_release_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--find-links", action="append", default=[], metavar="DIR",
                         help="also look for releases in DIR (passed to pip; repeatable)")
     parser.add_argument("--no-index", action="store_true", help="do not use the package index (only --find-links)")
-    parser.add_argument("--cache-dir", metavar="DIR", help=f"where downloaded releases are kept (default {default_cache_dir()})")
+    parser.add_argument("--cache-dir", metavar="DIR", help="where downloaded releases are kept (default: pkgres-patcher/releases in the user cache directory)")
     parser.add_argument("--patches", metavar="DIR", help="use the patch set in DIR instead of the one shipped")
 
 
@@ -231,7 +230,7 @@ def _add_drift(sub: argparse._SubParsersAction[_Parser]) -> None:
     p_drift.add_argument("requirements", nargs="*", metavar="REQUIREMENT",
                          help="PEP 508 requirements (e.g. 'setuptools>=60'); default: every release the patch set covers, and the newest")
     _add_release_options(p_drift)
-    p_drift.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
+    p_drift.add_argument("--format", choices=DRIFT_FORMATS, default="text", help="output format (default text)")
     p_drift.add_argument("--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
     p_drift.add_argument("--jobs", type=_jobs, default=8, metavar="N", help="parallel downloads and checks (default 8)")
     p_drift.add_argument("--quiet", action="store_true", help="no progress line on stderr")
@@ -249,7 +248,9 @@ def _add_refresh(sub: argparse._SubParsersAction[_Parser]) -> None:
     _add_release_options(p_refresh)
 
 
-def _index(args: argparse.Namespace) -> Index:
+def _index(args: argparse.Namespace) -> "Index":
+    from patcher._releases import Index
+
     return Index(tuple(args.find_links), args.no_index)
 
 
@@ -265,13 +266,19 @@ def _progress(err: TextIO, quiet: bool) -> Optional[Callable[[int, int], None]]:
 
 
 def cmd_drift(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    # imported here: locate/apply/revert, which distribution builders run often, need none of it
+    from patcher._fs import write_text
+    from patcher._releases import default_cache_dir
+    from patcher.drift import run_drift
+    from patcher.drift_report import render
+
     patchset = _patchset(args)
     cache = args.cache_dir or default_cache_dir()
     report = run_drift(args.requirements, patchset, _index(args), cache, args.jobs, _progress(err, args.quiet))
     text = render(report, args.format, [p.name for p in patchset.patches])
     if args.output:
         try:
-            save(args.output, text)
+            write_text(args.output, text)
         except OSError as exc:
             raise PatcherError(f"{args.output}: {exc.strerror or exc}") from None
     else:
@@ -284,6 +291,9 @@ def cmd_drift(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_refresh(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from patcher._releases import default_cache_dir
+    from patcher.refresh import refresh
+
     try:
         done = refresh(args.patch, args.for_, _index(args), args.cache_dir or default_cache_dir(), args.patches)
     except FetchError as exc:

@@ -1,6 +1,6 @@
 """Renderers for drift results: text, JSON, Markdown, JUnit XML and a self-contained HTML heatmap.
 
-Nothing here prints; each renderer returns a string. :func:`save` writes one atomically.
+Nothing here prints; each renderer returns a string (``patcher._fs.write_text`` saves one).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from packaging.version import Version
 
 from patcher.drift import STATUSES, DriftReport, Result
+from patcher.report import DRIFT_FORMATS as FORMATS
 
-__all__ = ["FORMATS", "render", "render_html", "render_json", "render_junit", "render_markdown", "render_text", "save"]
+__all__ = ["FORMATS", "render", "render_html", "render_json", "render_junit", "render_markdown", "render_text"]
 
-FORMATS = ("text", "json", "markdown", "junit", "html")
 
 #: heatmap colours, one per status (also used by the legend)
 COLOURS = {
@@ -258,33 +258,3 @@ def render(report: DriftReport, fmt: str, patches: Sequence[str]) -> str:
     if fmt == "html":
         return render_html(report, patches)
     return render_text(report)
-
-
-def save(path: str, text: str, *, exclusive: bool = False) -> None:
-    """Write ``text`` to ``path`` atomically (temp file in the same directory, then rename).
-
-    With ``exclusive``, an existing ``path`` is never replaced (``FileExistsError``).
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644 & ~_umask())
-        if exclusive:
-            os.link(tmp, path)
-            os.unlink(tmp)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -22,7 +22,7 @@ from packaging.utils import canonicalize_name
 from patcher._releases import Index, Release, Source, fetch, list_versions, read_sources
 from patcher.apply import Mismatch, Placement, apply_hunks, place_hunks, plan_copy
 from patcher.drift import CLEAN, MAX_FUZZ, MEMBER, PatchResult, Result, check_text, judge
-from patcher.drift_report import save
+from patcher._fs import write_text
 from patcher.errors import FetchError, RefreshError, UsageError
 from patcher.patchset import RANGES_FIELD, Hunk, Patch, PatchSet, Variant, load_patchset
 
@@ -147,11 +147,11 @@ def _write_variant(patchset: PatchSet, patch: str, name: str, text: str, before:
     with open(series_path, encoding="utf-8", newline="") as f:
         series = _insert_series(f.read(), entry, before)
     try:
-        save(path, text, exclusive=True)
+        write_text(path, text, exclusive=True)
     except FileExistsError:
         raise RefreshError(f"{path}: variant {patch}/{name} already exists; not overwriting it") from None
     try:
-        save(series_path, series)
+        write_text(series_path, series)
     except BaseException:
         os.unlink(path)
         raise

@@ -10,7 +10,10 @@ from patcher.apply import CopyPlan
 from patcher.engine import Outcome
 from patcher.locate import Copy, Dist
 
-__all__ = ["copy_to_json", "display", "locate_json", "locate_table", "outcome_json", "outcome_line", "steps_json"]
+#: output formats of ``drift`` (renderers in :mod:`patcher.drift_report`)
+DRIFT_FORMATS = ("text", "json", "markdown", "junit", "html")
+
+__all__ = ["DRIFT_FORMATS", "copy_to_json", "display", "locate_json", "locate_table", "outcome_json", "outcome_line", "steps_json"]
 
 
 def display(path: str) -> str:
