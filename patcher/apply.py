@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional, Union
 
 from patcher.patchset import FilePatch, Hunk, Line, PatchSet, Variant
@@ -118,6 +118,10 @@ def _prepare(text: bytes) -> tuple[list[bytes], dict[bytes, list[int]]]:
     return stripped, index
 
 
+#: a line found more often than this in a text does not vote on where a hunk belongs
+_COMMON = 8
+
+
 def _mismatch(stripped: Sequence[bytes], positions: Mapping[bytes, Sequence[int]], hunk: Hunk, index: int, expected: int, lowest: int) -> Mismatch:
     """Explain a hunk that fits nowhere: its first differing line where it comes closest.
 
@@ -129,7 +133,10 @@ def _mismatch(stripped: Sequence[bytes], positions: Mapping[bytes, Sequence[int]
     before = hunk.before
     votes: dict[int, int] = {}
     for i, line in enumerate(before):
-        for at in positions.get(line.text, ()):
+        found_at = positions.get(line.text, ())
+        if len(found_at) > _COMMON:
+            continue  # blank lines, lone brackets: they say nothing about where the hunk belongs
+        for at in found_at:
             start = at - i
             if start >= lowest:
                 votes[start] = votes.get(start, 0) + 1
@@ -295,17 +302,43 @@ def _plan_patch(text: bytes, name: str, variants: Sequence[Variant], member: str
 
 
 def plan_copy(text: bytes, patchset: PatchSet, member: str = "__init__.py", *, revert: bool = False, fuzz: int = 0) -> CopyPlan:
-    """Plan every patch of the set on one copy's text (reverse series order when reverting)."""
+    """Plan every patch of the set on one copy's text.
+
+    Each variant is written against the pristine upstream file, and the patches touch separate
+    spots, so every patch is placed on the original text (offsets mean what they say) and the
+    changes are made in one pass. Should two changes ever overlap, the patches are applied one
+    after the other instead (reverse series order when reverting).
+    """
+    steps = [_plan_patch(text, patch.name, patch.variants, member, revert, fuzz) for patch in patchset.patches]
+    hunks: list[Hunk] = []
+    placements: list[Placement] = []
+    for step in steps:
+        if step.action != CHANGE or step.variant is None:
+            continue
+        own = _step_hunks(step, member, revert)
+        for placement in step.placements:
+            hunks.append(own[placement.hunk])
+            placements.append(replace(placement, hunk=len(hunks) - 1))
+    placements.sort(key=lambda p: p.start)
+    spans = [(p.start, p.start + len(hunks[p.hunk].before)) for p in placements]
+    if all(end <= start for (_, end), (start, _) in zip(spans, spans[1:])):
+        return CopyPlan(text, apply_hunks(text, hunks, placements), tuple(steps))
+    return _plan_in_sequence(text, patchset, member, revert, fuzz)
+
+
+def _step_hunks(step: PatchPlan, member: str, revert: bool) -> tuple[Hunk, ...]:
+    assert step.variant is not None
+    hunks = _hunks_of(step.variant, member)
+    return tuple(h.reversed() for h in hunks) if revert else hunks
+
+
+def _plan_in_sequence(text: bytes, patchset: PatchSet, member: str, revert: bool, fuzz: int) -> CopyPlan:
     steps: list[PatchPlan] = []
     current = text
-    patches = reversed(patchset.patches) if revert else patchset.patches
-    for patch in patches:
+    for patch in reversed(patchset.patches) if revert else patchset.patches:
         step = _plan_patch(current, patch.name, patch.variants, member, revert, fuzz)
         if step.action == CHANGE and step.variant is not None:
-            hunks = _hunks_of(step.variant, member)
-            if revert:
-                hunks = tuple(h.reversed() for h in hunks)
-            current = apply_hunks(current, hunks, step.placements)
+            current = apply_hunks(current, _step_hunks(step, member, revert), step.placements)
         steps.append(step)
     if revert:
         steps.reverse()

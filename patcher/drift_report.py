@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 

@@ -57,11 +57,12 @@ class Line:
 
 @dataclass(frozen=True)
 class Hunk:
-    """A hunk; ``source_start`` is 1-based as in ``@@ -start,len``."""
+    """A hunk; ``source_start`` and ``target_start`` are 1-based as in ``@@ -s,l +t,l @@``."""
 
     source_start: int
     lines: tuple[Line, ...]
     section: str = ""
+    target_start: int = 0
 
     @property
     def before(self) -> tuple[Line, ...]:
@@ -72,8 +73,10 @@ class Hunk:
         return tuple(line for line in self.lines if line.kind != "-")
 
     def reversed(self) -> Hunk:
+        """The hunk that undoes this one: it is expected where this one's result lies."""
         swap = {"+": "-", "-": "+", " ": " "}
-        return Hunk(self.source_start, tuple(Line(swap[ln.kind], ln.text, ln.eol) for ln in self.lines), self.section)
+        lines = tuple(Line(swap[ln.kind], ln.text, ln.eol) for ln in self.lines)
+        return Hunk(self.target_start, lines, self.section, self.source_start)
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,7 @@ def parse_diff(text: str, where: str) -> tuple[FilePatch, ...]:
                         value = value[: -len(ending)]
                         break
                 lines.append(Line(line.line_type, value.encode("utf-8")))
-            hunks.append(Hunk(hunk.source_start, tuple(lines), hunk.section_header or ""))
+            hunks.append(Hunk(hunk.source_start, tuple(lines), hunk.section_header or "", hunk.target_start))
         files.append(FilePatch(_strip_prefix(pf.source_file), tuple(hunks)))
     if not files:
         raise PatchSetError(where, "no diff found after the header")

@@ -20,7 +20,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from patcher._releases import Index, Release, Source, fetch, list_versions, read_sources
-from patcher.apply import Mismatch, Placement, apply_hunks, place_hunks, plan_copy
+from patcher.apply import Placement, apply_hunks, place_hunks
 from patcher.drift import CLEAN, MAX_FUZZ, MEMBER, PatchResult, Result, check_text, judge
 from patcher._fs import write_text
 from patcher.errors import FetchError, RefreshError, UsageError
@@ -75,12 +75,6 @@ def _source(release: Release, sources: Sequence[Source]) -> Source:
         if ("/_vendor/" in source.copy) == vendored:
             return source
     raise RefreshError(f"{release.label}: has no pkg_resources to refresh a patch for")
-
-
-def _base(text: bytes, patchset: PatchSet, patch: Patch) -> bytes:
-    """The text ``patch`` meets when applied: the release with the patches before it applied."""
-    before = patchset.patches[: patchset.patches.index(patch)]
-    return plan_copy(text, PatchSet(patchset.root, before), MEMBER).result
 
 
 def _hunks(variant: Variant) -> tuple[Hunk, ...]:
@@ -176,7 +170,7 @@ def refresh(
     current = _result(release, source, patchset, vendored).get(patch.name)
     if current is not None and current.status == CLEAN:
         raise RefreshError(f"{patch.name}: {current.variant} already fits {release.label} cleanly; nothing to refresh")
-    base = _base(source.data, patchset, patch)
+    base = source.data  # every variant is a diff against the pristine upstream file
     nearest, placements, fuzz = _nearest(base, patch)
     new = apply_hunks(base, _hunks(nearest), placements)
     ranges = f"{release.project}{'>=' if newest else '=='}{release.version}"

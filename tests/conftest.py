@@ -219,9 +219,8 @@ def make_patchset(dest: Path) -> Path:
     for name, description, old, new in DRIFT_PATCHES:
         assert base.count(old) == 1, name
         (dest / name).mkdir(parents=True)
-        patched = base.replace(old, new)  # quilt style: each diff against the result of the ones before
+        patched = base.replace(old, new)  # each variant is a diff against the pristine file
         (dest / name / "modern.patch").write_text(_DEP3.format(description=description) + unified(base, patched))
-        base = patched
         series.append(f"{name}/modern.patch")
     (dest / "series").write_text("\n".join(series) + "\n")
     return dest
