@@ -151,7 +151,7 @@ def cmd_locate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         key = (copy.sha256, (copy.member or copy.file).endswith(".py"))
         try:
             if key not in plans:
-                state, plan = inspect(copy, patchset)
+                state, plan = inspect(copy, patchset, result.texts.get(copy.sha256))
                 plans[key] = {"state": state, "patches": steps_json(plan)}
         except PatcherError as exc:
             _warn(str(exc), err)

@@ -54,11 +54,14 @@ def _is_source(copy: Copy) -> bool:
     return name.endswith(".py")
 
 
-def inspect(copy: Copy, patchset: PatchSet) -> tuple[str, Optional[CopyPlan]]:
-    """The state of a copy (``unpatched``/``patched``/``drifted``/``unpatchable``) and its plan."""
+def inspect(copy: Copy, patchset: PatchSet, text: Optional[bytes] = None) -> tuple[str, Optional[CopyPlan]]:
+    """The state of a copy (``unpatched``/``patched``/``drifted``/``unpatchable``) and its plan.
+
+    ``text`` is the copy's bytes when the caller has them already (read during the scan).
+    """
     if not _is_source(copy):
         return UNPATCHABLE, None
-    plan = plan_copy(read_source(copy), patchset, MEMBER)
+    plan = plan_copy(read_source(copy) if text is None else text, patchset, MEMBER)
     return plan.state, plan
 
 

@@ -12,13 +12,14 @@ import csv
 import email.parser
 import errno
 import hashlib
+import io
 import json
 import os
 import stat
 import subprocess
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -94,6 +95,8 @@ class ScanResult:
 
     copies: tuple[Copy, ...]
     errors: tuple[ScanError, ...]
+    #: each copy's bytes as read during the scan, by sha256: read once, planned once
+    texts: Mapping[str, bytes] = field(default_factory=dict)
 
 
 def read_source(copy: Copy) -> bytes:
@@ -281,7 +284,7 @@ def _sha256(data: bytes) -> str:
 # --- archives ----------------------------------------------------------------------------------
 
 
-def _scan_archive(path: str, container: str) -> list[Copy]:
+def _scan_archive(path: str, container: str) -> list[tuple[Copy, bytes]]:
     """Find copies inside a zipped egg or a wheel, reading it in place."""
     try:
         with zipfile.ZipFile(path) as zf:
@@ -311,7 +314,8 @@ def _scan_archive(path: str, container: str) -> list[Copy]:
                 record, entry = (None, None)
                 if container == WHEEL:
                     record, entry = _wheel_record(names), name
-                copies.append(
+                data = zf.read(name)
+                copies.append((
                     Copy(
                         file=path,
                         member=name,
@@ -319,12 +323,13 @@ def _scan_archive(path: str, container: str) -> list[Copy]:
                         vendored_by=vendored_by,
                         owner=owner,
                         upstream=_upstream(owner, vendored_by, vendor),
-                        sha256=_sha256(zf.read(name)),
+                        sha256=_sha256(data),
                         record=record,
                         record_entry=entry,
                         vendor_pip=owner if vendored_by == "pip" and owner and _normalize(owner.name) == "pip" else None,
-                    )
-                )
+                    ),
+                    data,
+                ))
             return copies
     except FileNotFoundError:
         return []  # vanished during the scan: absent
@@ -363,6 +368,8 @@ class _Scanner:
         self.copies: dict[tuple[str, Optional[str]], Copy] = {}
         self.errors: list[ScanError] = []
         self._records: dict[str, dict[str, str]] = {}
+        self.texts: dict[str, bytes] = {}
+        self._record_texts: dict[str, str] = {}
         self._metadirs: dict[str, list[str]] = {}
         self._skip_dirs: frozenset[str] = frozenset()
 
@@ -432,8 +439,9 @@ class _Scanner:
         if name.endswith(".egg") or name.endswith(".whl"):
             container = EGG_ZIP if name.endswith(".egg") else WHEEL
             try:
-                for copy in _scan_archive(path, container):
+                for copy, data in _scan_archive(path, container):
                     self.copies.setdefault((copy.file, copy.member), copy)
+                    self.texts.setdefault(copy.sha256, data)
             except ScanError as exc:
                 self.errors.append(exc)
         elif name == _MODULE or name == _INIT:
@@ -471,6 +479,8 @@ class _Scanner:
             owner = egg_owner
         if owner is None and vendored_by is not None:
             owner = self._owner(import_root, os.path.join(import_root, vendored_by, _INIT))[0]
+        digest = _sha256(data)
+        self.texts.setdefault(digest, data)
         self.copies.setdefault(
             (path, None),
             Copy(
@@ -480,7 +490,7 @@ class _Scanner:
                 vendored_by=vendored_by,
                 owner=owner,
                 upstream=_upstream(owner, vendored_by, vendor),
-                sha256=_sha256(data),
+                sha256=digest,
                 conflicts=conflicts,
                 record=record,
                 record_entry=entry,
@@ -493,7 +503,12 @@ class _Scanner:
     def _owner(self, site: str, path: str) -> tuple[Optional[Dist], tuple[Dist, ...], Optional[str], Optional[str]]:
         """Which installed distributions list ``path``: the newest record wins, others conflict."""
         claims: list[tuple[float, Dist, str, str]] = []
+        # a record that does not even mention the file's last two parts cannot list it: most
+        # records of a site-packages are ruled out without being parsed
+        tail = "/".join(os.path.relpath(path, site).split(os.sep)[-2:])
         for meta in self._meta_dirs(site):
+            if tail not in self._record_text(meta):
+                continue
             listing = self._listing(meta)
             entry = listing.get(path)
             if entry is None:
@@ -532,23 +547,34 @@ class _Scanner:
         if cached is not None:
             return cached
         listing: dict[str, str] = {}
+        base = os.path.dirname(meta) if meta.endswith(".dist-info") else meta
+        text = self._record_text(meta)
+        rows: Iterable[list[str]]
         if meta.endswith(".dist-info"):
-            base, record = os.path.dirname(meta), os.path.join(meta, "RECORD")
+            rows = csv.reader(io.StringIO(text, newline=""))
         else:
-            base, record = meta, os.path.join(meta, "installed-files.txt")
+            rows = ([line] for line in text.splitlines())
         try:
-            with open(record, encoding="utf-8", newline="") as f:
-                if record.endswith("RECORD"):
-                    rows: Iterable[list[str]] = csv.reader(f)
-                else:
-                    rows = ([line.rstrip("\r\n")] for line in f)
-                for row in rows:
-                    if row and row[0]:
-                        listing[os.path.normpath(os.path.join(base, row[0]))] = row[0]
-        except (OSError, UnicodeDecodeError, csv.Error):
+            for row in rows:
+                if row and row[0]:
+                    listing[os.path.normpath(os.path.join(base, row[0]))] = row[0]
+        except csv.Error:
             pass
         self._records[meta] = listing
         return listing
+
+    def _record_text(self, meta: str) -> str:
+        """The text of a dist-info ``RECORD`` or an egg-info ``installed-files.txt`` ('' if none)."""
+        cached = self._record_texts.get(meta)
+        if cached is None:
+            name = "RECORD" if meta.endswith(".dist-info") else "installed-files.txt"
+            try:
+                with open(os.path.join(meta, name), encoding="utf-8", newline="") as f:
+                    cached = f.read()
+            except (OSError, UnicodeDecodeError):
+                cached = ""
+            self._record_texts[meta] = cached
+        return cached
 
     @staticmethod
     def _meta_dist(meta: str) -> Optional[Dist]:
@@ -557,7 +583,7 @@ class _Scanner:
 
     def result(self) -> ScanResult:
         copies = tuple(sorted(self.copies.values(), key=lambda c: (c.file, c.member or "")))
-        return ScanResult(copies, tuple(self.errors))
+        return ScanResult(copies, tuple(self.errors), self.texts)
 
 
 def _read_small(path: str, parse: Callable[[bytes], Optional[Dist]]) -> Optional[Dist]:
