@@ -119,7 +119,7 @@ def render_junit(report: DriftReport) -> str:
         suite = ET.SubElement(root, "testsuite", name="fetch", tests=str(len(report.errors)), failures="0",
                               errors=str(len(report.errors)), skipped="0")
         for error in report.errors:
-            case = ET.SubElement(suite, "testcase", classname="drift.fetch", name=error.release)
+            case = ET.SubElement(suite, "testcase", classname="drift.fetch", name=error.subject)
             ET.SubElement(case, "error", type="fetch", message=str(error))
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -15,43 +15,33 @@ class InterpreterError(PatcherError):
     """An interpreter named with ``--python`` could not be asked for its ``sys.path``."""
 
 
-class ScanError(PatcherError):
-    """A directory or archive could not be read while looking for copies."""
+class _NamedError(PatcherError):
+    """An error about one thing (a file, a release): the message is ``<subject>: <reason>``."""
 
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = path
+    def __init__(self, subject: str, reason: str) -> None:
+        super().__init__(f"{subject}: {reason}")
+        self.subject = subject
         self.reason = reason
+
+
+class ScanError(_NamedError):
+    """A directory or archive could not be read while looking for copies."""
 
 
 class ArchiveError(ScanError):
     """A zipped egg or wheel is truncated or corrupt."""
 
 
-class PatchSetError(PatcherError):
+class PatchSetError(_NamedError):
     """The patch set (series, DEP-3 header or a diff) is malformed."""
-
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
-
-
-class PatchFailed(PatcherError):
-    """A patch does not fit a copy (named: file, patch, hunk, first mismatching line)."""
 
 
 class WriteError(PatcherError):
     """A copy could not be rewritten (read-only file, full disk, ...); nothing was changed."""
 
 
-class FetchError(PatcherError):
+class FetchError(_NamedError):
     """A release could not be listed, downloaded or read through pip (exit status 3 for drift)."""
-
-    def __init__(self, release: str, reason: str) -> None:
-        super().__init__(f"{release}: {reason}")
-        self.release = release
-        self.reason = reason
 
 
 class RefreshError(PatcherError):
