@@ -336,3 +336,31 @@ def test_egg_with_only_byte_code_is_unpatchable(tmp_path: Path, capsys: pytest.C
     assert code == 1
     assert err == f"pkgres-patcher: {egg}!pkg_resources/__init__.pyc: holds only byte-code, no source to patch\n"
     assert egg.read_bytes() == before
+
+
+ROUND_TRIP = [
+    ("setuptools", v) for v in ("18.0", "24.0.2", "28.6.0", "36.4.0", "36.5.0", "40.8.0", "44.1.1", "49.6.0", "66.0.0", "70.1.0", "81.0.0")
+] + [("pip", v) for v in ("8.1.2", "10.0.1", "20.3.4", "23.1", "24.1", "26.3")] + [("pkg-resources-backport", "1.0.1")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("project", "version"), ROUND_TRIP, ids=[f"{p}-{v}" for p, v in ROUND_TRIP])
+def test_every_era_patches_cleanly_and_reverts_byte_for_byte(tmp_path: Path, project: str, version: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with zipfile.ZipFile(download(project, version)) as zf:
+        zf.extractall(tmp_path)
+    member = "pip/_vendor/pkg_resources/__init__.py" if project == "pip" else "pkg_resources/__init__.py"
+    copy = tmp_path / member
+    original = copy.read_bytes()
+    code, out, err = run_cli("apply", "--json", str(tmp_path), capsys=capsys)
+    assert (code, err) == (0, "")
+    [row] = json.loads(out)["copies"]
+    assert row["outcome"] == "patched" and row["warnings"] == []  # in the declared range
+    assert all(step["action"] == "change" and step["fuzz"] == 0 for step in row["patches"])
+    patched = copy.read_bytes()
+    assert patched.count(b"vanished under us") >= len(row["patches"])  # each patch says why, once or more
+    if b"\r\n" in original:  # pip 10.0.x: CRLF throughout, and it stays so
+        assert patched.count(b"\n") == patched.count(b"\r\n")
+    assert run_cli("apply", str(tmp_path), capsys=capsys)[1].startswith("already-patched")
+    assert copy.read_bytes() == patched
+    assert run_cli("revert", str(tmp_path), capsys=capsys)[0] == 0
+    assert copy.read_bytes() == original
