@@ -51,6 +51,11 @@ except ImportError:
 
 if WHEN == "before-import":
     remove()
+elif WHEN == "before-read":  # vanish after has_metadata() said yes, right before the file is read
+    def read_hook(event, args):
+        if event == "open" and args and isinstance(args[0], str) and args[0].startswith(os.path.abspath(VICTIM) + os.sep):
+            remove()
+    sys.addaudithook(read_hook)
 else:  # "inside-scan": vanish right before pkg_resources looks inside the victim
     target = os.path.abspath(VICTIM)
     if hasattr(sys, "addaudithook"):
@@ -303,3 +308,38 @@ def test_2016_layout_on_python_2_7(tmp_path: Path, patched: bool, capsys: pytest
         assert frames[-1].endswith(", in load"), proc.stderr  # MemoizedZipManifests.load, as in 2016
         assert "find_eggs_in_zip" in proc.stderr
         assert proc.stderr.strip().splitlines()[-1].startswith("OSError: [Errno 2] No such file or directory:")
+
+
+#: releases whose interpreter has audit hooks (Python >= 3.8), to vanish right before a read
+READ_CASES = [c for c in _cases() if c.values[2] not in ("2.7", "3.6")]  # type: ignore[attr-defined]
+
+
+def metadata_scenario(tmp: Path, project: str, version: str, python: str, patched: bool) -> subprocess.CompletedProcess[str]:
+    exe = require_python(python)
+    site = tmp / "site"
+    site.mkdir()
+    extract(download(project, version), site)
+    if project == "pkg-resources-backport":
+        extract(download("setuptools", "82.0.0"), site)
+    victim = make_victim(site, "egg-info", python)
+    (victim / "namespace_packages.txt").write_text("")  # activate() reads it during the import
+    if patched:
+        assert main(["apply", str(site)]) == 0
+    module = "pip._vendor.pkg_resources" if project == "pip" else "pkg_resources"
+    require = "pip" if project == "pip" else project.replace("pkg-resources-backport", "pkg_resources_backport")
+    return run_driver(exe, site, victim, "before-read", module, require, tmp)
+
+
+@pytest.mark.parametrize(("project", "version", "python"), READ_CASES)
+def test_patched_copy_survives_metadata_vanishing_before_its_read(tmp_path: Path, project: str, version: str, python: str, capsys: pytest.CaptureFixture[str]) -> None:
+    proc = metadata_scenario(tmp_path, project, version, python, patched=True)
+    capsys.readouterr()
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "site" / f"{VICTIM_NAME}-1.0-py{python}.egg-info").exists(), "the victim never vanished"
+
+
+@pytest.mark.parametrize(("project", "version", "python"), [c for c in READ_CASES if c.values[1] in ("81.0.0", "26.3")])  # type: ignore[attr-defined]
+def test_unpatched_copy_crashes_on_metadata_vanishing_before_its_read(tmp_path: Path, project: str, version: str, python: str) -> None:
+    proc = metadata_scenario(tmp_path, project, version, python, patched=False)
+    assert proc.returncode != 0
+    assert proc.stderr.strip().splitlines()[-1].startswith("FileNotFoundError: [Errno 2] No such file or directory:"), proc.stderr
