@@ -9,6 +9,7 @@ the copy, so any number of concurrent runs end as one run would.
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -30,7 +31,7 @@ REVERTED = "reverted"
 ALREADY_UNPATCHED = "already-unpatched"
 FAILED = "failed"
 UNPATCHABLE = "unpatchable"
-SKIPPED = "skipped"
+VANISHED = "vanished"  # gone between being found and being patched
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,9 @@ def process(copy: Copy, patchset: PatchSet, *, revert: bool = False, dry_run: bo
         return Outcome(copy, UNPATCHABLE, UNPATCHABLE, message=f"{copy.location}: holds only byte-code, no source to patch")
     try:
         with _fs.copy_lock(copy.file):
+            if not os.path.exists(copy.file):
+                # uninstalled since it was found (a parallel build): nothing left to patch
+                return Outcome(copy, VANISHED, "absent")
             return _process_locked(copy, patchset, revert, dry_run, fuzz)
     except PatcherError as exc:
         return Outcome(copy, FAILED, "unknown", message=str(exc))

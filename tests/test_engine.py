@@ -364,3 +364,20 @@ def test_every_era_patches_cleanly_and_reverts_byte_for_byte(tmp_path: Path, pro
     assert copy.read_bytes() == patched
     assert run_cli("revert", str(tmp_path), capsys=capsys)[0] == 0
     assert copy.read_bytes() == original
+
+
+def test_copy_uninstalled_between_locate_and_apply_is_absent_not_an_error(venv: Venv) -> None:
+    """In a parallel build the copy found a moment ago may be gone: nothing to patch, no failure."""
+    import shutil
+
+    from patcher.engine import process
+    from patcher.locate import locate
+    from patcher.patchset import load_patchset
+
+    copies = {c.vendored_by: c for c in locate([str(venv.root)]).copies}
+    shutil.rmtree(venv.site / "pkg_resources")
+    patchset = load_patchset()
+    gone = process(copies[None], patchset)
+    assert (gone.outcome, gone.state, gone.ok) == ("vanished", "absent", True)
+    kept = process(copies["pip"], patchset)
+    assert (kept.outcome, kept.ok) == ("patched", True)
