@@ -97,7 +97,9 @@ def _search(stripped: Sequence[bytes], index: Mapping[bytes, Sequence[int]], wan
     highest = len(stripped) - len(want)
     if not want:
         return max(lowest, min(expected, len(stripped)))
-    candidates = [at for at in index.get(want[0].text, ()) if lowest <= at <= highest]
+    # anchor on the hunk's rarest line: few candidates to check, whatever the hunk starts with
+    anchor = min(range(len(want)), key=lambda i: len(index.get(want[i].text, ())))
+    candidates = [at - anchor for at in index.get(want[anchor].text, ()) if lowest <= at - anchor <= highest]
     candidates.sort(key=lambda at: (abs(at - expected), at < expected))
     for at in candidates:
         if _matches(stripped, at, want):
