@@ -386,7 +386,9 @@ class _Scanner:
         root = os.path.abspath(root)
         try:
             st = os.stat(root)
-        except FileNotFoundError:
+        except FileNotFoundError as exc:
+            if not sys_path_entry:  # a path the user named: say so; sys.path often lists absent ones
+                self.errors.append(ScanError(root, _reason(exc)))
             return
         except OSError as exc:
             self.errors.append(ScanError(root, _reason(exc)))

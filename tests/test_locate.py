@@ -776,3 +776,12 @@ def test_python_that_is_not_python(tmp_path: Path, patches: Path) -> None:
     proc = console("locate", "--patches", str(patches), "--python", str(fake))
     assert proc.returncode == 1
     assert proc.stderr == f"pkgres-patcher: {fake}: exited with status 3 (not python)\n"
+
+
+def test_a_named_path_that_does_not_exist_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "no-such-prefix"
+    code = main(["locate", str(missing)])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert err == f"pkgres-patcher: {missing}: No such file or directory\n"
+    assert out == "no copy of pkg_resources found\n"
