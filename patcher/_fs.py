@@ -23,7 +23,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, Optional
 
-from patcher.errors import ArchiveError, WriteError
+from patcher.errors import ArchiveError, WriteError, reason
 
 __all__ = [
     "TEMP_MARK",
@@ -40,10 +40,6 @@ __all__ = [
 
 TEMP_MARK = ".pkgres-patcher-"
 LOCK_DIR_ENV = "PKGRES_PATCHER_LOCK_DIR"
-
-
-def _reason(exc: OSError) -> str:
-    return exc.strerror or str(exc)
 
 
 def _keep_metadata(st: os.stat_result, fd: int) -> None:
@@ -71,7 +67,7 @@ def atomic_write(path: str, write: Callable[[BinaryIO], object]) -> None:
             raise WriteError(f"{path}: file is read-only")
         fd, tmp = _temp_in(path)
     except OSError as exc:
-        raise WriteError(f"{path}: {_reason(exc)}") from None
+        raise WriteError(f"{path}: {reason(exc)}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             _keep_metadata(st, f.fileno())
@@ -83,7 +79,7 @@ def atomic_write(path: str, write: Callable[[BinaryIO], object]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(exc, OSError):
-            raise WriteError(f"{path}: {_reason(exc)}") from None
+            raise WriteError(f"{path}: {reason(exc)}") from None
         raise
     _fsync_dir(os.path.dirname(path))
 
@@ -190,7 +186,7 @@ def update_record(record: str, entry: str, data: bytes) -> None:
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise WriteError(f"{record}: {_reason(exc)}") from None
+        raise WriteError(f"{record}: {reason(exc)}") from None
     new = _rewrite_record_text(text, entry, data)
     if new is not None:
         payload = new.encode("utf-8")
@@ -207,7 +203,7 @@ def rewrite_archive(path: str, member: str, data: bytes, record: Optional[str]) 
     try:
         source = zipfile.ZipFile(path)
     except FileNotFoundError as exc:
-        raise WriteError(f"{path}: {_reason(exc)}") from None
+        raise WriteError(f"{path}: {reason(exc)}") from None
     except (OSError, zipfile.BadZipFile) as exc:
         raise ArchiveError(path, f"not a valid zip archive ({exc})") from None
 
@@ -273,7 +269,7 @@ def copy_lock(target: str) -> Iterator[None]:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     except OSError as exc:
-        raise WriteError(f"{path}: cannot create lock ({_reason(exc)})") from None
+        raise WriteError(f"{path}: cannot create lock ({reason(exc)})") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

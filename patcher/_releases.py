@@ -25,7 +25,7 @@ from typing import Optional, Union
 from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, canonicalize_name, parse_sdist_filename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from patcher.errors import FetchError
+from patcher.errors import FetchError, reason
 
 __all__ = [
     "Index",
@@ -103,7 +103,7 @@ def _run(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(list(argv), capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
     except OSError as exc:
-        raise FetchError(argv[0], exc.strerror or str(exc)) from None
+        raise FetchError(argv[0], reason(exc)) from None
 
 
 def _last_error(stderr: str) -> str:
@@ -139,10 +139,10 @@ def list_versions(project: str, index: Index) -> list[Version]:
     """Every release of ``project`` pip can see (pre-releases included), oldest first; [] when none."""
     proc = _run(index.pip("index", "versions", project, "--pre", "--ignore-requires-python"))
     if proc.returncode != 0:
-        reason = _last_error(proc.stderr)
-        if "No matching distribution found" in reason:
+        message = _last_error(proc.stderr)
+        if "No matching distribution found" in message:
             return []
-        raise FetchError(project, f"cannot list releases: {reason}")
+        raise FetchError(project, f"cannot list releases: {message}")
     return _parse_versions(proc.stdout)
 
 
@@ -336,8 +336,7 @@ def read_sources(archive: str, memo: Optional[Memo] = None) -> tuple[list[Source
         else:
             sources, vendor = _read_tar(archive)
     except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise FetchError(archive, f"cannot read archive: {reason}") from None
+        raise FetchError(archive, f"cannot read archive: {reason(exc)}") from None
     sources.sort(key=lambda s: (s.copy.count("/_vendor/"), s.copy))
     return sources, _vendored_setuptools(vendor)
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Optional, Union
 
-from patcher.patchset import FilePatch, Hunk, Line, PatchSet, Variant
+from patcher.patchset import MEMBER, FilePatch, Hunk, Line, PatchSet, Variant
 
 __all__ = [
     "Mismatch",
@@ -257,14 +257,6 @@ class CopyPlan:
         return "unpatched"
 
 
-def _hunks_of(variant: Variant, member: str) -> tuple[Hunk, ...]:
-    hunks: list[Hunk] = []
-    for fp in variant.files:
-        if fp.path == member:
-            hunks.extend(fp.hunks)
-    return tuple(hunks)
-
-
 def _fits(text: bytes, hunks: Sequence[Hunk], fuzz: int) -> Union[list[Placement], Mismatch]:
     if not hunks:
         return Mismatch(0, 0, "(the variant has no hunk for this file)", None)
@@ -275,7 +267,7 @@ def _plan_patch(text: bytes, name: str, variants: Sequence[Variant], member: str
     """Pick the first variant that fits; a forward failure alone never means "already done"."""
     closest: Optional[tuple[float, str]] = None
     for variant in variants:
-        forward_hunks = _hunks_of(variant, member)
+        forward_hunks = variant.hunks(member)
         reverse_hunks = tuple(h.reversed() for h in forward_hunks)
         todo_hunks, done_hunks = (reverse_hunks, forward_hunks) if revert else (forward_hunks, reverse_hunks)
         todo = _fits(text, todo_hunks, 0)
@@ -295,7 +287,7 @@ def _plan_patch(text: bytes, name: str, variants: Sequence[Variant], member: str
             closest = candidate
     if fuzz:
         for variant in variants:
-            hunks = _hunks_of(variant, member)
+            hunks = variant.hunks(member)
             todo_hunks = tuple(h.reversed() for h in hunks) if revert else hunks
             fuzzy = _fits(text, todo_hunks, fuzz)
             if isinstance(fuzzy, list):
@@ -303,7 +295,7 @@ def _plan_patch(text: bytes, name: str, variants: Sequence[Variant], member: str
     return PatchPlan(name, FAIL, None, (), closest[1] if closest else f"{name}: no variant")
 
 
-def plan_copy(text: bytes, patchset: PatchSet, member: str = "__init__.py", *, revert: bool = False, fuzz: int = 0) -> CopyPlan:
+def plan_copy(text: bytes, patchset: PatchSet, member: str = MEMBER, *, revert: bool = False, fuzz: int = 0) -> CopyPlan:
     """Plan every patch of the set on one copy's text.
 
     Each variant is written against the pristine upstream file, and the patches touch separate
@@ -330,7 +322,7 @@ def plan_copy(text: bytes, patchset: PatchSet, member: str = "__init__.py", *, r
 
 def _step_hunks(step: PatchPlan, member: str, revert: bool) -> tuple[Hunk, ...]:
     assert step.variant is not None
-    hunks = _hunks_of(step.variant, member)
+    hunks = step.variant.hunks(member)
     return tuple(h.reversed() for h in hunks) if revert else hunks
 
 

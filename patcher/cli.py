@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING, Any, NoReturn, Optional, TextIO
 
 from patcher import __version__
 from patcher.engine import Outcome, inspect, process, unified_diff
-from patcher.errors import PatcherError, UsageError
+from patcher.errors import FetchError, PatcherError, UsageError, reason
 from patcher.locate import ScanResult, current_path, interpreter_path, locate
 from patcher.patchset import PatchSet, load_patchset
-from patcher.errors import FetchError
 from patcher.report import DRIFT_FORMATS, copy_to_json, display, locate_json, locate_table, outcome_json, outcome_line, steps_json
 
 if TYPE_CHECKING:
@@ -280,7 +279,7 @@ def cmd_drift(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         try:
             write_text(args.output, text)
         except OSError as exc:
-            raise PatcherError(f"{args.output}: {exc.strerror or exc}") from None
+            raise PatcherError(f"{args.output}: {reason(exc)}") from None
     else:
         out.write(text)
     for error in report.errors:

@@ -23,7 +23,7 @@ from packaging.version import Version
 from patcher._releases import Index, Memo, Release, Source, fetch_all, list_versions, read_sources
 from patcher.apply import CHANGE, DONE, Mismatch, PatchPlan, place_hunks, plan_copy
 from patcher.errors import FetchError, UsageError
-from patcher.patchset import Hunk, PatchSet, Variant
+from patcher.patchset import MEMBER, PatchSet, Variant
 
 __all__ = [
     "DRIFT",
@@ -52,7 +52,6 @@ STATUSES = (FAILS, OUT_OF_RANGE, FUZZ, PARTLY, ABSENT, OFFSET, CLEAN, APPLIED)
 #: statuses that make ``drift`` exit 1
 DRIFT = frozenset({FAILS, FUZZ, OUT_OF_RANGE})
 
-MEMBER = "__init__.py"
 #: the most outer context lines a hunk may lose to count as ``fuzz`` (GNU patch's default);
 #: a variant that needs more counts as ``fails`` (``refresh`` may still derive a new one from it)
 MAX_FUZZ = 2
@@ -84,14 +83,10 @@ class Verdict:
     detail: Optional[str] = None
 
 
-def _hunks(variant: Variant) -> tuple[Hunk, ...]:
-    return tuple(h for fp in variant.files if fp.path == MEMBER for h in fp.hunks)
-
-
 def _present(text: bytes, variant: Variant) -> Optional[list[int]]:
     """1-based numbers of the hunks already present, when every other hunk still fits; else None."""
     present = []
-    for number, hunk in enumerate(_hunks(variant), 1):
+    for number, hunk in enumerate(variant.hunks(), 1):
         if not isinstance(place_hunks(text, (hunk,)), Mismatch):
             continue
         if isinstance(place_hunks(text, (hunk.reversed(),)), Mismatch):
@@ -103,7 +98,7 @@ def _present(text: bytes, variant: Variant) -> Optional[list[int]]:
 def _partial(text: bytes, variants: Sequence[Variant]) -> Optional[Verdict]:
     for variant in variants:
         present = _present(text, variant)
-        if present is not None and len(present) < len(_hunks(variant)):
+        if present is not None and len(present) < len(variant.hunks()):
             hunks = ", ".join(f"#{n}" for n in present)
             return Verdict(variant.patch, "partial", variant.id, detail=f"{variant.id}: hunk {hunks} already present upstream")
     return None

@@ -17,12 +17,10 @@ from patcher import _fs
 from patcher.apply import CHANGE, CopyPlan, plan_copy
 from patcher.errors import PatcherError, ScanError
 from patcher.locate import DIRECTORY, EGG_DIR, WHEEL, Copy, read_source
-from patcher.patchset import PatchSet
+from patcher.patchset import MEMBER, PatchSet
 
 __all__ = ["Outcome", "inspect", "process", "unified_diff"]
 
-#: the member name every patch is written against (paths are relative to the package)
-MEMBER = "__init__.py"
 
 # outcomes
 PATCHED = "patched"  # changed now

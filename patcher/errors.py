@@ -2,6 +2,20 @@
 
 from __future__ import annotations
 
+import zipfile
+import zlib
+
+
+def reason(exc: BaseException) -> str:
+    """The part of a low-level error a user needs, for a one-line message ("<path>: <reason>")."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, zipfile.BadZipFile):
+        return f"not a valid zip archive ({exc})"
+    if isinstance(exc, zlib.error):
+        return f"damaged compressed data ({exc})"
+    return str(exc) or type(exc).__name__
+
 
 class PatcherError(Exception):
     """Base of every error the library raises on purpose (a user's input or a user's file)."""

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
-from patcher.errors import ArchiveError, InterpreterError, ScanError
+from patcher.errors import ArchiveError, InterpreterError, ScanError, reason
 
 __all__ = [
     "Copy",
@@ -108,17 +108,7 @@ def read_source(copy: Copy) -> bytes:
         with zipfile.ZipFile(copy.file) as zf:
             return zf.read(copy.member)
     except (OSError, zipfile.BadZipFile, KeyError, EOFError, zlib.error) as exc:
-        raise ScanError(copy.location, _reason(exc)) from None
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    if isinstance(exc, zipfile.BadZipFile):
-        return f"not a valid zip archive ({exc})"
-    if isinstance(exc, zlib.error):
-        return f"damaged compressed data ({exc})"
-    return str(exc) or type(exc).__name__
+        raise ScanError(copy.location, reason(exc)) from None
 
 
 # --- which paths are copies ------------------------------------------------------------------
@@ -273,6 +263,13 @@ def _upstream(owner: Optional[Dist], vendored_by: Optional[str], vendor: Optiona
     return None
 
 
+def _vendoring_pip(owner: Optional[Dist], vendored_by: Optional[str]) -> Optional[Dist]:
+    """pip's own release, for a copy pip vendors: variants may name pip versions in their range."""
+    if vendored_by == "pip" and owner is not None and _normalize(owner.name) == "pip":
+        return owner
+    return None
+
+
 def _normalize(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
@@ -326,7 +323,7 @@ def _scan_archive(path: str, container: str) -> list[tuple[Copy, bytes]]:
                         sha256=_sha256(data),
                         record=record,
                         record_entry=entry,
-                        vendor_pip=owner if vendored_by == "pip" and owner and _normalize(owner.name) == "pip" else None,
+                        vendor_pip=_vendoring_pip(owner, vendored_by),
                     ),
                     data,
                 ))
@@ -334,7 +331,7 @@ def _scan_archive(path: str, container: str) -> list[tuple[Copy, bytes]]:
     except FileNotFoundError:
         return []  # vanished during the scan: absent
     except (OSError, zipfile.BadZipFile, KeyError, EOFError, ValueError, zlib.error) as exc:
-        raise ArchiveError(path, _reason(exc)) from None
+        raise ArchiveError(path, reason(exc)) from None
 
 
 def _archive_owner(zf: zipfile.ZipFile, names: Sequence[str], container: str) -> Optional[Dist]:
@@ -388,10 +385,10 @@ class _Scanner:
             st = os.stat(root)
         except FileNotFoundError as exc:
             if not sys_path_entry:  # a path the user named: say so; sys.path often lists absent ones
-                self.errors.append(ScanError(root, _reason(exc)))
+                self.errors.append(ScanError(root, reason(exc)))
             return
         except OSError as exc:
-            self.errors.append(ScanError(root, _reason(exc)))
+            self.errors.append(ScanError(root, reason(exc)))
             return
         if stat.S_ISDIR(st.st_mode):
             self._walk(root)
@@ -407,7 +404,7 @@ class _Scanner:
                 st = os.stat(path)
             except OSError as exc:
                 if not _gone(exc):  # else vanished, or a dangling link
-                    self.errors.append(ScanError(path, _reason(exc)))
+                    self.errors.append(ScanError(path, reason(exc)))
                 continue
             key = (st.st_dev, st.st_ino)
             if key in self.visited:
@@ -418,7 +415,7 @@ class _Scanner:
                     entries = list(it)
             except OSError as exc:
                 if not _gone(exc):
-                    self.errors.append(ScanError(path, _reason(exc)))
+                    self.errors.append(ScanError(path, reason(exc)))
                 continue
             self._scan_entries(path, entries, stack, deferred)
 
@@ -466,7 +463,7 @@ class _Scanner:
         except FileNotFoundError:
             return
         except OSError as exc:
-            self.errors.append(ScanError(path, _reason(exc)))
+            self.errors.append(ScanError(path, reason(exc)))
             return
         vendor = None
         if vendored_by is not None:
@@ -496,7 +493,7 @@ class _Scanner:
                 conflicts=conflicts,
                 record=record,
                 record_entry=entry,
-                vendor_pip=owner if vendored_by == "pip" and owner and _normalize(owner.name) == "pip" else None,
+                vendor_pip=_vendoring_pip(owner, vendored_by),
             ),
         )
 
@@ -636,7 +633,7 @@ def interpreter_path(python: str) -> list[str]:
             check=False,
         )
     except OSError as exc:
-        raise InterpreterError(f"{python}: cannot run ({_reason(exc)})") from None
+        raise InterpreterError(f"{python}: cannot run ({reason(exc)})") from None
     except subprocess.TimeoutExpired:
         raise InterpreterError(f"{python}: did not answer within 60 seconds") from None
     if proc.returncode != 0:

@@ -25,10 +25,11 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from patcher.errors import PatchSetError
+from patcher.errors import PatchSetError, reason
 
 __all__ = [
     "DEP3_FIELDS",
+    "MEMBER",
     "FilePatch",
     "Hunk",
     "Line",
@@ -44,6 +45,9 @@ __all__ = [
 #: DEP-3 fields every variant must carry
 DEP3_FIELDS = ("Description", "Author", "Origin", "Bug", "Forwarded", "Applied-Upstream", "Last-Update")
 RANGES_FIELD = "Upstream-Releases"
+#: the file every patch is written against: paths are relative to the pkg_resources package,
+#: whose ``__init__.py`` each copy is (a single-module ``pkg_resources.py`` included)
+MEMBER = "__init__.py"
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,10 @@ class Variant:
     @property
     def description(self) -> str:
         return self.header.get("Description", "").split("\n", 1)[0]
+
+    def hunks(self, path: str = MEMBER) -> tuple[Hunk, ...]:
+        """Every hunk of this variant for ``path``, in order."""
+        return tuple(h for fp in self.files if fp.path == path for h in fp.hunks)
 
     def in_range(self, identities: Iterable[tuple[str, str]]) -> Optional[bool]:
         """Whether any (project, version) is inside a declared range; None when none is comparable."""
@@ -251,7 +259,7 @@ def _read_series(series: str) -> list[str]:
         with open(series, encoding="utf-8") as f:
             raw = f.read()
     except OSError as exc:
-        raise PatchSetError(series, exc.strerror or str(exc)) from None
+        raise PatchSetError(series, reason(exc)) from None
     entries = []
     for number, line in enumerate(raw.splitlines(), 1):
         entry = line.split("#", 1)[0].strip()
@@ -279,8 +287,7 @@ def load_patchset(directory: Optional[str] = None) -> PatchSet:
             with open(path, encoding="utf-8", newline="") as f:
                 text = f.read()
         except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise PatchSetError(path, reason) from None
+            raise PatchSetError(path, reason(exc)) from None
         variant = parse_variant(text, patch, filename[: -len(".patch")], path)
         by_patch.setdefault(patch, []).append(variant)
     return PatchSet(root, tuple(Patch(name, tuple(vs)) for name, vs in by_patch.items()))

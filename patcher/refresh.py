@@ -21,10 +21,10 @@ from packaging.utils import canonicalize_name
 
 from patcher._releases import Index, Release, Source, fetch, list_versions, read_sources
 from patcher.apply import Placement, apply_hunks, place_hunks
-from patcher.drift import CLEAN, MAX_FUZZ, MEMBER, PatchResult, Result, check_text, judge
+from patcher.drift import CLEAN, MAX_FUZZ, PatchResult, Result, check_text, judge
 from patcher._fs import write_text
 from patcher.errors import FetchError, RefreshError, UsageError
-from patcher.patchset import RANGES_FIELD, Hunk, Patch, PatchSet, Variant, load_patchset
+from patcher.patchset import RANGES_FIELD, Patch, PatchSet, Variant, load_patchset
 
 __all__ = ["Refreshed", "refresh"]
 
@@ -77,20 +77,16 @@ def _source(release: Release, sources: Sequence[Source]) -> Source:
     raise RefreshError(f"{release.label}: has no pkg_resources to refresh a patch for")
 
 
-def _hunks(variant: Variant) -> tuple[Hunk, ...]:
-    return tuple(h for fp in variant.files if fp.path == MEMBER for h in fp.hunks)
-
-
 def _nearest(text: bytes, patch: Patch) -> tuple[Variant, list[Placement], int]:
     """The variant that fits with the least fuzz (first in series order), up to ignoring all context.
 
     Beyond what ``drift`` accepts as fuzz: the result is a new diff a person reviews, and is
     checked against the release at once.
     """
-    deepest = max((len(h.lines) for v in patch.variants for h in _hunks(v)), default=0)
+    deepest = max((len(h.lines) for v in patch.variants for h in v.hunks()), default=0)
     for fuzz in (*range(MAX_FUZZ + 2), deepest):
         for variant in patch.variants:
-            hunks = _hunks(variant)
+            hunks = variant.hunks()
             placed = place_hunks(text, hunks, fuzz) if hunks else None
             if isinstance(placed, list):
                 return variant, placed, fuzz
@@ -172,7 +168,7 @@ def refresh(
         raise RefreshError(f"{patch.name}: {current.variant} already fits {release.label} cleanly; nothing to refresh")
     base = source.data  # every variant is a diff against the pristine upstream file
     nearest, placements, fuzz = _nearest(base, patch)
-    new = apply_hunks(base, _hunks(nearest), placements)
+    new = apply_hunks(base, nearest.hunks(), placements)
     ranges = f"{release.project}{'>=' if newest else '=='}{release.version}"
     text = _header(nearest, ranges, today or datetime.date.today()) + "---\n" + _diff(base, new)
     name = f"{release.project}-{release.version}"

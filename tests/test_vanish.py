@@ -172,6 +172,12 @@ def run_driver(python: str, site: Path, victim: Path, when: str, module: str, re
     )
 
 
+#: when each kind of victim vanishes: before the import, while the scan lists it, or after
+#: has_metadata() said yes and right before its metadata file is read
+WHEN = {"egg-zip": "before-import", "egg-dir": "before-import", "egg-info": "inside-scan",
+        "dist-info": "inside-scan", "egg-info-read": "before-read"}
+
+
 def scenario(tmp: Path, project: str, version: str, python: str, kind: str, patched: bool) -> subprocess.CompletedProcess[str]:
     exe = require_python(python)
     site = tmp / "site"
@@ -179,13 +185,14 @@ def scenario(tmp: Path, project: str, version: str, python: str, kind: str, patc
     extract(download(project, version), site)
     if project == "pkg-resources-backport":
         extract(download("setuptools", "82.0.0"), site)  # what it requires; has no pkg_resources
-    victim = make_victim(site, kind, python)
+    victim = make_victim(site, kind.replace("-read", ""), python)
+    if kind == "egg-info-read":
+        (victim / "namespace_packages.txt").write_text("")  # activate() reads it during the import
     if patched:
         assert main(["apply", str(site)]) == 0
     module = "pip._vendor.pkg_resources" if project == "pip" else "pkg_resources"
-    when = "before-import" if kind.startswith("egg-") and kind != "egg-info" else "inside-scan"
     require = "pip" if project == "pip" else project.replace("pkg-resources-backport", "pkg_resources_backport")
-    return run_driver(exe, site, victim, when, module, require, tmp)
+    return run_driver(exe, site, victim, WHEN[kind], module, require, tmp)
 
 
 def result_of(proc: subprocess.CompletedProcess[str]) -> dict[str, list[str]]:
@@ -314,25 +321,9 @@ def test_2016_layout_on_python_2_7(tmp_path: Path, patched: bool, capsys: pytest
 READ_CASES = [c for c in _cases() if c.values[2] not in ("2.7", "3.6")]  # type: ignore[attr-defined]
 
 
-def metadata_scenario(tmp: Path, project: str, version: str, python: str, patched: bool) -> subprocess.CompletedProcess[str]:
-    exe = require_python(python)
-    site = tmp / "site"
-    site.mkdir()
-    extract(download(project, version), site)
-    if project == "pkg-resources-backport":
-        extract(download("setuptools", "82.0.0"), site)
-    victim = make_victim(site, "egg-info", python)
-    (victim / "namespace_packages.txt").write_text("")  # activate() reads it during the import
-    if patched:
-        assert main(["apply", str(site)]) == 0
-    module = "pip._vendor.pkg_resources" if project == "pip" else "pkg_resources"
-    require = "pip" if project == "pip" else project.replace("pkg-resources-backport", "pkg_resources_backport")
-    return run_driver(exe, site, victim, "before-read", module, require, tmp)
-
-
 @pytest.mark.parametrize(("project", "version", "python"), READ_CASES)
 def test_patched_copy_survives_metadata_vanishing_before_its_read(tmp_path: Path, project: str, version: str, python: str, capsys: pytest.CaptureFixture[str]) -> None:
-    proc = metadata_scenario(tmp_path, project, version, python, patched=True)
+    proc = scenario(tmp_path, project, version, python, "egg-info-read", patched=True)
     capsys.readouterr()
     assert proc.returncode == 0, proc.stderr
     assert not (tmp_path / "site" / f"{VICTIM_NAME}-1.0-py{python}.egg-info").exists(), "the victim never vanished"
@@ -340,6 +331,6 @@ def test_patched_copy_survives_metadata_vanishing_before_its_read(tmp_path: Path
 
 @pytest.mark.parametrize(("project", "version", "python"), [c for c in READ_CASES if c.values[1] in ("81.0.0", "26.3")])  # type: ignore[attr-defined]
 def test_unpatched_copy_crashes_on_metadata_vanishing_before_its_read(tmp_path: Path, project: str, version: str, python: str) -> None:
-    proc = metadata_scenario(tmp_path, project, version, python, patched=False)
+    proc = scenario(tmp_path, project, version, python, "egg-info-read", patched=False)
     assert proc.returncode != 0
     assert proc.stderr.strip().splitlines()[-1].startswith("FileNotFoundError: [Errno 2] No such file or directory:"), proc.stderr
