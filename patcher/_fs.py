@@ -23,12 +23,14 @@ import zipfile
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, Optional
 
+from patcher._paths import LOCK_DIR_ENV, lock_dir
 from patcher.errors import ArchiveError, WriteError, reason
 
 __all__ = [
     "TEMP_MARK",
     "atomic_write",
     "copy_lock",
+    "LOCK_DIR_ENV",
     "lock_dir",
     "record_hash",
     "remove_stale_pyc",
@@ -39,7 +41,6 @@ __all__ = [
 ]
 
 TEMP_MARK = ".pkgres-patcher-"
-LOCK_DIR_ENV = "PKGRES_PATCHER_LOCK_DIR"
 
 
 def _keep_metadata(st: os.stat_result, fd: int) -> None:
@@ -241,18 +242,6 @@ def _copy_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
 
 
 # --- locks ---------------------------------------------------------------------------------------
-
-
-def lock_dir() -> str:
-    """Where lock files live: never in the user's tree (``$PKGRES_PATCHER_LOCK_DIR`` overrides)."""
-    configured = os.environ.get(LOCK_DIR_ENV)
-    if configured:
-        return configured
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if runtime and os.path.isdir(runtime):
-        return os.path.join(runtime, "pkgres-patcher", "locks")
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(cache, "pkgres-patcher", "locks")
 
 
 def lock_path(target: str) -> str:

@@ -25,6 +25,7 @@ from typing import Optional, Union
 from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, canonicalize_name, parse_sdist_filename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
+from patcher._paths import user_cache_dir
 from patcher.errors import FetchError, reason
 
 __all__ = [
@@ -91,9 +92,8 @@ class Source:
 
 
 def default_cache_dir() -> str:
-    """``$XDG_CACHE_HOME/pkgres-patcher/releases`` (``~/.cache`` when unset)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "pkgres-patcher", "releases")
+    """``releases`` in the user cache directory (see :func:`patcher._paths.user_cache_dir`)."""
+    return os.path.join(user_cache_dir(), "releases")
 
 
 # --- listing ---------------------------------------------------------------------------------

@@ -9,22 +9,29 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn, Optional, TextIO
+from typing import TYPE_CHECKING, NoReturn, Optional, TextIO
 
-from patcher import __version__
-from patcher.engine import Outcome, inspect, process, unified_diff
+from patcher import __version__, _forked
 from patcher.errors import FetchError, PatcherError, UsageError, reason
 from patcher.locate import ScanResult, current_path, interpreter_path, locate
-from patcher.patchset import PatchSet, load_patchset
-from patcher.report import DRIFT_FORMATS, copy_to_json, display, locate_json, locate_table, outcome_json, outcome_line, steps_json
+from patcher.report import DRIFT_FORMATS, copy_to_json, display, locate_json, locate_table
 
 if TYPE_CHECKING:
     from patcher._releases import Index
+    from patcher.engine import Outcome
+    from patcher.patchset import PatchSet
+
+# Only what every command needs is imported above: the planner (engine, patch set parsing and
+# their dependencies) is imported when a command needs it, so that ``locate`` answered from
+# the state cache does without (see patcher/statecache.py).
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_FETCH = 3
+
+#: beyond this many processes a walk is bound by the disk, not by the interpreter
+MAX_SCAN_JOBS = 4
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,6 +56,13 @@ def _add_targets(parser: argparse.ArgumentParser) -> None:
         help="scan the sys.path of this interpreter (2.7 to 3.x); repeatable",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="processes sharing the walk of a large tree (default: the CPUs usable, at most 4)",
+    )
     parser.add_argument(
         "--patches",
         metavar="DIR",
@@ -93,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="List every copy of pkg_resources. With no PATH and no --python: the running interpreter's sys.path.",
     )
     _add_targets(p_locate)
+    p_locate.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="plan every copy afresh instead of reusing the states remembered in the user cache directory",
+    )
     p_apply = sub.add_parser(
         "apply",
         help="patch every copy",
@@ -118,7 +137,8 @@ def _scan(args: argparse.Namespace) -> ScanResult:
         sys_path.extend(interpreter_path(python))
     if not args.paths and not args.python:
         sys_path = current_path()
-    return locate(args.paths, sys_path)
+    jobs = args.jobs if args.jobs is not None else min(_forked.usable_cpus(), MAX_SCAN_JOBS)
+    return locate(args.paths, sys_path, jobs=jobs)
 
 
 def _warn(message: str, stream: TextIO) -> None:
@@ -126,6 +146,8 @@ def _warn(message: str, stream: TextIO) -> None:
 
 
 def _patchset(args: argparse.Namespace) -> PatchSet:
+    from patcher.patchset import load_patchset
+
     return load_patchset(args.patches)
 
 
@@ -138,32 +160,50 @@ def _report_scan(result: ScanResult, err: TextIO) -> None:
         _warn(str(error), err)
 
 
+def _state_key(sha256: str, is_source: bool) -> str:
+    return f"{sha256}:{'source' if is_source else 'bytecode'}"
+
+
 def cmd_locate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    patchset = _patchset(args)
+    from patcher.statecache import open_cache
+
+    cache = open_cache(args.patches, enabled=not args.no_cache)
+    # a patch set the cache knows was parsed without error before; any other is parsed (and
+    # so checked) even when no copy is found
+    patchset = None if cache.known else _patchset(args)
     result = _scan(args)
     rows = []
     failed = bool(result.errors)
-    # the plan depends on the bytes alone: copies with the same bytes (every venv's pip of one
-    # release) are planned once
-    plans: dict[tuple[str, bool], dict[str, Any]] = {}
     for copy in result.copies:
-        key = (copy.sha256, (copy.member or copy.file).endswith(".py"))
-        try:
-            if key not in plans:
+        # the state depends on the bytes alone: copies with the same bytes (every venv's pip
+        # of one release) are planned once, and once only across runs
+        key = _state_key(copy.sha256, (copy.member or copy.file).endswith(".py"))
+        planned = cache.get(key)
+        if planned is None:
+            from patcher.engine import inspect
+            from patcher.report import steps_json
+
+            if patchset is None:
+                patchset = _patchset(args)
+            try:
                 state, plan = inspect(copy, patchset, result.texts.get(copy.sha256))
-                plans[key] = {"state": state, "patches": steps_json(plan)}
-        except PatcherError as exc:
-            _warn(str(exc), err)
-            failed = True
-            continue
-        planned = plans[key]
+            except PatcherError as exc:
+                _warn(str(exc), err)
+                failed = True
+                continue
+            planned = {"state": state, "patches": steps_json(plan)}
+            cache.put(key, planned)
         rows.append(copy_to_json(copy, planned["state"], {"patches": planned["patches"]}))
     out.write(locate_json(rows) if args.json else locate_table(rows))
     _report_scan(result, err)
+    cache.save()
     return EXIT_FAILED if failed else EXIT_OK
 
 
 def _change(args: argparse.Namespace, out: TextIO, err: TextIO, revert: bool) -> int:
+    from patcher.engine import process, unified_diff
+    from patcher.report import outcome_json, outcome_line
+
     patchset = _patchset(args)
     result = _scan(args)
     outcomes: list[Outcome] = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import zipfile
+import sys
 import zlib
 
 
@@ -10,7 +10,8 @@ def reason(exc: BaseException) -> str:
     """The part of a low-level error a user needs, for a one-line message ("<path>: <reason>")."""
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
-    if isinstance(exc, zipfile.BadZipFile):
+    zipfile = sys.modules.get("zipfile")  # not imported: the error cannot come from it
+    if zipfile is not None and isinstance(exc, zipfile.BadZipFile):
         return f"not a valid zip archive ({exc})"
     if isinstance(exc, zlib.error):
         return f"damaged compressed data ({exc})"

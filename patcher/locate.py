@@ -8,22 +8,27 @@ values next to the copies instead of stopping the scan.
 
 from __future__ import annotations
 
-import csv
-import email.parser
 import errno
+import functools
+import gc
 import hashlib
-import io
-import json
+import marshal
 import os
 import stat
-import subprocess
-import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
+from patcher import _forked
 from patcher.errors import ArchiveError, InterpreterError, ScanError, reason
+
+if TYPE_CHECKING:
+    import zipfile
+
+# Imports are kept to what a scan needs, and zipfile is imported at the first archive met:
+# ``locate`` is timed against ``find`` and a Python start-up with a few imports already costs a
+# fair part of find's whole run (see benchmarks/bench_locate.py). Hence NamedTuple records
+# rather than dataclasses (whose import pulls in :mod:`inspect`), and no email/csv parsers.
 
 __all__ = [
     "Copy",
@@ -43,10 +48,14 @@ WHEEL = "wheel"
 _MODULE = "pkg_resources.py"
 _PACKAGE = "pkg_resources"
 _INIT = "__init__.py"
+#: a walk is shared between processes once this many directories wait to be listed: smaller
+#: trees are done before a fork pays off, and many shares even out the work of large ones
+_SHARE_AT = 128
+#: names of files the walk looks into
+_FILE_SUFFIXES = (".egg", ".whl", _MODULE)
 
 
-@dataclass(frozen=True, order=True)
-class Dist:
+class Dist(NamedTuple):
     """A distribution name and version, as an installer or a vendor list states them."""
 
     name: str
@@ -56,8 +65,7 @@ class Dist:
         return {"name": self.name, "version": self.version}
 
 
-@dataclass(frozen=True)
-class Copy:
+class Copy(NamedTuple):
     """One copy of pkg_resources' source, wherever it lies.
 
     ``file`` is the ``.py`` file, or the archive when the copy lies inside one (``member`` is
@@ -76,7 +84,7 @@ class Copy:
     conflicts: tuple[Dist, ...] = ()
     record: Optional[str] = None
     record_entry: Optional[str] = None
-    vendor_pip: Optional[Dist] = field(default=None, compare=False)
+    vendor_pip: Optional[Dist] = None
 
     @property
     def location(self) -> str:
@@ -89,18 +97,19 @@ class Copy:
         return tuple(dict.fromkeys(found))
 
 
-@dataclass(frozen=True)
-class ScanResult:
+class ScanResult(NamedTuple):
     """Copies found (sorted, no duplicates) and the paths that could not be read."""
 
     copies: tuple[Copy, ...]
     errors: tuple[ScanError, ...]
     #: each copy's bytes as read during the scan, by sha256: read once, planned once
-    texts: Mapping[str, bytes] = field(default_factory=dict)
+    texts: Mapping[str, bytes] = {}
 
 
 def read_source(copy: Copy) -> bytes:
     """Read the current bytes of a copy (from its archive when it lies in one)."""
+    import zipfile
+
     try:
         if copy.member is None:
             with open(copy.file, "rb") as f:
@@ -168,11 +177,25 @@ class _ZipIsPackage:
 
 
 def _parse_pkg_info(data: bytes) -> Optional[Dist]:
-    msg = email.parser.BytesParser().parsebytes(data, headersonly=True)
-    name, version = msg.get("Name"), msg.get("Version")
+    """Name and Version of core metadata (``PKG-INFO``, ``METADATA``).
+
+    Both are single-line headers before the first blank line, so the header block is read
+    line by line rather than with :mod:`email.parser` (whose import alone costs more than
+    reading every PKG-INFO of a prefix). The first occurrence of a field wins, as with email.
+    """
+    fields: dict[str, str] = {}
+    for line in data.decode("utf-8", "surrogateescape").splitlines():
+        if not line.strip():
+            break  # end of the headers
+        if line[0] in " \t":
+            continue  # continuation of a folded header
+        key, sep, value = line.partition(":")
+        if sep:
+            fields.setdefault(key.strip().lower(), value.strip())
+    name, version = fields.get("name"), fields.get("version")
     if not name or not version:
         return None
-    return Dist(str(name).strip(), str(version).strip())
+    return Dist(name, version)
 
 
 def _parse_vendor_txt(data: bytes) -> Optional[Dist]:
@@ -283,6 +306,8 @@ def _sha256(data: bytes) -> str:
 
 def _scan_archive(path: str, container: str) -> list[tuple[Copy, bytes]]:
     """Find copies inside a zipped egg or a wheel, reading it in place."""
+    import zipfile
+
     try:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
@@ -334,7 +359,7 @@ def _scan_archive(path: str, container: str) -> list[tuple[Copy, bytes]]:
         raise ArchiveError(path, reason(exc)) from None
 
 
-def _archive_owner(zf: zipfile.ZipFile, names: Sequence[str], container: str) -> Optional[Dist]:
+def _archive_owner(zf: "zipfile.ZipFile", names: Sequence[str], container: str) -> Optional[Dist]:
     if container == EGG_ZIP:
         if "EGG-INFO/PKG-INFO" in names:
             return _parse_pkg_info(zf.read("EGG-INFO/PKG-INFO"))
@@ -360,11 +385,12 @@ def _wheel_record(names: Sequence[str]) -> Optional[str]:
 class _Scanner:
     """Walks directories once each (by device and inode), collecting copies and errors."""
 
-    def __init__(self) -> None:
+    def __init__(self, jobs: int = 1) -> None:
+        #: processes sharing a large walk (see :mod:`patcher._forked`)
+        self.jobs = jobs
         self.visited: set[tuple[int, int]] = set()
         self.copies: dict[tuple[str, Optional[str]], Copy] = {}
         self.errors: list[ScanError] = []
-        self._records: dict[str, dict[str, str]] = {}
         self.texts: dict[str, bytes] = {}
         self._record_texts: dict[str, str] = {}
         self._metadirs: dict[str, list[str]] = {}
@@ -396,43 +422,107 @@ class _Scanner:
             self._scan_file(root, os.path.basename(root))
 
     def _walk(self, top: str) -> None:
+        deferred: list[str] = []  # symlinked directories: walked last, so that real paths win
         stack = [top]
-        deferred: list[str] = []  # symlinked directories: walked last, so real paths win
-        while stack or deferred:
-            path = stack.pop() if stack else deferred.pop()
-            try:
-                st = os.stat(path)
-            except OSError as exc:
-                if not _gone(exc):  # else vanished, or a dangling link
-                    self.errors.append(ScanError(path, reason(exc)))
-                continue
+        if self.jobs > 1 and _forked.can_fork():
+            stack = self._expand(stack, deferred)
+            if len(stack) >= _SHARE_AT:
+                self._walk_shared(stack, deferred)
+                stack = []
+        self._drain(stack, deferred, links=True)
+
+    def _drain(self, stack: list[str], deferred: list[str], links: bool) -> None:
+        """Walk depth first until ``stack`` is empty; then the symlinked ones, with ``links``."""
+        while stack or (links and deferred):
+            self._visit(stack.pop() if stack else deferred.pop(), stack, deferred)
+
+    def _expand(self, stack: list[str], deferred: list[str]) -> list[str]:
+        """Walk breadth first until :data:`_SHARE_AT` directories wait; return those."""
+        queue, done = list(stack), 0
+        while done < len(queue) and len(queue) - done < _SHARE_AT:
+            self._visit(queue[done], queue, deferred)
+            done += 1
+        return queue[done:]
+
+    def _visit(self, path: str, found: list[str], deferred: list[str]) -> None:
+        """List one directory: look into the files that may hold a copy, add the directories
+        to walk to ``found`` (``deferred`` when symlinked)."""
+        # run for every directory of a prefix, its loop for every file: kept to the minimum of
+        # work per entry (names compared, the file type from the directory listing, no stat)
+        try:
+            st = os.stat(path)
             key = (st.st_dev, st.st_ino)
             if key in self.visited:
-                continue
+                return
             self.visited.add(key)
-            try:
-                with os.scandir(path) as it:
-                    entries = list(it)
-            except OSError as exc:
-                if not _gone(exc):
-                    self.errors.append(ScanError(path, reason(exc)))
-                continue
-            self._scan_entries(path, entries, stack, deferred)
-
-    def _scan_entries(self, path: str, entries: list[os.DirEntry[str]], stack: list[str], deferred: list[str]) -> None:
+            with os.scandir(path) as it:
+                entries = list(it)
+        except OSError as exc:
+            if not _gone(exc):  # else vanished, or a dangling link
+                self.errors.append(ScanError(path, reason(exc)))
+            return
+        skip = self._skip_dirs
         for entry in entries:
             name = entry.name
             try:
                 if entry.is_dir():
-                    if name == "__pycache__" or name in self._skip_dirs:
+                    if name == "__pycache__" or name in skip:
                         continue
-                    if name == _PACKAGE:
-                        self._check(os.path.join(entry.path, _INIT))
-                    (deferred if entry.is_symlink() else stack).append(entry.path)
-                elif name.endswith((".egg", ".whl", _MODULE)) and entry.is_file():
+                    if name == _PACKAGE and self._check(entry.path + os.sep + _INIT):
+                        continue  # nothing below a pkg_resources package is a copy: tests, data
+                    (deferred if entry.is_symlink() else found).append(entry.path)
+                elif name.endswith(_FILE_SUFFIXES) and entry.is_file():
                     self._scan_file(entry.path, name)
             except OSError:
                 continue  # vanished between listing and looking
+
+    # sharing a walk between processes
+
+    def _walk_shared(self, dirs: list[str], deferred: list[str]) -> None:
+        """Walk ``dirs`` (and below) in :attr:`jobs` processes; symlinked ones are left to the
+        caller, to be walked once every real directory is known."""
+        shares = [dirs[k::self.jobs] for k in range(self.jobs)]
+        children = [(share, _forked.fork(functools.partial(self._walk_share, share))) for share in shares[1:]]
+        try:
+            self._drain(shares[0], deferred, links=False)
+            for share, child in children:
+                data = child.result() if child is not None else None
+                if data is None or not self._merge(data, deferred):
+                    self._drain(share, deferred, links=False)  # the child failed: do its share
+        finally:
+            for _, child in children:
+                if child is not None:
+                    child.cancel()
+
+    def _walk_share(self, share: list[str]) -> bytes:
+        """In a child: walk a share, send back what was found."""
+        self.copies, self.texts, self.errors = {}, {}, []
+        deferred: list[str] = []
+        self._drain(share, deferred, links=False)
+        return marshal.dumps((
+            [_flatten(copy) for copy in self.copies.values()],
+            self.texts,
+            [(isinstance(e, ArchiveError), e.subject, e.reason) for e in self.errors],
+            list(self.visited),
+            deferred,
+        ))
+
+    def _merge(self, data: bytes, deferred: list[str]) -> bool:
+        """Take in a child's findings; False when they cannot be read."""
+        try:
+            copies, texts, errors, visited, links = marshal.loads(data)
+            found = [_unflatten(c) for c in copies]
+            errors = [(ArchiveError if archive else ScanError)(subject, why) for archive, subject, why in errors]
+        except (ValueError, TypeError, EOFError):
+            return False
+        for copy in found:
+            self.copies.setdefault((copy.file, copy.member), copy)
+        for digest, text in texts.items():
+            self.texts.setdefault(digest, text)
+        self.errors.extend(errors)
+        self.visited.update(tuple(key) for key in visited)
+        deferred.extend(links)
+        return True
 
     def _scan_file(self, path: str, name: str) -> None:
         if name.endswith(".egg") or name.endswith(".whl"):
@@ -446,25 +536,25 @@ class _Scanner:
         elif name == _MODULE or name == _INIT:
             self._check(path)
 
-    def _check(self, path: str) -> None:
-        """Record ``path`` if it exists and is a copy of pkg_resources."""
+    def _check(self, path: str) -> bool:
+        """Record ``path`` if it is a copy of pkg_resources; whether it is a file at all."""
         if not os.path.isfile(path):
-            return
+            return False
         parts = path.split(os.sep)
         base = os.sep  # parts[0] is '' for an absolute path
         decided = _candidate(parts[1:], _DirIsPackage(base))
         if decided is None:
-            return
+            return True
         root_depth, vendored_by = decided
         import_root = os.sep + os.path.join(*parts[1:root_depth + 1]) if root_depth else os.sep
         try:
             with open(path, "rb") as f:
                 data = f.read()
         except FileNotFoundError:
-            return
+            return False
         except OSError as exc:
             self.errors.append(ScanError(path, reason(exc)))
-            return
+            return True
         vendor = None
         if vendored_by is not None:
             vendor = _read_small(os.path.join(import_root, vendored_by, "_vendor", "vendor.txt"), _parse_vendor_txt)
@@ -496,20 +586,16 @@ class _Scanner:
                 vendor_pip=_vendoring_pip(owner, vendored_by),
             ),
         )
+        return True
 
     # ownership
 
     def _owner(self, site: str, path: str) -> tuple[Optional[Dist], tuple[Dist, ...], Optional[str], Optional[str]]:
         """Which installed distributions list ``path``: the newest record wins, others conflict."""
         claims: list[tuple[float, Dist, str, str]] = []
-        # a record that does not even mention the file's last two parts cannot list it: most
-        # records of a site-packages are ruled out without being parsed
         tail = "/".join(os.path.relpath(path, site).split(os.sep)[-2:])
         for meta in self._meta_dirs(site):
-            if tail not in self._record_text(meta):
-                continue
-            listing = self._listing(meta)
-            entry = listing.get(path)
+            entry = self._record_entry(meta, path, tail)
             if entry is None:
                 continue
             dist = self._meta_dist(meta)
@@ -540,27 +626,27 @@ class _Scanner:
             self._metadirs[site] = found
         return found
 
-    def _listing(self, meta: str) -> dict[str, str]:
-        """Absolute path -> entry as written, for a dist-info RECORD or egg-info installed-files.txt."""
-        cached = self._records.get(meta)
-        if cached is not None:
-            return cached
-        listing: dict[str, str] = {}
-        base = os.path.dirname(meta) if meta.endswith(".dist-info") else meta
+    def _record_entry(self, meta: str, path: str, tail: str) -> Optional[str]:
+        """The line of a dist-info ``RECORD`` or egg-info ``installed-files.txt`` naming ``path``,
+        as written there, or None.
+
+        Only the lines that mention the file's last two parts (``tail``) are parsed: a pip
+        RECORD has a thousand lines, and one of them names the copy.
+        """
         text = self._record_text(meta)
-        rows: Iterable[list[str]]
-        if meta.endswith(".dist-info"):
-            rows = csv.reader(io.StringIO(text, newline=""))
-        else:
-            rows = ([line] for line in text.splitlines())
-        try:
-            for row in rows:
-                if row and row[0]:
-                    listing[os.path.normpath(os.path.join(base, row[0]))] = row[0]
-        except csv.Error:
-            pass
-        self._records[meta] = listing
-        return listing
+        dist_info = meta.endswith(".dist-info")
+        base = os.path.dirname(meta) if dist_info else meta
+        found = text.find(tail)
+        while found != -1:
+            start = text.rfind("\n", 0, found) + 1
+            end = text.find("\n", found)
+            end = len(text) if end == -1 else end
+            line = text[start:end].rstrip("\r")
+            entry = _record_path(line) if dist_info else line
+            if entry and os.path.normpath(os.path.join(base, entry)) == path:
+                return entry
+            found = text.find(tail, end)
+        return None
 
     def _record_text(self, meta: str) -> str:
         """The text of a dist-info ``RECORD`` or an egg-info ``installed-files.txt`` ('' if none)."""
@@ -582,7 +668,42 @@ class _Scanner:
 
     def result(self) -> ScanResult:
         copies = tuple(sorted(self.copies.values(), key=lambda c: (c.file, c.member or "")))
-        return ScanResult(copies, tuple(self.errors), self.texts)
+        errors = tuple(sorted(self.errors, key=str))  # the same order however the walk was shared
+        return ScanResult(copies, errors, self.texts)
+
+
+def _flatten(copy: Copy) -> tuple[Any, ...]:
+    """A copy as plain tuples, which :mod:`marshal` carries between processes."""
+    dist = _plain_dist
+    return (copy.file, copy.member, copy.container, copy.vendored_by, dist(copy.owner), dist(copy.upstream),
+            copy.sha256, tuple(dist(d) for d in copy.conflicts), copy.record, copy.record_entry, dist(copy.vendor_pip))
+
+
+def _plain_dist(dist: Optional[Dist]) -> Optional[tuple[str, str]]:
+    return None if dist is None else (dist.name, dist.version)
+
+
+def _unflatten(flat: Any) -> Copy:
+    file, member, container, vendored_by, owner, upstream, sha256, conflicts, record, entry, vendor_pip = flat
+    dist = _dist_of
+    return Copy(file, member, container, vendored_by, dist(owner), dist(upstream), sha256,
+                tuple(Dist(*d) for d in conflicts), record, entry, dist(vendor_pip))
+
+
+def _dist_of(flat: Any) -> Optional[Dist]:
+    return None if flat is None else Dist(*flat)
+
+
+def _record_path(line: str) -> Optional[str]:
+    """The path (first field) of a ``RECORD`` line: CSV, quoted only when the path needs it."""
+    if not line.startswith('"'):
+        return line.split(",", 1)[0]
+    import csv
+
+    try:
+        return next(csv.reader([line]))[0]
+    except (csv.Error, StopIteration, IndexError):
+        return None
 
 
 def _read_small(path: str, parse: Callable[[bytes], Optional[Dist]]) -> Optional[Dist]:
@@ -604,14 +725,25 @@ def _gone(exc: OSError) -> bool:
 # --- entry points ------------------------------------------------------------------------------
 
 
-def locate(paths: Iterable[str], sys_path: Iterable[str] = ()) -> ScanResult:
+def locate(paths: Iterable[str], sys_path: Iterable[str] = (), jobs: int = 1) -> ScanResult:
     """Find every copy below ``paths`` (directories scanned recursively, or single archives)
-    and in the entries of an interpreter's ``sys_path``."""
-    scanner = _Scanner()
-    for path in paths:
-        scanner.scan(path)
-    for entry in sys_path:
-        scanner.scan(entry, sys_path_entry=True)
+    and in the entries of an interpreter's ``sys_path``.
+
+    With ``jobs`` > 1, large trees are walked by that many processes (the result is the same).
+    """
+    scanner = _Scanner(jobs)
+    # A scan makes some 100,000 short-lived objects and no reference cycle: the collector's
+    # passes over them would cost a third of the scan.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for path in paths:
+            scanner.scan(path)
+        for entry in sys_path:
+            scanner.scan(entry, sys_path_entry=True)
+    finally:
+        if collecting:
+            gc.enable()
     return scanner.result()
 
 
@@ -624,6 +756,9 @@ def interpreter_path(python: str) -> list[str]:
     The empty entry (the probe's working directory) is dropped: it says nothing about the
     interpreter's installation.
     """
+    import json
+    import subprocess
+
     try:
         proc = subprocess.run(
             [python, "-c", _SYS_PATH_PROBE],

@@ -25,6 +25,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from patcher._paths import default_patches_dir
 from patcher.errors import PatchSetError, reason
 
 __all__ = [
@@ -151,15 +152,6 @@ class PatchSet:
     @property
     def variants(self) -> tuple[Variant, ...]:
         return tuple(v for p in self.patches for v in p.variants)
-
-
-def default_patches_dir() -> str:
-    """The patch set shipped with the package, or the checkout's ``patches/`` when run from one."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    for candidate in (os.path.join(here, "patches"), os.path.join(os.path.dirname(here), "patches")):
-        if os.path.isfile(os.path.join(candidate, "series")):
-            return candidate
-    raise PatchSetError(os.path.join(here, "patches"), "no patch set found (missing series file)")
 
 
 def _strip_prefix(path: str) -> str:

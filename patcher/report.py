@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from patcher.apply import CopyPlan
-from patcher.engine import Outcome
-from patcher.locate import Copy, Dist
+if TYPE_CHECKING:  # imported for types only: ``locate`` runs without the planner when it can
+    from patcher.apply import CopyPlan
+    from patcher.engine import Outcome
+    from patcher.locate import Copy, Dist
 
 #: output formats of ``drift`` (renderers in :mod:`patcher.drift_report`)
 DRIFT_FORMATS = ("text", "json", "markdown", "junit", "html")

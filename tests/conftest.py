@@ -155,8 +155,10 @@ def snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
 
 @pytest.fixture(autouse=True)
 def _private_lock_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Keep the tests' lock files out of the user's runtime directory."""
+    """Keep the tests' lock files out of the user's runtime directory, and give each test a
+    cache of its own: a state one test's run remembers must not answer for another test."""
     monkeypatch.setenv("PKGRES_PATCHER_LOCK_DIR", str(tmp_path_factory.getbasetemp() / "locks"))
+    monkeypatch.setenv("PKGRES_PATCHER_CACHE_DIR", str(tmp_path_factory.mktemp("user-cache")))
     yield
 
 
