@@ -104,6 +104,8 @@ class ScanResult(NamedTuple):
     errors: tuple[ScanError, ...]
     #: each copy's bytes as read during the scan, by sha256: read once, planned once
     texts: Mapping[str, bytes] = {}
+    #: how many processes shared the largest walk (see ``jobs`` of :func:`locate`)
+    processes: int = 1
 
 
 def read_source(copy: Copy) -> bytes:
@@ -389,6 +391,7 @@ class _Scanner:
         #: processes sharing a large walk (see :mod:`patcher._forked`)
         self.jobs = jobs
         self.visited: set[tuple[int, int]] = set()
+        self.processes = 1
         self.copies: dict[tuple[str, Optional[str]], Copy] = {}
         self.errors: list[ScanError] = []
         self.texts: dict[str, bytes] = {}
@@ -483,16 +486,20 @@ class _Scanner:
         caller, to be walked once every real directory is known."""
         shares = [dirs[k::self.jobs] for k in range(self.jobs)]
         children = [(share, _forked.fork(functools.partial(self._walk_share, share))) for share in shares[1:]]
+        sharing = 1
         try:
             self._drain(shares[0], deferred, links=False)
             for share, child in children:
                 data = child.result() if child is not None else None
-                if data is None or not self._merge(data, deferred):
+                if data is not None and self._merge(data, deferred):
+                    sharing += 1
+                else:
                     self._drain(share, deferred, links=False)  # the child failed: do its share
         finally:
             for _, child in children:
                 if child is not None:
                     child.cancel()
+        self.processes = max(self.processes, sharing)
 
     def _walk_share(self, share: list[str]) -> bytes:
         """In a child: walk a share, send back what was found."""
@@ -669,7 +676,7 @@ class _Scanner:
     def result(self) -> ScanResult:
         copies = tuple(sorted(self.copies.values(), key=lambda c: (c.file, c.member or "")))
         errors = tuple(sorted(self.errors, key=str))  # the same order however the walk was shared
-        return ScanResult(copies, errors, self.texts)
+        return ScanResult(copies, errors, self.texts, self.processes)
 
 
 def _flatten(copy: Copy) -> tuple[Any, ...]:

@@ -90,7 +90,7 @@ class StateCache:
         from patcher.errors import PatcherError
 
         merged = {**(_load(self.path) or {}), **self._new}
-        text = json.dumps({"format": _FORMAT, "states": merged}, sort_keys=True)
+        text = json.dumps({"format": _FORMAT, "states": merged})  # key order kept: output is the same
         try:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
             write_text(self.path, text)

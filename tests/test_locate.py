@@ -785,3 +785,102 @@ def test_a_named_path_that_does_not_exist_is_an_error(tmp_path: Path, capsys: py
     assert code == 1
     assert err == f"pkgres-patcher: {missing}: No such file or directory\n"
     assert out == "no copy of pkg_resources found\n"
+
+
+# --- a walk shared between processes (--jobs) ------------------------------------------------------
+
+
+def _big_prefix(root: Path, venv_factory: Any) -> Path:
+    """A prefix large enough for its walk to be shared, with every kind of copy and trouble."""
+    env = venv_factory()
+    env.install(download("setuptools", "81.0.0"), download("pip", "26.3"))
+    prefix = root / "prefix"
+    prefix.mkdir()
+    shutil.move(str(env.root), prefix / "venv")
+    site = prefix / "venv" / Path(env.site).relative_to(env.root)
+    make_egg(download("setuptools", "24.0.2"), site)
+    make_egg(download("pip", "8.1.2"), site, zipped=False)
+    bundled = prefix / "lib" / "ensurepip" / "_bundled"
+    bundled.mkdir(parents=True)
+    shutil.copy(download("pip", "26.3"), bundled)
+    for n in range(300):  # many directories: shares of the walk are many and small
+        pkg = prefix / "synthetic" / f"group{n // 30}" / f"pkg{n:03d}"
+        pkg.mkdir(parents=True)
+        (pkg / "__init__.py").write_text("")
+    (prefix / "synthetic" / "group9" / "pkg299" / "to-site").symlink_to(site)  # a real dir of another share
+    (prefix / "synthetic" / "group0" / "loop").symlink_to(prefix)
+    (prefix / "synthetic" / "group5" / "pkg150" / "truncated.egg").write_bytes(b"PK\x03\x04 not a zip")
+    _deep_dir(prefix / "synthetic" / "group3")
+    return prefix
+
+
+def test_a_shared_walk_finds_what_one_process_finds(tmp_path: Path, venv_factory: Any, patches: Path) -> None:
+    from patcher.locate import locate as scan
+
+    prefix = _big_prefix(tmp_path, venv_factory)
+
+    alone, shared = scan([str(prefix)], jobs=1), scan([str(prefix)], jobs=2)
+
+    assert (alone.processes, shared.processes) == (1, 2)
+    assert shared.copies == alone.copies
+    assert [str(e) for e in shared.errors] == [str(e) for e in alone.errors]
+    assert dict(shared.texts) == dict(alone.texts)
+    # what both found is right: each kind once, through real paths, and both troubles named
+    assert sorted({c.container for c in alone.copies}) == ["directory", "egg-dir", "egg-zip", "wheel"]
+    assert not [c for c in alone.copies if "to-site" in c.file or "/loop/" in c.file]
+    assert len(alone.copies) == 5
+    assert sorted(type(e).__name__ for e in alone.errors) == ["ArchiveError", "ScanError"]
+
+    four = [cli("locate", "--json", "--patches", str(patches), "--jobs", str(j), str(prefix)) for j in (1, 4)]
+    assert four[0] == four[1]
+    assert four[0][0] == 1 and len(json.loads(four[0][1])["copies"]) == 5
+
+
+def test_small_trees_are_walked_by_one_process(venv: Venv) -> None:
+    from patcher.locate import locate as scan
+
+    venv.install(download("setuptools", "81.0.0"))
+    result = scan([str(venv.site)], jobs=4)
+    assert result.processes == 1
+    assert [c.file for c in result.copies] == [str(venv.site / PKG)]
+
+
+def test_a_share_whose_process_fails_is_walked_by_the_parent(tmp_path: Path, venv_factory: Any,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from patcher import locate as module
+
+    prefix = _big_prefix(tmp_path, venv_factory)
+    alone = module.locate([str(prefix)], jobs=1)
+
+    def fail(self: object, share: list[str]) -> bytes:
+        raise RuntimeError("the child dies")
+
+    monkeypatch.setattr(module._Scanner, "_walk_share", fail)  # runs in the forked child only
+    result = module.locate([str(prefix)], jobs=2)
+    assert result.processes == 1
+    assert (result.copies, [str(e) for e in result.errors]) == (alone.copies, [str(e) for e in alone.errors])
+
+
+def test_no_fork_beside_other_threads(tmp_path: Path, venv_factory: Any) -> None:
+    import threading
+
+    from patcher.locate import locate as scan
+
+    prefix = _big_prefix(tmp_path, venv_factory)
+    release = threading.Event()
+    waiting = threading.Thread(target=release.wait)
+    waiting.start()
+    try:
+        result = scan([str(prefix)], jobs=2)
+    finally:
+        release.set()
+        waiting.join()
+    assert result.processes == 1
+    assert len(result.copies) == 5
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_jobs_must_be_a_positive_number(value: str) -> None:
+    proc = console("locate", "--jobs", value)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[-1].startswith("pkgres-patcher locate: argument --jobs: ")
