@@ -18,6 +18,7 @@ run it. Then, page cache warm (one untimed run each), it times, interleaved:
 - ``pkgres-patcher locate PREFIX --json``, the states of the copies remembered from the
   previous run (the usual case: the user cache directory is kept between runs);
 - the same with ``--no-cache``: every distinct copy planned afresh (a first run);
+- the same with ``--jobs 1``: the walk not shared between processes;
 - ``find PREFIX -name __pycache__ -prune -o \\( -name '*.egg' -o -name '*.whl' \\
   -o -path '*/pkg_resources/__init__.py' -o -name pkg_resources.py \\) -print``
 
@@ -167,6 +168,7 @@ def main() -> None:
     if args.patches:
         locate_cmd += ["--patches", args.patches]
     cold_cmd = [*locate_cmd, "--no-cache"]
+    alone_cmd = [*locate_cmd, "--jobs", "1"]
     find_cmd = ["find", str(prefix), "-name", "__pycache__", "-prune", "-o", "(", "-name", "*.egg", "-o", "-name", "*.whl",
                 "-o", "-path", "*/pkg_resources/__init__.py", "-o", "-name", "pkg_resources.py", ")", "-print"]
 
@@ -174,22 +176,25 @@ def main() -> None:
     copies = json.loads(out)["copies"]
     _, found = timed(find_cmd)
     candidates = found.decode().splitlines()
-    locate_times, cold_times, find_times = [], [], []
+    locate_times, cold_times, alone_times, find_times = [], [], [], []
     for _ in range(args.runs):  # interleaved, so that drift in the machine's load hits all
         locate_times.append(timed(locate_cmd)[0])
         cold_times.append(timed(cold_cmd)[0])
+        alone_times.append(timed(alone_cmd)[0])
         find_times.append(timed(find_cmd)[0])
-    loc, cold, fnd = (statistics.median(t) for t in (locate_times, cold_times, find_times))
+    loc, cold, alone, fnd = (statistics.median(t) for t in (locate_times, cold_times, alone_times, find_times))
     files = count_files(prefix)
     dirs = sum(len(d) for _p, d, _f in os.walk(prefix))
     print(f"prefix: {prefix}: {files} files, {dirs} directories")
     print(f"find lists {len(candidates)} candidates; locate reports {len(copies)} copies "
           f"({sum(1 for c in copies if c['container'] == 'egg-zip')} in zipped eggs, "
           f"{sum(1 for c in copies if c['container'] == 'wheel')} in wheels)")
-    for label, times in (("locate --json", locate_times), ("  --no-cache", cold_times), ("find", find_times)):
+    rows = (("locate --json", locate_times), ("  --no-cache", cold_times), ("  --jobs 1", alone_times), ("find", find_times))
+    for label, times in rows:
         print(f"{label + ':':<15}median {statistics.median(times) * 1000:.0f} ms of {args.runs} "
               f"(min {min(times) * 1000:.0f} ms)")
-    print(f"ratio locate/find: {loc / fnd:.2f} (goal <= 1.25); with --no-cache: {cold / fnd:.2f}")
+    print(f"ratio locate/find: {loc / fnd:.2f} (goal <= 1.25); with --no-cache: {cold / fnd:.2f}; "
+          f"with --jobs 1: {alone / fnd:.2f} ({os.cpu_count()} CPUs)")
 
 
 if __name__ == "__main__":

@@ -392,6 +392,8 @@ class _Scanner:
         self.jobs = jobs
         self.visited: set[tuple[int, int]] = set()
         self.processes = 1
+        #: archives put aside while a walk is shared (None: each is scanned when met)
+        self.archives: Optional[list[str]] = None
         self.copies: dict[tuple[str, Optional[str]], Copy] = {}
         self.errors: list[ScanError] = []
         self.texts: dict[str, bytes] = {}
@@ -430,7 +432,15 @@ class _Scanner:
         if self.jobs > 1 and _forked.can_fork():
             stack = self._expand(stack, deferred)
             if len(stack) >= _SHARE_AT:
-                self._walk_shared(stack, deferred)
+                # archives cluster (twenty eggs in one site-packages) and cost more than a
+                # directory: they are put aside during the walk, then shared by size
+                self.archives = []
+                self._share(_split(stack, self.jobs), self._walk_share, deferred)
+                archives, self.archives = self.archives, None
+                if archives:
+                    import zipfile  # noqa: F401 - once here, rather than once in each child
+
+                self._share(_split_by_size(archives, self.jobs), self._scan_share, deferred)
                 stack = []
         self._drain(stack, deferred, links=True)
 
@@ -475,49 +485,63 @@ class _Scanner:
                         continue  # nothing below a pkg_resources package is a copy: tests, data
                     (deferred if entry.is_symlink() else found).append(entry.path)
                 elif name.endswith(_FILE_SUFFIXES) and entry.is_file():
-                    self._scan_file(entry.path, name)
+                    if self.archives is not None and not name.endswith(_MODULE):
+                        self.archives.append(entry.path)  # scanned after the walk
+                    else:
+                        self._scan_file(entry.path, name)
             except OSError:
                 continue  # vanished between listing and looking
 
     # sharing a walk between processes
 
-    def _walk_shared(self, dirs: list[str], deferred: list[str]) -> None:
-        """Walk ``dirs`` (and below) in :attr:`jobs` processes; symlinked ones are left to the
-        caller, to be walked once every real directory is known."""
-        shares = [dirs[k::self.jobs] for k in range(self.jobs)]
-        children = [(share, _forked.fork(functools.partial(self._walk_share, share))) for share in shares[1:]]
+    def _share(self, shares: list[list[str]], do: Callable[[list[str], list[str]], None], deferred: list[str]) -> None:
+        """``do`` each share in a process of its own, the first one here; symlinked
+        directories met are left in ``deferred``, to be walked once every real one is known."""
+        if not shares:
+            return
+        children = [(share, _forked.fork(functools.partial(self._in_child, do, share))) for share in shares[1:]]
         sharing = 1
         try:
-            self._drain(shares[0], deferred, links=False)
+            do(shares[0], deferred)
             for share, child in children:
                 data = child.result() if child is not None else None
                 if data is not None and self._merge(data, deferred):
                     sharing += 1
                 else:
-                    self._drain(share, deferred, links=False)  # the child failed: do its share
+                    do(share, deferred)  # the child failed: do its share here
         finally:
             for _, child in children:
                 if child is not None:
                     child.cancel()
         self.processes = max(self.processes, sharing)
 
-    def _walk_share(self, share: list[str]) -> bytes:
-        """In a child: walk a share, send back what was found."""
+    def _walk_share(self, share: list[str], deferred: list[str]) -> None:
+        self._drain(list(share), deferred, links=False)
+
+    def _scan_share(self, share: list[str], deferred: list[str]) -> None:
+        for path in share:
+            self._scan_file(path, os.path.basename(path))
+
+    def _in_child(self, do: Callable[[list[str], list[str]], None], share: list[str]) -> bytes:
+        """In a forked child: do a share, send back only what it found."""
         self.copies, self.texts, self.errors = {}, {}, []
+        if self.archives is not None:
+            self.archives = []
         deferred: list[str] = []
-        self._drain(share, deferred, links=False)
+        do(share, deferred)
         return marshal.dumps((
             [_flatten(copy) for copy in self.copies.values()],
             self.texts,
             [(isinstance(e, ArchiveError), e.subject, e.reason) for e in self.errors],
             list(self.visited),
             deferred,
+            self.archives or [],
         ))
 
     def _merge(self, data: bytes, deferred: list[str]) -> bool:
         """Take in a child's findings; False when they cannot be read."""
         try:
-            copies, texts, errors, visited, links = marshal.loads(data)
+            copies, texts, errors, visited, links, archives = marshal.loads(data)
             found = [_unflatten(c) for c in copies]
             errors = [(ArchiveError if archive else ScanError)(subject, why) for archive, subject, why in errors]
         except (ValueError, TypeError, EOFError):
@@ -529,6 +553,8 @@ class _Scanner:
         self.errors.extend(errors)
         self.visited.update(tuple(key) for key in visited)
         deferred.extend(links)
+        if self.archives is not None:
+            self.archives.extend(archives)
         return True
 
     def _scan_file(self, path: str, name: str) -> None:
@@ -677,6 +703,29 @@ class _Scanner:
         copies = tuple(sorted(self.copies.values(), key=lambda c: (c.file, c.member or "")))
         errors = tuple(sorted(self.errors, key=str))  # the same order however the walk was shared
         return ScanResult(copies, errors, self.texts, self.processes)
+
+
+def _split(items: list[str], parts: int) -> list[list[str]]:
+    """Deal ``items`` out like cards: neighbours (often alike in size) go to different shares."""
+    return [share for share in (items[k::parts] for k in range(parts)) if share]
+
+
+def _split_by_size(paths: list[str], parts: int) -> list[list[str]]:
+    """Share archives so that each share has about as many bytes (largest first, each to the
+    lightest share): reading an archive costs about its size."""
+    sizes = []
+    for path in paths:
+        try:
+            sizes.append((os.stat(path).st_size, path))
+        except OSError:
+            sizes.append((0, path))  # vanished or unreadable: its scan will say
+    shares: list[list[str]] = [[] for _ in range(parts)]
+    loads = [0] * parts
+    for size, path in sorted(sizes, reverse=True):
+        lightest = loads.index(min(loads))
+        shares[lightest].append(path)
+        loads[lightest] += size
+    return [share for share in shares if share]
 
 
 def _flatten(copy: Copy) -> tuple[Any, ...]:

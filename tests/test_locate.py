@@ -823,7 +823,7 @@ def test_a_shared_walk_finds_what_one_process_finds(tmp_path: Path, venv_factory
 
     assert (alone.processes, shared.processes) == (1, 2)
     assert shared.copies == alone.copies
-    assert [str(e) for e in shared.errors] == [str(e) for e in alone.errors]
+    assert [(type(e), str(e)) for e in shared.errors] == [(type(e), str(e)) for e in alone.errors]
     assert dict(shared.texts) == dict(alone.texts)
     # what both found is right: each kind once, through real paths, and both troubles named
     assert sorted({c.container for c in alone.copies}) == ["directory", "egg-dir", "egg-zip", "wheel"]
@@ -852,10 +852,10 @@ def test_a_share_whose_process_fails_is_walked_by_the_parent(tmp_path: Path, ven
     prefix = _big_prefix(tmp_path, venv_factory)
     alone = module.locate([str(prefix)], jobs=1)
 
-    def fail(self: object, share: list[str]) -> bytes:
+    def fail(self: object, *args: object) -> bytes:
         raise RuntimeError("the child dies")
 
-    monkeypatch.setattr(module._Scanner, "_walk_share", fail)  # runs in the forked child only
+    monkeypatch.setattr(module._Scanner, "_in_child", fail)  # runs in forked children only
     result = module.locate([str(prefix)], jobs=2)
     assert result.processes == 1
     assert (result.copies, [str(e) for e in result.errors]) == (alone.copies, [str(e) for e in alone.errors])
