@@ -8,12 +8,10 @@ the copy, so any number of concurrent runs end as one run would.
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass, field
 from typing import Optional
 
-from patcher import _fs
 from patcher.apply import CHANGE, CopyPlan, plan_copy
 from patcher.errors import PatcherError, ScanError
 from patcher.locate import DIRECTORY, EGG_DIR, WHEEL, Copy, read_source
@@ -83,7 +81,13 @@ def _failure(copy: Copy, plan: CopyPlan) -> str:
     return f"{copy.location}: does not fit: {reasons}"
 
 
+# patcher._fs (the writers, and their imports) is imported where a copy is written or locked:
+# ``locate`` only inspects
+
+
 def _write(copy: Copy, data: bytes) -> None:
+    from patcher import _fs
+
     if copy.member is None:
         _fs.atomic_write(copy.file, lambda f: f.write(data))
         _fs.remove_stale_pyc(copy.file)
@@ -94,6 +98,8 @@ def _write(copy: Copy, data: bytes) -> None:
 
 def _sync_record(copy: Copy, data: bytes) -> None:
     """Make the owner's RECORD describe ``data`` (also finishes the work of a killed run)."""
+    from patcher import _fs
+
     if copy.member is None and copy.record and copy.record_entry and copy.container in (DIRECTORY, EGG_DIR):
         with _fs.copy_lock(copy.record):
             _fs.update_record(copy.record, copy.record_entry, data)
@@ -101,6 +107,8 @@ def _sync_record(copy: Copy, data: bytes) -> None:
 
 def process(copy: Copy, patchset: PatchSet, *, revert: bool = False, dry_run: bool = False, fuzz: int = 0) -> Outcome:
     """Apply (or revert) the whole patch set on one copy, under its lock."""
+    from patcher import _fs
+
     if not _is_source(copy):
         return Outcome(copy, UNPATCHABLE, UNPATCHABLE, message=f"{copy.location}: holds only byte-code, no source to patch")
     try:
@@ -138,6 +146,8 @@ def unified_diff(outcome: Outcome) -> str:
     plan = outcome.plan
     if plan is None or not plan.changes:
         return ""
+    import difflib
+
     name = outcome.copy.location
     old = plan.original.decode("utf-8", "surrogateescape").splitlines(keepends=True)
     new = plan.result.decode("utf-8", "surrogateescape").splitlines(keepends=True)

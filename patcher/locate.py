@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
 from patcher import _forked
+from patcher._headers import read_headers
 from patcher.errors import ArchiveError, InterpreterError, ScanError, reason
 
 if TYPE_CHECKING:
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
 # Imports are kept to what a scan needs, and zipfile is imported at the first archive met:
 # ``locate`` is timed against ``find`` and a Python start-up with a few imports already costs a
 # fair part of find's whole run (see benchmarks/bench_locate.py). Hence NamedTuple records
-# rather than dataclasses (whose import pulls in :mod:`inspect`), and no email/csv parsers.
+# rather than dataclasses (whose import pulls in :mod:`inspect`), and no email/csv parsers
+# (see :mod:`patcher._headers`).
 
 __all__ = [
     "Copy",
@@ -179,21 +181,10 @@ class _ZipIsPackage:
 
 
 def _parse_pkg_info(data: bytes) -> Optional[Dist]:
-    """Name and Version of core metadata (``PKG-INFO``, ``METADATA``).
-
-    Both are single-line headers before the first blank line, so the header block is read
-    line by line rather than with :mod:`email.parser` (whose import alone costs more than
-    reading every PKG-INFO of a prefix). The first occurrence of a field wins, as with email.
-    """
+    """Name and Version of core metadata (``PKG-INFO``, ``METADATA``); the first of each wins."""
     fields: dict[str, str] = {}
-    for line in data.decode("utf-8", "surrogateescape").splitlines():
-        if not line.strip():
-            break  # end of the headers
-        if line[0] in " \t":
-            continue  # continuation of a folded header
-        key, sep, value = line.partition(":")
-        if sep:
-            fields.setdefault(key.strip().lower(), value.strip())
+    for key, value in read_headers(data.decode("utf-8", "surrogateescape")):
+        fields.setdefault(key.lower(), value.strip())
     name, version = fields.get("name"), fields.get("version")
     if not name or not version:
         return None

@@ -13,7 +13,6 @@ outside the range can be reported.
 
 from __future__ import annotations
 
-import email.parser
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from patcher._headers import read_headers
 from patcher._paths import default_patches_dir
 from patcher.errors import PatchSetError, reason
 
@@ -206,10 +206,9 @@ def _split_header(text: str, where: str) -> tuple[str, str]:
 
 
 def _parse_header(header: str, where: str) -> dict[str, str]:
-    msg = email.parser.Parser().parsestr(header, headersonly=True)
     fields: dict[str, str] = {}
-    for key, value in msg.items():
-        lines = [ln.strip() for ln in str(value).splitlines()]
+    for key, value in read_headers(header):
+        lines = [ln.strip() for ln in value.splitlines()]
         fields[key] = "\n".join(ln for ln in lines if ln)
     missing = [f for f in (*DEP3_FIELDS, RANGES_FIELD) if f not in fields]
     if missing:
