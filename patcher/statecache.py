@@ -83,17 +83,18 @@ class StateCache:
             self._new[key] = value
 
     def save(self) -> None:
-        """Add what was learnt to the file (merged with what other runs wrote meanwhile)."""
+        """Add what was learnt to the file, under its lock: concurrent runs add up."""
         if not self.path or not self._new:
             return
-        from patcher._fs import write_text
+        from patcher._fs import copy_lock, write_text
         from patcher.errors import PatcherError
 
-        merged = {**(_load(self.path) or {}), **self._new}
-        text = json.dumps({"format": _FORMAT, "states": merged})  # key order kept: output is the same
         try:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            write_text(self.path, text)
+            with copy_lock(self.path):
+                merged = {**(_load(self.path) or {}), **self._new}
+                # key order kept, so that an answer from the cache prints as the first one did
+                write_text(self.path, json.dumps({"format": _FORMAT, "states": merged}))
         except (OSError, PatcherError):
             return  # a read-only or full cache directory: the next run plans again
         self._values, self._new = merged, {}

@@ -884,3 +884,23 @@ def test_jobs_must_be_a_positive_number(value: str) -> None:
     proc = console("locate", "--jobs", value)
     assert proc.returncode == 2
     assert proc.stderr.splitlines()[-1].startswith("pkgres-patcher locate: argument --jobs: ")
+
+
+def test_archives_are_shared_by_size(tmp_path: Path) -> None:
+    from patcher.locate import _split_by_size
+
+    sizes = [9000, 7000, 5000, 4000, 3000, 3000, 1000, 500]
+    paths = []
+    for n, size in enumerate(sizes):
+        path = tmp_path / f"a{n}.egg"
+        path.write_bytes(b"x" * size)
+        paths.append(str(path))
+    paths.append(str(tmp_path / "vanished.egg"))
+
+    shares = _split_by_size(paths, 2)
+
+    assert sorted(p for share in shares for p in share) == sorted(paths)
+    loads = [sum(os.path.getsize(p) for p in share if os.path.exists(p)) for share in shares]
+    assert abs(loads[0] - loads[1]) <= 1000  # 16,250 each would be even
+    assert _split_by_size(paths[:1], 4) == [paths[:1]]
+    assert _split_by_size([], 2) == []

@@ -159,3 +159,28 @@ def test_old_cache_files_are_pruned(venv: Venv) -> None:
     # the newest stay, and the one just written is among them
     assert states_dir / f"{11:064x}.json" in left and states_dir / f"{4:064x}.json" not in left
     assert any(len(json.loads(p.read_text())["states"]) == 2 for p in left)
+
+
+def test_concurrent_runs_add_up(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import zipfile
+
+    # six copies with six different texts, each in a tree of its own, located at the same time
+    sources = [("setuptools", v) for v in ("81.0.0", "24.0.2", "60.0.0", "44.1.1", "61.0.0")] + [("pip", "26.3")]
+    trees = []
+    for name, version in sources:
+        member = "pkg_resources/__init__.py" if name == "setuptools" else "pip/_vendor/pkg_resources/__init__.py"
+        tree = tmp_path / f"{name}-{version}"
+        (tree / "pkg_resources").mkdir(parents=True)
+        with zipfile.ZipFile(download(name, version)) as zf:
+            (tree / "pkg_resources" / "__init__.py").write_bytes(zf.read(member))
+        trees.append(tree)
+    runs = [subprocess.Popen([sys.executable, "-m", "patcher", "locate", "--json", str(tree)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE) for tree in trees]
+    outputs = [run.communicate() for run in runs]
+    assert [run.returncode for run in runs] == [0] * 6, outputs
+    [cache] = cache_files()
+    shas = {json.loads(out)["copies"][0]["sha256"] for out, _ in outputs}
+    assert len(shas) == 6
+    assert {key.split(":")[0] for key in json.loads(cache.read_text())["states"]} == shas
