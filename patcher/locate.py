@@ -53,6 +53,8 @@ _INIT = "__init__.py"
 #: a walk is shared between processes once this many directories wait to be listed: smaller
 #: trees are done before a fork pays off, and many shares even out the work of large ones
 _SHARE_AT = 128
+#: fewer archives than this are scanned by the walking process itself
+_ARCHIVES_SHARED_AT = 4
 #: names of files the walk looks into
 _FILE_SUFFIXES = (".egg", ".whl", _MODULE)
 
@@ -421,18 +423,20 @@ class _Scanner:
         deferred: list[str] = []  # symlinked directories: walked last, so that real paths win
         stack = [top]
         if self.jobs > 1 and _forked.can_fork():
-            stack = self._expand(stack, deferred)
-            if len(stack) >= _SHARE_AT:
-                # archives cluster (twenty eggs in one site-packages) and cost more than a
-                # directory: they are put aside during the walk, then shared by size
-                self.archives = []
-                self._share(_split(stack, self.jobs), self._walk_share, deferred)
-                archives, self.archives = self.archives, None
-                if archives:
-                    import zipfile  # noqa: F401 - once here, rather than once in each child
+            # archives cluster (twenty eggs in one site-packages) and cost more than a
+            # directory: they are put aside during the walk, then shared by size
+            self.archives = []
+            pending = self._expand(stack, deferred)
+            if pending:
+                self._share(_split(pending, self.jobs), self._walk_share, deferred)
+            archives, self.archives = self.archives, None
+            if len(archives) >= _ARCHIVES_SHARED_AT:
+                import zipfile  # noqa: F401 - once here, rather than once in each child
 
                 self._share(_split_by_size(archives, self.jobs), self._scan_share, deferred)
-                stack = []
+            else:
+                self._scan_share(archives, deferred)
+            stack = []
         self._drain(stack, deferred, links=True)
 
     def _drain(self, stack: list[str], deferred: list[str], links: bool) -> None:
@@ -441,7 +445,8 @@ class _Scanner:
             self._visit(stack.pop() if stack else deferred.pop(), stack, deferred)
 
     def _expand(self, stack: list[str], deferred: list[str]) -> list[str]:
-        """Walk breadth first until :data:`_SHARE_AT` directories wait; return those."""
+        """Walk breadth first until :data:`_SHARE_AT` directories wait; return those (none
+        when the whole tree was walked first)."""
         queue, done = list(stack), 0
         while done < len(queue) and len(queue) - done < _SHARE_AT:
             self._visit(queue[done], queue, deferred)

@@ -904,3 +904,21 @@ def test_archives_are_shared_by_size(tmp_path: Path) -> None:
     assert abs(loads[0] - loads[1]) <= 1000  # 16,250 each would be even
     assert _split_by_size(paths[:1], 4) == [paths[:1]]
     assert _split_by_size([], 2) == []
+
+
+def test_many_eggs_in_a_small_tree_are_read_by_several_processes(tmp_path: Path) -> None:
+    from patcher.locate import locate as scan
+
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    releases = [("setuptools", v) for v in ("24.0.2", "44.1.1", "60.0.0", "61.0.0", "81.0.0")] + [("pip", "8.1.2")]
+    eggs = [make_egg(download(name, version), site) for name, version in releases]
+    (site / "broken-1.0-py2.7.egg").write_bytes(eggs[0].read_bytes()[:5000])  # truncated
+
+    alone, shared = scan([str(site)], jobs=1), scan([str(site)], jobs=2)
+
+    assert (alone.processes, shared.processes) == (1, 2)
+    assert shared.copies == alone.copies
+    assert [(type(e), str(e)) for e in shared.errors] == [(type(e), str(e)) for e in alone.errors]
+    assert sorted({c.file for c in alone.copies}) == sorted(str(e) for e in eggs)
+    assert [type(e).__name__ for e in alone.errors] == ["ArchiveError"]
