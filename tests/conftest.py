@@ -72,11 +72,20 @@ def require_python(version: str) -> str:
     return exe
 
 
+def venv_python() -> str:
+    """The interpreter test venvs are made with: this one, unless it is too old for the releases
+    they install (setuptools 81 and pip 26.3 need Python >= 3.10; the patcher itself runs on 3.9)."""
+    if sys.version_info >= (3, 10):
+        return sys.executable
+    return require_python("3.11")
+
+
 class Venv:
     """A real virtual environment made with ``venv``; wheels installed into it by real pip."""
 
-    def __init__(self, root: Path, python: str = sys.executable) -> None:
+    def __init__(self, root: Path, python: Optional[str] = None) -> None:
         self.root = root
+        python = python or venv_python()
         subprocess.run([python, "-m", "venv", "--without-pip", str(root)], check=True)
         self.python = str(root / "bin" / "python")
         out = subprocess.run(
@@ -166,7 +175,7 @@ def _private_lock_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
 def venv_factory(tmp_path: Path) -> Callable[..., Venv]:
     counter = iter(range(1000))
 
-    def make(python: str = sys.executable) -> Venv:
+    def make(python: Optional[str] = None) -> Venv:
         return Venv(tmp_path / f"venv{next(counter)}", python)
 
     return make
