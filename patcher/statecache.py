@@ -16,7 +16,8 @@ import os
 from typing import Any, Optional
 
 from patcher import __version__
-from patcher._paths import user_cache_dir
+from patcher._paths import default_patches_dir, user_cache_dir
+from patcher.errors import PatcherError
 
 __all__ = ["StateCache", "open_cache", "patchset_digest"]
 
@@ -86,8 +87,7 @@ class StateCache:
         """Add what was learnt to the file, under its lock: concurrent runs add up."""
         if not self.path or not self._new:
             return
-        from patcher._fs import copy_lock, write_text
-        from patcher.errors import PatcherError
+        from patcher._fs import copy_lock, write_text  # only now: writers import much
 
         try:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
@@ -133,9 +133,6 @@ def open_cache(patches: Optional[str], enabled: bool = True) -> StateCache:
     """
     if not enabled:
         return StateCache(None)
-    from patcher._paths import default_patches_dir
-    from patcher.errors import PatcherError
-
     try:
         root = os.path.abspath(patches) if patches else default_patches_dir()
     except PatcherError:
