@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, NoReturn, Optional, TextIO
 from patcher import __version__, _forked
 from patcher.errors import FetchError, PatcherError, UsageError, reason
 from patcher.locate import ScanResult, current_path, interpreter_path, locate
-from patcher.report import DRIFT_FORMATS, copy_to_json, display, locate_json, locate_table
+from patcher.report import DRIFT_FORMATS, copy_to_json, display, locate_json, locate_table, outcome_json, outcome_line, steps_json
 
 if TYPE_CHECKING:
     from patcher._releases import Index
@@ -181,7 +181,6 @@ def cmd_locate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         planned = cache.get(key)
         if planned is None:
             from patcher.engine import inspect
-            from patcher.report import steps_json
 
             if patchset is None:
                 patchset = _patchset(args)
@@ -202,7 +201,6 @@ def cmd_locate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _change(args: argparse.Namespace, out: TextIO, err: TextIO, revert: bool) -> int:
     from patcher.engine import process, unified_diff
-    from patcher.report import outcome_json, outcome_line
 
     patchset = _patchset(args)
     result = _scan(args)

@@ -184,3 +184,17 @@ def test_concurrent_runs_add_up(tmp_path: Path) -> None:
     shas = {json.loads(out)["copies"][0]["sha256"] for out, _ in outputs}
     assert len(shas) == 6
     assert {key.split(":")[0] for key in json.loads(cache.read_text())["states"]} == shas
+
+
+def test_an_answer_from_the_cache_needs_no_planner(venv: Venv) -> None:
+    import subprocess
+    import sys
+
+    probe = ("import io, sys; from patcher.cli import main; "
+             f"code = main(['locate', '--json', {str(venv.site)!r}], io.StringIO()); "
+             "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('unidiff', 'packaging') "
+             "or m in ('patcher.apply', 'patcher.patchset', 'patcher.engine', 'zipfile')))")
+    cold = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    warm = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert "patcher.apply" in cold and "unidiff" in cold
+    assert warm == "0 []\n"
