@@ -701,15 +701,17 @@ VANISH_DRIVER = textwrap.dedent(
                 os.unlink(path)
 
     sys.addaudithook(hook)
-    code = main(["locate", "--json", "--patches", sys.argv[1], sys.argv[2]])
-    sys.stderr.write("fired %d\n" % len(fired))
+    code = main(["locate", "--json", "--jobs", os.environ.get("JOBS", "1"), "--patches", sys.argv[1], sys.argv[2]])
+    sys.stderr.write("fired %d\n" % len(fired))  # in this process: forked children fire their own
     sys.exit(code)
     """
 )
 
 
-def test_files_vanishing_during_the_scan(venv: Venv, tmp_path: Path, patches: Path) -> None:
-    """Right before the scan opens them, a copy, an egg and a whole directory are deleted."""
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_files_vanishing_during_the_scan(venv: Venv, tmp_path: Path, patches: Path, jobs: str) -> None:
+    """Right before the scan opens them, a copy, an egg and a whole directory are deleted
+    (with two jobs, in a tree large enough for its walk to be shared)."""
     venv.install(download("setuptools", "81.0.0"), download("pip", "26.3"))
     egg = make_egg(download("setuptools", "24.0.2"), venv.site, "2.7", zipped=True)
     wheel = venv.root / "pip-8.1.2-py2.py3-none-any.whl"
@@ -717,16 +719,22 @@ def test_files_vanishing_during_the_scan(venv: Venv, tmp_path: Path, patches: Pa
     vanishing_dir = venv.root / "staging"
     (vanishing_dir / "pkg_resources").mkdir(parents=True)
     shutil.copy(venv.site / PKG, vanishing_dir / PKG)
+    if jobs != "1":
+        for n in range(300):
+            (venv.root / "many" / f"d{n // 20}" / f"e{n}").mkdir(parents=True)
     driver = tmp_path / "driver.py"
     driver.write_text(VANISH_DRIVER)
 
     proc = subprocess.run(
         [sys.executable, str(driver), str(patches), str(venv.root),
          str(venv.site / PIP_VENDORED), "open", str(egg), "open", str(vanishing_dir), "os.scandir"],
-        capture_output=True, text=True, check=False,
+        capture_output=True, text=True, check=False, env={**os.environ, "JOBS": jobs},
     )
 
-    assert proc.stderr == "fired 3\n"
+    if jobs == "1":
+        assert proc.stderr == "fired 3\n"
+    else:
+        assert proc.stderr in {f"fired {n}\n" for n in range(4)}, proc.stderr
     assert proc.returncode == 0
     assert not egg.exists() and not vanishing_dir.exists() and not (venv.site / PIP_VENDORED).exists()
     assert [(c["file"], c["member"]) for c in json.loads(proc.stdout)["copies"]] == [
