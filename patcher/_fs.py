@@ -23,15 +23,13 @@ import zipfile
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, Optional
 
-from patcher._paths import LOCK_DIR_ENV, lock_dir
+from patcher._paths import lock_dir
 from patcher.errors import ArchiveError, WriteError, reason
 
 __all__ = [
     "TEMP_MARK",
     "atomic_write",
     "copy_lock",
-    "LOCK_DIR_ENV",
-    "lock_dir",
     "record_hash",
     "remove_stale_pyc",
     "remove_stale_temps",
