@@ -1,9 +1,26 @@
-"""One error tree: the library raises these, only the CLI turns them into messages and exit statuses."""
+"""One error tree: the library raises these, only the CLI turns them into messages and exit statuses.
+
+Every error is about one thing: its message is ``<subject>: <reason>``, and both parts are
+attributes, so a caller can collect errors and show them as it likes.
+"""
 
 from __future__ import annotations
 
 import sys
 import zlib
+
+__all__ = [
+    "ArchiveError",
+    "FetchError",
+    "InterpreterError",
+    "PatchSetError",
+    "PatcherError",
+    "RefreshError",
+    "ScanError",
+    "UsageError",
+    "WriteError",
+    "reason",
+]
 
 
 def reason(exc: BaseException) -> str:
@@ -19,7 +36,13 @@ def reason(exc: BaseException) -> str:
 
 
 class PatcherError(Exception):
-    """Base of every error the library raises on purpose (a user's input or a user's file)."""
+    """Base of every error the library raises on purpose: ``subject`` (a file, a release, an
+    option) and ``reason``."""
+
+    def __init__(self, subject: str, reason: str) -> None:
+        super().__init__(f"{subject}: {reason}")
+        self.subject = subject
+        self.reason = reason
 
 
 class UsageError(PatcherError):
@@ -30,16 +53,7 @@ class InterpreterError(PatcherError):
     """An interpreter named with ``--python`` could not be asked for its ``sys.path``."""
 
 
-class _NamedError(PatcherError):
-    """An error about one thing (a file, a release): the message is ``<subject>: <reason>``."""
-
-    def __init__(self, subject: str, reason: str) -> None:
-        super().__init__(f"{subject}: {reason}")
-        self.subject = subject
-        self.reason = reason
-
-
-class ScanError(_NamedError):
+class ScanError(PatcherError):
     """A directory or archive could not be read while looking for copies."""
 
 
@@ -47,7 +61,7 @@ class ArchiveError(ScanError):
     """A zipped egg or wheel is truncated or corrupt."""
 
 
-class PatchSetError(_NamedError):
+class PatchSetError(PatcherError):
     """The patch set (series, DEP-3 header or a diff) is malformed."""
 
 
@@ -55,7 +69,7 @@ class WriteError(PatcherError):
     """A copy could not be rewritten (read-only file, full disk, ...); nothing was changed."""
 
 
-class FetchError(_NamedError):
+class FetchError(PatcherError):
     """A release could not be listed, downloaded or read through pip (exit status 3 for drift)."""
 
 

@@ -1,11 +1,18 @@
-"""Remember, across runs, what the patch set makes of a copy's bytes.
+"""Remember what the patch set makes of a copy's bytes, so that ``locate`` need not plan.
 
 A copy's state (and which variant of each patch fits it, and where) depends on nothing but
-its bytes, the patch set and the planner: ``locate`` keeps it under the digest of all three,
-so that a run over a prefix it has seen needs neither to parse the patch set nor to plan
-(the two cost more than walking a 100,000-file prefix). Everything wrong with the cache
-(absent, unreadable, corrupt, read-only, raced by another run) only means planning again:
-the cache is never needed for a correct answer, and it never changes one.
+its bytes, the patch set and the planner. Parsing the patch set and planning cost more than
+walking a 100,000-file prefix, so answers come, in this order, from:
+
+- the user's cache: what earlier runs planned, under the digest of the patch set and this
+  package's code, in ``$PKGRES_PATCHER_CACHE_DIR/states``;
+- the known states shipped with the patch set (``known-states.json``): every upstream
+  release's source, pristine and patched, planned when the patch set was made, so that even a
+  first run on a fresh machine plans only copies that were edited locally. It holds for the
+  patch set it was made from (by digest), and the tests plan real releases afresh against it.
+
+Everything wrong with either (absent, unreadable, corrupt, read-only, raced by another run)
+only means planning again: neither is needed for a correct answer, and neither changes one.
 """
 
 from __future__ import annotations
@@ -13,13 +20,32 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from typing import Any, Optional
 
 from patcher import __version__
 from patcher._paths import default_patches_dir, user_cache_dir
 from patcher.errors import PatcherError
+from patcher.model import Action, Copy, PatchFit, State
 
-__all__ = ["StateCache", "open_cache", "patchset_digest"]
+__all__ = [
+    "KNOWN_STATES",
+    "known_states_json",
+    "load_known_states",
+    "Planned",
+    "StateCache",
+    "decode",
+    "encode",
+    "open_cache",
+    "patches_digest",
+    "patchset_digest",
+    "state_key",
+]
+
+#: a copy's state and each patch's fit
+Planned = tuple[State, tuple[PatchFit, ...]]
+#: the known states shipped in the patch set's directory
+KNOWN_STATES = "known-states.json"
 
 #: bump when the cached value changes shape
 _FORMAT = 1
@@ -29,7 +55,11 @@ _KEEP = 8
 
 def _code_files() -> list[str]:
     here = os.path.dirname(os.path.abspath(__file__))
-    return sorted(os.path.join(here, n) for n in os.listdir(here) if n.endswith(".py"))
+    found: list[str] = []
+    for directory, dirs, names in os.walk(here):
+        dirs[:] = [d for d in dirs if d != "__pycache__" and d != "patches"]
+        found.extend(os.path.join(directory, n) for n in names if n.endswith(".py"))
+    return sorted(found)
 
 
 def _patch_files(root: str) -> list[str]:
@@ -41,45 +71,95 @@ def _patch_files(root: str) -> list[str]:
     return found
 
 
+def _digest(start: str, files: list[tuple[str, str, str]]) -> Optional[str]:
+    digest = hashlib.sha256(start.encode())
+    try:
+        for label, name, path in files:
+            with open(path, "rb") as f:
+                data = f.read()
+            digest.update(f"{label}\0{name}\0{len(data)}\0".encode("utf-8", "surrogateescape"))
+            digest.update(data)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _patches(root: str) -> list[tuple[str, str, str]]:
+    return [("patches", os.path.relpath(path, root), path) for path in _patch_files(root)]
+
+
+def patches_digest(root: str) -> Optional[str]:
+    """A digest of the patch set in ``root`` alone (series and variants), or None if unreadable."""
+    try:
+        return _digest(f"pkgres-patcher patches {_FORMAT}\0", _patches(root))
+    except OSError:
+        return None
+
+
 def patchset_digest(root: str) -> Optional[str]:
     """A digest of the patch set in ``root`` and of this package's code, or None if unreadable.
 
     The code is part of it so that a planner that changes (an upgrade, a checkout being
     worked on) never reads what an older one wrote.
     """
-    digest = hashlib.sha256(f"pkgres-patcher {__version__} cache {_FORMAT}\0".encode())
+    here = os.path.dirname(os.path.abspath(__file__))
     try:
-        for label, paths in (("code", _code_files()), ("patches", _patch_files(root))):
-            for path in paths:
-                with open(path, "rb") as f:
-                    data = f.read()
-                name = os.path.relpath(path, root) if label == "patches" else os.path.basename(path)
-                digest.update(f"{label}\0{name}\0{len(data)}\0".encode("utf-8", "surrogateescape"))
-                digest.update(data)
+        code = [("code", os.path.relpath(path, here), path) for path in _code_files()]
+        return _digest(f"pkgres-patcher {__version__} cache {_FORMAT}\0", code + _patches(root))
     except OSError:
         return None
-    return digest.hexdigest()
+
+
+def state_key(copy: Copy) -> str:
+    """What a copy's state depends on, besides the patch set: its bytes, and whether they are source."""
+    return f"{copy.sha256}:{'source' if copy.is_source else 'bytecode'}"
+
+
+def encode(planned: Planned) -> dict[str, Any]:
+    """A state as the cache file (and ``locate --json``) writes it."""
+    state, fits = planned
+    return {"state": state.value, "patches": [_fit_json(fit) for fit in fits]}
+
+
+def _fit_json(fit: PatchFit) -> dict[str, Any]:
+    return {"patch": fit.patch, "variant": fit.variant, "action": fit.action.value, "offsets": list(fit.offsets),
+            "fuzz": fit.fuzz, "detail": fit.detail}
+
+
+def decode(value: Any) -> Optional[Planned]:
+    """A state read back; None when it is not one (a corrupt or foreign file: plan again)."""
+    try:
+        fits = tuple(
+            PatchFit(str(p["patch"]), Action(p["action"]), p["variant"], tuple(int(o) for o in p["offsets"]),
+                     int(p["fuzz"]), p["detail"])
+            for p in value["patches"]
+        )
+        return State(value["state"]), fits
+    except (TypeError, KeyError, ValueError, AttributeError):
+        return None
 
 
 class StateCache:
-    """States by copy bytes for one patch set and planner: one JSON file, written whole and atomically."""
+    """States by copy bytes for one patch set and planner: the user's file (one JSON file,
+    written whole and atomically), over the known states shipped with the patch set."""
 
-    def __init__(self, path: Optional[str]) -> None:
+    def __init__(self, path: Optional[str], known_states: Optional[Mapping[str, Any]] = None) -> None:
         self.path = path
         loaded = _load(path) if path else None
-        #: whether a run with this very patch set and planner wrote the file (so parsed it)
-        self.known = loaded is not None
+        self._known_states = known_states or {}
+        #: whether this very patch set was parsed without error before: by a run that wrote
+        #: the user's file, or when its known states were made
+        self.known = loaded is not None or known_states is not None
         self._values: dict[str, Any] = loaded or {}
         self._new: dict[str, Any] = {}
 
-    def get(self, key: str) -> Optional[dict[str, Any]]:
-        """The remembered ``{"state": ..., "patches": [...]}`` for ``key``, if any (and sound)."""
-        value = self._new.get(key, self._values.get(key))
-        if isinstance(value, dict) and isinstance(value.get("state"), str) and isinstance(value.get("patches"), list):
-            return value
-        return None
+    def get(self, key: str) -> Optional[Planned]:
+        """The remembered state of ``key``, if any (and sound)."""
+        value = self._new.get(key, self._values.get(key, self._known_states.get(key)))
+        return None if value is None else decode(value)
 
-    def put(self, key: str, value: dict[str, Any]) -> None:
+    def put(self, key: str, planned: Planned) -> None:
+        value = encode(planned)
         if self._values.get(key) != value:
             self._new[key] = value
 
@@ -87,11 +167,12 @@ class StateCache:
         """Add what was learnt to the file, under its lock: concurrent runs add up."""
         if not self.path or not self._new:
             return
-        from patcher._fs import copy_lock, write_text  # only now: writers import much
+        from patcher.atomic import write_text  # only now: writers import much
+        from patcher.locks import exclusive
 
         try:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            with copy_lock(self.path):
+            with exclusive(self.path):
                 merged = {**(_load(self.path) or {}), **self._new}
                 # key order kept, so that an answer from the cache prints as the first one did
                 write_text(self.path, json.dumps({"format": _FORMAT, "states": merged}))
@@ -101,8 +182,9 @@ class StateCache:
         _prune(os.path.dirname(self.path), keep=self.path)
 
 
-def _load(path: str) -> Optional[dict[str, Any]]:
-    """The states in a cache file; None when there is none (or none worth believing)."""
+def _load(path: str, patches: Optional[str] = None) -> Optional[dict[str, Any]]:
+    """The states in a cache file (or the known states, made for the patch set of digest
+    ``patches``); None when there is none, or none worth believing."""
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
@@ -110,8 +192,25 @@ def _load(path: str) -> Optional[dict[str, Any]]:
         return None
     if not isinstance(data, dict) or data.get("format") != _FORMAT or not isinstance(data.get("states"), dict):
         return None
+    if patches is not None and data.get("patches") != patches:
+        return None  # made for another patch set
     states: dict[str, Any] = data["states"]
     return states
+
+
+def load_known_states(root: str) -> Optional[dict[str, Any]]:
+    """The known states shipped in the patch set ``root``, when they were made for it."""
+    digest = patches_digest(root)
+    return None if digest is None else _load(os.path.join(root, KNOWN_STATES), digest)
+
+
+def known_states_json(root: str, states: Mapping[str, Planned]) -> Optional[str]:
+    """The text of ``known-states.json`` for the patch set ``root`` (``devtools/known_states.py``)."""
+    digest = patches_digest(root)
+    if digest is None:
+        return None
+    encoded = {key: encode(states[key]) for key in sorted(states)}
+    return json.dumps({"format": _FORMAT, "patches": digest, "states": encoded}, indent=0, sort_keys=False) + "\n"
 
 
 def _prune(directory: str, keep: str) -> None:
@@ -137,7 +236,8 @@ def open_cache(patches: Optional[str], enabled: bool = True) -> StateCache:
         root = os.path.abspath(patches) if patches else default_patches_dir()
     except PatcherError:
         return StateCache(None)  # reported when the patch set is loaded
+    known = load_known_states(root)
     digest = patchset_digest(root)
     if digest is None:
-        return StateCache(None)
-    return StateCache(os.path.join(user_cache_dir(), "states", f"{digest}.json"))
+        return StateCache(None, known)
+    return StateCache(os.path.join(user_cache_dir(), "states", f"{digest}.json"), known)

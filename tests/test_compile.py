@@ -14,7 +14,7 @@ from packaging.version import Version
 from patcher.cli import main
 
 from .conftest import download, pyenv_python
-from .test_engine import ROUND_TRIP
+from .test_patching import ROUND_TRIP
 
 PYTHONS = ["2.7", "3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
 

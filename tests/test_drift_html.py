@@ -13,7 +13,7 @@ from typing import Optional
 
 import pytest
 
-from patcher.drift_report import COLOURS
+from patcher.releases.report import COLOURS
 
 from .conftest import RELEASES, make_patchset, run_cli
 

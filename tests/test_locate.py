@@ -826,7 +826,7 @@ def _big_prefix(root: Path, venv_factory: Any) -> Path:
 
 
 def test_a_shared_walk_finds_what_one_process_finds(tmp_path: Path, venv_factory: Any, patches: Path) -> None:
-    from patcher.locate import locate as scan
+    from patcher.scan import scan
 
     prefix = _big_prefix(tmp_path, venv_factory)
 
@@ -848,7 +848,7 @@ def test_a_shared_walk_finds_what_one_process_finds(tmp_path: Path, venv_factory
 
 
 def test_small_trees_are_walked_by_one_process(venv: Venv) -> None:
-    from patcher.locate import locate as scan
+    from patcher.scan import scan
 
     venv.install(download("setuptools", "81.0.0"))
     result = scan([str(venv.site)], jobs=4)
@@ -858,16 +858,16 @@ def test_small_trees_are_walked_by_one_process(venv: Venv) -> None:
 
 def test_a_share_whose_process_fails_is_walked_by_the_parent(tmp_path: Path, venv_factory: Any,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from patcher import locate as module
+    from patcher.scan import scan, walk
 
     prefix = _big_prefix(tmp_path, venv_factory)
-    alone = module.locate([str(prefix)], jobs=1)
+    alone = scan([str(prefix)], jobs=1)
 
     def fail(self: object, *args: object) -> bytes:
         raise RuntimeError("the child dies")
 
-    monkeypatch.setattr(module._Scanner, "_in_child", fail)  # runs in forked children only
-    result = module.locate([str(prefix)], jobs=2)
+    monkeypatch.setattr(walk.Walker, "_in_child", fail)  # runs in forked children only
+    result = scan([str(prefix)], jobs=2)
     assert result.processes == 1
     assert (result.copies, [str(e) for e in result.errors]) == (alone.copies, [str(e) for e in alone.errors])
 
@@ -875,7 +875,7 @@ def test_a_share_whose_process_fails_is_walked_by_the_parent(tmp_path: Path, ven
 def test_no_fork_beside_other_threads(tmp_path: Path, venv_factory: Any) -> None:
     import threading
 
-    from patcher.locate import locate as scan
+    from patcher.scan import scan
 
     prefix = _big_prefix(tmp_path, venv_factory)
     release = threading.Event()
@@ -898,7 +898,7 @@ def test_jobs_must_be_a_positive_number(value: str) -> None:
 
 
 def test_archives_are_shared_by_size(tmp_path: Path) -> None:
-    from patcher.locate import _split_by_size
+    from patcher.scan.sharing import split_by_size
 
     sizes = [9000, 7000, 5000, 4000, 3000, 3000, 1000, 500]
     paths = []
@@ -908,17 +908,17 @@ def test_archives_are_shared_by_size(tmp_path: Path) -> None:
         paths.append(str(path))
     paths.append(str(tmp_path / "vanished.egg"))
 
-    shares = _split_by_size(paths, 2)
+    shares = split_by_size(paths, 2)
 
     assert sorted(p for share in shares for p in share) == sorted(paths)
     loads = [sum(os.path.getsize(p) for p in share if os.path.exists(p)) for share in shares]
     assert abs(loads[0] - loads[1]) <= 1000  # 16,250 each would be even
-    assert _split_by_size(paths[:1], 4) == [paths[:1]]
-    assert _split_by_size([], 2) == []
+    assert split_by_size(paths[:1], 4) == [paths[:1]]
+    assert split_by_size([], 2) == []
 
 
 def test_many_eggs_in_a_small_tree_are_read_by_several_processes(tmp_path: Path) -> None:
-    from patcher.locate import locate as scan
+    from patcher.scan import scan
 
     site = tmp_path / "site-packages"
     site.mkdir()

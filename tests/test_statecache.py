@@ -193,8 +193,8 @@ def test_an_answer_from_the_cache_needs_no_planner(venv: Venv) -> None:
     probe = ("import io, sys; from patcher.cli import main; "
              f"code = main(['locate', '--json', {str(venv.site)!r}], io.StringIO()); "
              "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('unidiff', 'packaging') "
-             "or m in ('patcher.apply', 'patcher.patchset', 'patcher.engine', 'zipfile')))")
+             "or m in ('patcher.planning', 'patcher.patchset', 'patcher.patching', 'zipfile')))")
     cold = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     warm = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert "patcher.apply" in cold and "unidiff" in cold
+    assert "patcher.planning" in cold and "unidiff" in cold
     assert warm == "0 []\n"

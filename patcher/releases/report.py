@@ -1,6 +1,7 @@
 """Renderers for drift results: text, JSON, Markdown, JUnit XML and a self-contained HTML heatmap.
 
-Nothing here prints; each renderer returns a string (``patcher._fs.write_text`` saves one).
+The output edge of ``drift``: results become JSON, XML and HTML only here. Nothing here
+prints; each renderer returns a string (:func:`patcher.atomic.write_text` saves one).
 """
 
 from __future__ import annotations
@@ -9,13 +10,27 @@ import html
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from typing import Any, Optional
 
 from packaging.version import Version
 
-from patcher.drift import STATUSES, DriftReport, Result
-from patcher.report import DRIFT_FORMATS as FORMATS
+from patcher.model import Status
+from patcher.releases.drift import DriftReport, PatchResult, Result, Summary
 
-__all__ = ["FORMATS", "render", "render_html", "render_json", "render_junit", "render_markdown", "render_text"]
+__all__ = [
+    "FORMATS",
+    "render",
+    "render_html",
+    "render_json",
+    "render_junit",
+    "render_markdown",
+    "render_text",
+    "result_json",
+    "summary_json",
+]
+
+#: output formats of ``drift``
+FORMATS = ("text", "json", "markdown", "junit", "html")
 
 
 #: heatmap colours, one per status (also used by the legend)
@@ -45,6 +60,49 @@ def _offsets(result: Result) -> str:
     return " ".join(offsets) or "-"
 
 
+def _patch_json(result: PatchResult) -> dict[str, Any]:
+    return {"patch": result.patch, "status": result.status.value, "variant": result.variant,
+            "offsets": list(result.offsets), "fuzz": result.fuzz, "detail": result.detail}
+
+
+def result_json(result: Result) -> dict[str, Any]:
+    """The JSON row of one (release, copy) (README: "drift --format json")."""
+    return {
+        "project": result.project,
+        "version": result.version,
+        "copy": result.copy,
+        "status": result.status.value,
+        "variant": {p.patch: p.variant for p in result.patches},
+        "offsets": {p.patch: list(p.offsets) for p in result.patches},
+        "detail": result.detail,
+        "sha256": result.sha256,
+        "identities": [{"name": n, "version": v} for n, v in result.identities],
+        "patches": [_patch_json(p) for p in result.patches],
+    }
+
+
+def summary_json(summary: Summary) -> dict[str, Any]:
+    """The summary as ``drift --format json`` writes it."""
+    return {
+        "releases": summary.releases,
+        "counts": {status.value: count for status, count in summary.counts.items()},
+        "distinct_sources": summary.distinct_sources,
+        "drift": summary.drift,
+        "first_drift": {
+            project: {"version": r.version, "copy": r.copy, "status": r.status.value, "detail": r.detail}
+            for project, r in summary.first_drift.items()
+        },
+        "variants": [
+            {"variant": v.variant, "declared": list(v.declared), "fits": {p: f._asdict() for p, f in v.fits.items()}}
+            for v in summary.variants
+        ],
+    }
+
+
+def _counts(summary: Summary) -> str:
+    return ", ".join(f"{n} {s}" for s, n in summary.counts.items() if n)
+
+
 def render_text(report: DriftReport) -> str:
     """A table for the terminal, then the summary."""
     rows = [("PROJECT", "VERSION", "STATUS", "OFFSETS", "COPY", "DETAIL")]
@@ -57,22 +115,22 @@ def render_text(report: DriftReport) -> str:
 
 def _summary_text(report: DriftReport) -> str:
     summary = report.summary
-    counts = ", ".join(f"{n} {s}" for s, n in summary.get("counts", {}).items() if n)
-    lines = [f"\n{summary.get('releases', 0)} releases checked: {counts or 'nothing'}"]
-    for variant in summary.get("variants", []):
-        for project, fit in variant["fits"].items():
-            lines.append(f"{variant['variant']}: fits {project} {fit['first']} .. {fit['last']} "
-                         f"({fit['releases']} release{'s' if fit['releases'] != 1 else ''}); suggested {fit['suggested']}")
-        if not variant["fits"]:
-            lines.append(f"{variant['variant']}: picked for no release checked")
-    for project, first in summary.get("first_drift", {}).items():
-        lines.append(f"first drift in {project}: {first['version']} ({first['status']})")
+    lines = [f"\n{summary.releases} releases checked: {_counts(summary) or 'nothing'}"]
+    for variant in summary.variants:
+        for project, fit in variant.fits.items():
+            plural = "s" if fit.releases != 1 else ""
+            lines.append(f"{variant.variant}: fits {project} {fit.first} .. {fit.last} "
+                         f"({fit.releases} release{plural}); suggested {fit.suggested}")
+        if not variant.fits:
+            lines.append(f"{variant.variant}: picked for no release checked")
+    for project, first in summary.first_drift.items():
+        lines.append(f"first drift in {project}: {first.version} ({first.status})")
     return "\n".join(lines) + "\n"
 
 
 def render_json(report: DriftReport) -> str:
     """``{"results": [...], "summary": {...}}`` (README: "drift --format json")."""
-    data = {"results": [r.to_json() for r in _sorted(report.results)], "summary": report.summary,
+    data = {"results": [result_json(r) for r in _sorted(report.results)], "summary": summary_json(report.summary),
             "errors": [str(e) for e in report.errors]}
     return json.dumps(data, indent=2) + "\n"
 
@@ -86,16 +144,16 @@ def render_markdown(report: DriftReport) -> str:
     summary = report.summary
     drifting = [r for r in _sorted(report.results) if r.drift]
     verdict = f"**{len(drifting)} of {len(report.results)} release copies drift**" if drifting else "**No drift**"
-    out = ["### pkg_resources patch drift", "", f"{verdict} ({summary.get('releases', 0)} releases checked)", ""]
+    out = ["### pkg_resources patch drift", "", f"{verdict} ({summary.releases} releases checked)", ""]
     out += ["| status | count |", "|---|---:|"]
-    out += [f"| {s} | {n} |" for s, n in summary.get("counts", {}).items() if n]
+    out += [f"| {s} | {n} |" for s, n in summary.counts.items() if n]
     if drifting:
         out += ["", "| project | version | copy | status | detail |", "|---|---|---|---|---|"]
         out += [f"| {r.project} | {r.version} | `{r.copy}` | **{r.status}** | {_md(r.detail or '')} |" for r in drifting]
     out += ["", "| variant | project | first | last | suggested |", "|---|---|---|---|---|"]
-    for variant in summary.get("variants", []):
-        for project, fit in variant["fits"].items():
-            out.append(f"| `{variant['variant']}` | {project} | {fit['first']} | {fit['last']} | `{fit['suggested']}` |")
+    for variant in summary.variants:
+        for project, fit in variant.fits.items():
+            out.append(f"| `{variant.variant}` | {project} | {fit.first} | {fit.last} | `{fit.suggested}` |")
     if report.errors:
         out += ["", "Could not fetch:", ""] + [f"- {_md(str(e))}" for e in report.errors]
     return "\n".join(out) + "\n"
@@ -112,7 +170,7 @@ def render_junit(report: DriftReport) -> str:
             case = ET.SubElement(suite, "testcase", classname=f"drift.{project}", name=f"{r.version} {r.copy}")
             if r.drift:
                 failure = ET.SubElement(case, "failure", type=r.status, message=f"{r.status}: {r.detail or ''}")
-                failure.text = json.dumps(r.to_json(), indent=2)
+                failure.text = json.dumps(result_json(r), indent=2)
             else:
                 ET.SubElement(case, "system-out").text = f"{r.status}" + (f": {r.detail}" if r.detail else "")
     if report.errors:
@@ -219,12 +277,11 @@ def _heatmap(title: str, results: Sequence[Result], patches: Sequence[str]) -> s
 def render_html(report: DriftReport, patches: Sequence[str]) -> str:
     """A self-contained page: per project, a heatmap of releases (grouped by major) x patches."""
     css = _CSS + "".join(f".s-{s}, .legend .s-{s} {{ background: {c}; }}\n" for s, c in COLOURS.items())
-    legend = "".join(f'<span><i class="s-{s}"></i>{s}</span>' for s in STATUSES)
-    counts = report.summary.get("counts", {})
+    legend = "".join(f'<span><i class="s-{s}"></i>{s}</span>' for s in Status)
     drifting = sum(1 for r in report.results if r.drift)
     body = ["<h1>pkg_resources patch drift</h1>",
             f'<p id="verdict" data-drift="{drifting}">{len(report.results)} release copies checked, {drifting} drift '
-            f'({_esc(", ".join(f"{n} {s}" for s, n in counts.items() if n))})</p>',
+            f'({_esc(_counts(report.summary))})</p>',
             f'<p class="legend">{legend}</p>']
     body += [_heatmap(title, rs, patches) for title, rs in _heatmaps(report.results).items()]
     body.append(_summary_html(report))
@@ -236,17 +293,20 @@ def render_html(report: DriftReport, patches: Sequence[str]) -> str:
 def _summary_html(report: DriftReport) -> str:
     rows = ["<h2>Variants</h2>", '<table class="summary"><tr><th>variant</th><th>declared</th><th>project</th>'
             "<th>first</th><th>last</th><th>suggested</th></tr>"]
-    for variant in report.summary.get("variants", []):
-        fits = variant["fits"] or {"-": {"first": "-", "last": "-", "suggested": "picked for no release checked"}}
-        for project, fit in fits.items():
-            rows.append(f"<tr><td>{_esc(variant['variant'])}</td><td>{_esc('; '.join(variant['declared']))}</td>"
-                        f"<td>{_esc(project)}</td><td>{_esc(fit['first'])}</td><td>{_esc(fit['last'])}</td>"
-                        f"<td>{_esc(fit['suggested'])}</td></tr>")
+    nothing = {"-": ("-", "-", "picked for no release checked")}
+    for variant in report.summary.variants:
+        fits = {p: (f.first, f.last, f.suggested) for p, f in variant.fits.items()} or nothing
+        for project, (first, last, suggested) in fits.items():
+            rows.append(f"<tr><td>{_esc(variant.variant)}</td><td>{_esc('; '.join(variant.declared))}</td>"
+                        f"<td>{_esc(project)}</td><td>{_esc(first)}</td><td>{_esc(last)}</td>"
+                        f"<td>{_esc(suggested)}</td></tr>")
     rows.append("</table>")
     return "\n".join(rows)
 
 
-def render(report: DriftReport, fmt: str, patches: Sequence[str]) -> str:
+def render(report: DriftReport, fmt: str, patches: Optional[Sequence[str]] = None) -> str:
+    """The report in one of :data:`FORMATS` (``patches``: the heatmap's rows, default the report's)."""
+    patches = report.patches if patches is None else patches
     if fmt == "json":
         return render_json(report)
     if fmt == "markdown":

@@ -1,4 +1,4 @@
-"""Pure patch application: place hunks on a text, build the new text, reverse a patch.
+"""Hunk placement: where each hunk of a diff fits on a text, and the text that results.
 
 Nothing here touches the file system. A text is bytes; lines are compared without their line
 endings, so one LF patch serves CRLF copies too (pip 10.0.x), and lines the patch adds take the
@@ -10,27 +10,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Optional, Union
 
-from patcher.patchset import MEMBER, FilePatch, Hunk, Line, PatchSet, Variant
+from patcher.patchset import Hunk, Line
 
-__all__ = [
-    "Mismatch",
-    "Placement",
-    "PatchPlan",
-    "CopyPlan",
-    "place_hunks",
-    "apply_hunks",
-    "plan_copy",
-    "split_lines",
-]
-
-#: what a step does to the copy
-CHANGE = "change"  # the variant fits and will be applied (or, reverting, removed)
-DONE = "done"  # already in the wanted state
-FAIL = "fail"  # no variant fits
-
+__all__ = ["Mismatch", "Placement", "apply_hunks", "place_hunks", "split_lines"]
 
 @dataclass(frozen=True)
 class Placement:
@@ -207,138 +192,3 @@ def apply_hunks(text: bytes, hunks: Sequence[Hunk], placements: Sequence[Placeme
         cursor = pos
     out.extend(lines[cursor:])
     return b"".join(out)
-
-
-# --- whole copies --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PatchPlan:
-    """What one patch does to a copy: the variant chosen, the action, and where its hunks land."""
-
-    patch: str
-    action: str
-    variant: Optional[Variant] = None
-    placements: tuple[Placement, ...] = ()
-    failure: Optional[str] = None
-
-    @property
-    def offsets(self) -> tuple[int, ...]:
-        return tuple(p.offset for p in self.placements)
-
-    @property
-    def fuzz(self) -> int:
-        return max((p.fuzz for p in self.placements), default=0)
-
-
-@dataclass(frozen=True)
-class CopyPlan:
-    """Every patch's plan for one copy, and the text that results."""
-
-    original: bytes
-    result: bytes
-    steps: tuple[PatchPlan, ...]
-
-    @property
-    def failed(self) -> tuple[PatchPlan, ...]:
-        return tuple(s for s in self.steps if s.action == FAIL)
-
-    @property
-    def changes(self) -> bool:
-        return self.result != self.original
-
-    @property
-    def state(self) -> str:
-        """``patched`` / ``unpatched`` / ``drifted`` as seen in the forward direction."""
-        if self.failed:
-            return "drifted"
-        if all(s.action == DONE for s in self.steps):
-            return "patched"
-        return "unpatched"
-
-
-def _fits(text: bytes, hunks: Sequence[Hunk], fuzz: int) -> Union[list[Placement], Mismatch]:
-    if not hunks:
-        return Mismatch(0, 0, "(the variant has no hunk for this file)", None)
-    return place_hunks(text, hunks, fuzz)
-
-
-def _plan_patch(text: bytes, name: str, variants: Sequence[Variant], member: str, revert: bool, fuzz: int) -> PatchPlan:
-    """Pick the first variant that fits; a forward failure alone never means "already done"."""
-    closest: Optional[tuple[float, str]] = None
-    for variant in variants:
-        forward_hunks = variant.hunks(member)
-        reverse_hunks = tuple(h.reversed() for h in forward_hunks)
-        todo_hunks, done_hunks = (reverse_hunks, forward_hunks) if revert else (forward_hunks, reverse_hunks)
-        todo = _fits(text, todo_hunks, 0)
-        done = _fits(text, done_hunks, 0)
-        if isinstance(todo, list) and not isinstance(done, list):
-            return PatchPlan(name, CHANGE, variant, tuple(todo))
-        if isinstance(done, list) and not isinstance(todo, list):
-            return PatchPlan(name, DONE, variant, tuple(done))
-        if isinstance(todo, list) and isinstance(done, list):
-            candidate = (2.0, f"{variant.id}: both the patch and its reverse fit; refusing to guess")
-        else:
-            assert isinstance(todo, Mismatch)
-            # how far the variant got: hunks before the failing one, plus its matching lines
-            progress = (todo.hunk - 1 + (todo.matched / todo.total if todo.total else 0)) / max(len(todo_hunks), 1)
-            candidate = (progress, f"{variant.id}: {todo}")
-        if closest is None or candidate[0] > closest[0]:
-            closest = candidate
-    if fuzz:
-        for variant in variants:
-            hunks = variant.hunks(member)
-            todo_hunks = tuple(h.reversed() for h in hunks) if revert else hunks
-            fuzzy = _fits(text, todo_hunks, fuzz)
-            if isinstance(fuzzy, list):
-                return PatchPlan(name, CHANGE, variant, tuple(fuzzy))
-    return PatchPlan(name, FAIL, None, (), closest[1] if closest else f"{name}: no variant")
-
-
-def plan_copy(text: bytes, patchset: PatchSet, member: str = MEMBER, *, revert: bool = False, fuzz: int = 0) -> CopyPlan:
-    """Plan every patch of the set on one copy's text.
-
-    Each variant is written against the pristine upstream file, and the patches touch separate
-    spots, so every patch is placed on the original text (offsets mean what they say) and the
-    changes are made in one pass. Should two changes ever overlap, the patches are applied one
-    after the other instead (reverse series order when reverting).
-    """
-    steps = [_plan_patch(text, patch.name, patch.variants, member, revert, fuzz) for patch in patchset.patches]
-    hunks: list[Hunk] = []
-    placements: list[Placement] = []
-    for step in steps:
-        if step.action != CHANGE or step.variant is None:
-            continue
-        own = _step_hunks(step, member, revert)
-        for placement in step.placements:
-            hunks.append(own[placement.hunk])
-            placements.append(replace(placement, hunk=len(hunks) - 1))
-    placements.sort(key=lambda p: p.start)
-    spans = [(p.start, p.start + len(hunks[p.hunk].before)) for p in placements]
-    if all(end <= start for (_, end), (start, _) in zip(spans, spans[1:])):
-        return CopyPlan(text, apply_hunks(text, hunks, placements), tuple(steps))
-    return _plan_in_sequence(text, patchset, member, revert, fuzz)
-
-
-def _step_hunks(step: PatchPlan, member: str, revert: bool) -> tuple[Hunk, ...]:
-    assert step.variant is not None
-    hunks = step.variant.hunks(member)
-    return tuple(h.reversed() for h in hunks) if revert else hunks
-
-
-def _plan_in_sequence(text: bytes, patchset: PatchSet, member: str, revert: bool, fuzz: int) -> CopyPlan:
-    steps: list[PatchPlan] = []
-    current = text
-    for patch in reversed(patchset.patches) if revert else patchset.patches:
-        step = _plan_patch(current, patch.name, patch.variants, member, revert, fuzz)
-        if step.action == CHANGE and step.variant is not None:
-            current = apply_hunks(current, _step_hunks(step, member, revert), step.placements)
-        steps.append(step)
-    if revert:
-        steps.reverse()
-    return CopyPlan(text, current, tuple(steps))
-
-
-def reverse(file_patch: FilePatch) -> FilePatch:
-    """The patch that undoes ``file_patch``: revert = apply(reverse(patch))."""
-    return file_patch.reversed()

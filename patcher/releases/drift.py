@@ -12,25 +12,27 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import NamedTuple, Optional, Union
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from patcher._releases import Index, Memo, Release, Source, fetch_all, list_versions, read_sources
-from patcher.apply import CHANGE, DONE, Mismatch, PatchPlan, place_hunks, plan_copy
 from patcher.errors import FetchError, UsageError
+from patcher.hunks import Mismatch, place_hunks
+from patcher.model import Action, PatchFit, Status
 from patcher.patchset import MEMBER, PatchSet, Variant
+from patcher.planning import PatchPlan, plan_copy
+from patcher.releases.index import Index, Memo, Release, Source, fetch_all, list_versions, read_sources
 
 __all__ = [
-    "DRIFT",
-    "STATUSES",
     "DriftReport",
+    "FitRange",
     "PatchResult",
     "Result",
+    "Summary",
+    "VariantSummary",
     "check_releases",
     "check_text",
     "judge",
@@ -38,19 +40,6 @@ __all__ = [
     "run_drift",
     "summarize",
 ]
-
-CLEAN = "clean"
-OFFSET = "offset"
-FUZZ = "fuzz"
-APPLIED = "applied"
-PARTLY = "partly-upstream"
-FAILS = "fails"
-ABSENT = "absent"
-OUT_OF_RANGE = "out-of-range"
-#: every status, worst first (a copy takes the worst status of its patches)
-STATUSES = (FAILS, OUT_OF_RANGE, FUZZ, PARTLY, ABSENT, OFFSET, CLEAN, APPLIED)
-#: statuses that make ``drift`` exit 1
-DRIFT = frozenset({FAILS, FUZZ, OUT_OF_RANGE})
 
 #: the most outer context lines a hunk may lose to count as ``fuzz`` (GNU patch's default);
 #: a variant that needs more counts as ``fails`` (``refresh`` may still derive a new one from it)
@@ -71,18 +60,6 @@ POOL_THRESHOLD = 24
 # --- checking one text (pure, range-independent) ---------------------------------------------
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """How one patch meets one text: ``kind`` is change / done / fuzz / partial / fail."""
-
-    patch: str
-    kind: str
-    variant: Optional[str] = None
-    offsets: tuple[int, ...] = ()
-    fuzz: int = 0
-    detail: Optional[str] = None
-
-
 def _present(text: bytes, variant: Variant) -> Optional[list[int]]:
     """1-based numbers of the hunks already present, when every other hunk still fits; else None."""
     present = []
@@ -95,69 +72,63 @@ def _present(text: bytes, variant: Variant) -> Optional[list[int]]:
     return present or None
 
 
-def _partial(text: bytes, variants: Sequence[Variant]) -> Optional[Verdict]:
+def _partial(text: bytes, variants: Sequence[Variant]) -> Optional[PatchFit]:
     for variant in variants:
         present = _present(text, variant)
         if present is not None and len(present) < len(variant.hunks()):
             hunks = ", ".join(f"#{n}" for n in present)
-            return Verdict(variant.patch, "partial", variant.id, detail=f"{variant.id}: hunk {hunks} already present upstream")
+            detail = f"{variant.id}: hunk {hunks} already present upstream"
+            return PatchFit(variant.patch, Action.PARTIAL, variant.id, detail=detail)
     return None
 
 
-def check_text(text: bytes, patchset: PatchSet) -> tuple[Verdict, ...]:
-    """Each patch's verdict on one text, planned as ``apply`` plans it (series order, no fuzz)."""
+def check_text(text: bytes, patchset: PatchSet) -> tuple[PatchFit, ...]:
+    """Each patch's fit on one text, planned as ``apply`` plans it (series order, no fuzz); a
+    patch that does not fit is tried with fuzz (a change with ``fuzz`` > 0), then for hunks
+    already present (partial)."""
     plan = plan_copy(text, patchset, MEMBER)
     fuzzy = plan_copy(text, patchset, MEMBER, fuzz=MAX_FUZZ) if plan.failed else None
-    verdicts = []
+    fits = []
     for number, (patch, step) in enumerate(zip(patchset.patches, plan.steps)):
-        variant_id = step.variant.id if step.variant is not None else None
-        if step.action == CHANGE:
-            verdicts.append(Verdict(patch.name, "change", variant_id, step.offsets))
-        elif step.action == DONE:
-            verdicts.append(Verdict(patch.name, "done", variant_id, step.offsets))
+        if step.action is Action.FAIL:
+            fits.append(_failed(text, patch.variants, step.failure, fuzzy.steps[number] if fuzzy else None))
         else:
-            verdicts.append(_failed(text, patch.variants, step.failure, fuzzy.steps[number] if fuzzy else None))
-    return tuple(verdicts)
+            fits.append(step.fit)
+    return tuple(fits)
 
 
-def _failed(text: bytes, variants: Sequence[Variant], failure: Optional[str], fuzzy: Optional[PatchPlan]) -> Verdict:
+def _failed(text: bytes, variants: Sequence[Variant], failure: Optional[str], fuzzy: Optional[PatchPlan]) -> PatchFit:
     patch = variants[0].patch
-    if fuzzy is not None and fuzzy.action == CHANGE and fuzzy.variant is not None:
+    if fuzzy is not None and fuzzy.action is Action.CHANGE and fuzzy.variant is not None:
         detail = f"{fuzzy.variant.id}: fits only with fuzz {fuzzy.fuzz}"
-        return Verdict(patch, "fuzz", fuzzy.variant.id, fuzzy.offsets, fuzzy.fuzz, detail)
+        return PatchFit(patch, Action.CHANGE, fuzzy.variant.id, fuzzy.offsets, fuzzy.fuzz, detail)
     partial = _partial(text, variants)
     if partial is not None:
         return partial
-    return Verdict(patch, "fail", detail=f"{patch}: {failure}")
+    return PatchFit(patch, Action.FAIL, detail=f"{patch}: {failure}")
 
 
 # --- judging a release (ranges) --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PatchResult:
-    """One patch on one (release, copy)."""
+class PatchResult(NamedTuple):
+    """One patch on one (release, copy): its fit judged against the declared ranges."""
 
     patch: str
-    status: str
+    status: Status
     variant: Optional[str]
     offsets: tuple[int, ...] = ()
     fuzz: int = 0
     detail: Optional[str] = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {"patch": self.patch, "status": self.status, "variant": self.variant, "offsets": list(self.offsets),
-                "fuzz": self.fuzz, "detail": self.detail}
 
-
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     """One (release, copy): its status (the worst of its patches') and each patch's result."""
 
     project: str
     version: str
     copy: str
-    status: str
+    status: Status
     patches: tuple[PatchResult, ...] = ()
     sha256: Optional[str] = None
     identities: tuple[tuple[str, str], ...] = ()
@@ -165,22 +136,7 @@ class Result:
 
     @property
     def drift(self) -> bool:
-        return self.status in DRIFT
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON row (README: "drift --format json")."""
-        return {
-            "project": self.project,
-            "version": self.version,
-            "copy": self.copy,
-            "status": self.status,
-            "variant": {p.patch: p.variant for p in self.patches},
-            "offsets": {p.patch: list(p.offsets) for p in self.patches},
-            "detail": self.detail,
-            "sha256": self.sha256,
-            "identities": [{"name": n, "version": v} for n, v in self.identities],
-            "patches": [p.to_json() for p in self.patches],
-        }
+        return self.status.drift
 
 
 def _by_id(patchset: PatchSet) -> dict[str, Variant]:
@@ -192,52 +148,51 @@ def _in_no_range(variants: Iterable[Variant], identities: Sequence[tuple[str, st
     return bool(answers) and all(a is False for a in answers)
 
 
-def _judge_one(verdict: Verdict, patchset: PatchSet, identities: Sequence[tuple[str, str]]) -> PatchResult:
-    variant = _by_id(patchset).get(verdict.variant or "")
-    if verdict.kind in ("change", "done") and variant is not None and variant.in_range(identities) is False:
-        known = ", ".join(f"{n} {v}" for n, v in identities)
+def _judge_one(fit: PatchFit, patchset: PatchSet, identities: Sequence[tuple[str, str]]) -> PatchResult:
+    known = ", ".join(f"{n} {v}" for n, v in identities)
+    if fit.action is Action.CHANGE and fit.fuzz:
+        return PatchResult(fit.patch, Status.FUZZ, fit.variant, fit.offsets, fit.fuzz, fit.detail)
+    variant = _by_id(patchset).get(fit.variant or "")
+    if fit.action in (Action.CHANGE, Action.DONE) and variant is not None and variant.in_range(identities) is False:
         detail = f"{variant.id} fits, but {known} is outside its declared range"
-        return PatchResult(verdict.patch, OUT_OF_RANGE, variant.id, verdict.offsets, 0, detail)
-    if verdict.kind == "change":
-        status = OFFSET if any(verdict.offsets) else CLEAN
-        return PatchResult(verdict.patch, status, verdict.variant, verdict.offsets)
-    if verdict.kind == "done":
-        return PatchResult(verdict.patch, APPLIED, verdict.variant, verdict.offsets)
-    if verdict.kind == "fuzz":
-        return PatchResult(verdict.patch, FUZZ, verdict.variant, verdict.offsets, verdict.fuzz, verdict.detail)
-    if verdict.kind == "partial":
-        return PatchResult(verdict.patch, PARTLY, verdict.variant, (), 0, verdict.detail)
-    variants = next((p.variants for p in patchset.patches if p.name == verdict.patch), ())
+        return PatchResult(fit.patch, Status.OUT_OF_RANGE, variant.id, fit.offsets, 0, detail)
+    if fit.action is Action.CHANGE:
+        status = Status.OFFSET if any(fit.offsets) else Status.CLEAN
+        return PatchResult(fit.patch, status, fit.variant, fit.offsets)
+    if fit.action is Action.DONE:
+        return PatchResult(fit.patch, Status.APPLIED, fit.variant, fit.offsets)
+    if fit.action is Action.PARTIAL:
+        return PatchResult(fit.patch, Status.PARTLY_UPSTREAM, fit.variant, (), 0, fit.detail)
+    variants = next((p.variants for p in patchset.patches if p.name == fit.patch), ())
     if _in_no_range(variants, identities):
-        known = ", ".join(f"{n} {v}" for n, v in identities)
-        detail = f"{verdict.detail} ({known} is outside every variant's declared range)"
-        return PatchResult(verdict.patch, OUT_OF_RANGE, None, (), 0, detail)
-    return PatchResult(verdict.patch, FAILS, None, (), 0, verdict.detail)
+        detail = f"{fit.detail} ({known} is outside every variant's declared range)"
+        return PatchResult(fit.patch, Status.OUT_OF_RANGE, None, (), 0, detail)
+    return PatchResult(fit.patch, Status.FAILS, None, (), 0, fit.detail)
 
 
-def _worst(results: Sequence[PatchResult]) -> str:
+def _worst(results: Sequence[PatchResult]) -> Status:
     statuses = {r.status for r in results}
-    if statuses == {APPLIED}:
-        return APPLIED
-    if APPLIED in statuses and statuses <= {APPLIED, CLEAN, OFFSET}:
-        return PARTLY
-    return next((s for s in STATUSES if s in statuses), CLEAN)
+    if statuses == {Status.APPLIED}:
+        return Status.APPLIED
+    if Status.APPLIED in statuses and statuses <= {Status.APPLIED, Status.CLEAN, Status.OFFSET}:
+        return Status.PARTLY_UPSTREAM
+    return next((s for s in Status if s in statuses), Status.CLEAN)
 
 
-def _copy_detail(status: str, results: Sequence[PatchResult]) -> Optional[str]:
-    if status == PARTLY:
-        upstream = [r for r in results if r.status in (APPLIED, PARTLY)]
+def _copy_detail(status: Status, results: Sequence[PatchResult]) -> Optional[str]:
+    if status is Status.PARTLY_UPSTREAM:
+        upstream = [r for r in results if r.status in (Status.APPLIED, Status.PARTLY_UPSTREAM)]
         return "; ".join(r.detail or f"{r.patch}: already present upstream" for r in upstream)
-    details = [r.detail for r in results if r.status == status and r.detail]
-    if status == OFFSET:
-        return "; ".join(f"{r.patch}: offset {', '.join(f'{o:+d}' for o in r.offsets)}" for r in results if r.status == OFFSET)
-    return "; ".join(details) or None
+    if status is Status.OFFSET:
+        moved = [r for r in results if r.status is Status.OFFSET]
+        return "; ".join(f"{r.patch}: offset {', '.join(f'{o:+d}' for o in r.offsets)}" for r in moved)
+    return "; ".join(r.detail for r in results if r.status is status and r.detail) or None
 
 
-def judge(release: Release, source: Source, verdicts: Sequence[Verdict], patchset: PatchSet, vendored: Optional[str]) -> Result:
-    """The result of one (release, copy): the text's verdicts put against the declared ranges."""
+def judge(release: Release, source: Source, fits: Sequence[PatchFit], patchset: PatchSet, vendored: Optional[str]) -> Result:
+    """The result of one (release, copy): the text's fits put against the declared ranges."""
     identities = _identities(release, source, vendored)
-    results = tuple(_judge_one(v, patchset, identities) for v in verdicts)
+    results = tuple(_judge_one(fit, patchset, identities) for fit in fits)
     status = _worst(results)
     return Result(release.project, str(release.version), source.copy, status, results, source.sha256, identities,
                   _copy_detail(status, results))
@@ -258,7 +213,7 @@ def _parse_requirement(text: str) -> Requirement:
     try:
         return Requirement(text)
     except InvalidRequirement as exc:
-        raise UsageError(f"not a requirement: {text!r} ({str(exc).splitlines()[0]})") from None
+        raise UsageError("not a requirement", f"{text!r} ({str(exc).splitlines()[0]})") from None
 
 
 def default_requirements(patchset: PatchSet) -> list[Requirement]:
@@ -316,11 +271,40 @@ def resolve(requirements: Sequence[str], patchset: PatchSet, index: Index) -> tu
 # --- the whole run -------------------------------------------------------------------------
 
 
-@dataclass
-class DriftReport:
+class FitRange(NamedTuple):
+    """The releases of one project a variant is picked for (in range or not)."""
+
+    first: str
+    last: str
+    releases: int
+    #: a specifier for ``Upstream-Releases``: ``project>=first``, ``<`` the next release that does not take it
+    suggested: str
+
+
+class VariantSummary(NamedTuple):
+    variant: str
+    declared: tuple[str, ...]
+    fits: dict[str, FitRange]
+
+
+class Summary(NamedTuple):
+    """What a drift run adds up to."""
+
+    releases: int
+    counts: dict[Status, int]
+    distinct_sources: int
+    drift: bool
+    #: per project, the oldest release that drifts
+    first_drift: dict[str, Result]
+    variants: tuple[VariantSummary, ...]
+
+
+class DriftReport(NamedTuple):
     results: list[Result]
-    errors: list[FetchError] = field(default_factory=list)
-    summary: dict[str, Any] = field(default_factory=dict)
+    errors: list[FetchError]
+    summary: Summary
+    #: the patch set's patches, in series order
+    patches: tuple[str, ...] = ()
 
     @property
     def drift(self) -> bool:
@@ -335,12 +319,12 @@ def _init_worker(patchset: PatchSet) -> None:
     _WORKER_PATCHSET = patchset
 
 
-def _check_in_worker(text: bytes) -> tuple[Verdict, ...]:
+def _check_in_worker(text: bytes) -> tuple[PatchFit, ...]:
     assert _WORKER_PATCHSET is not None
     return check_text(text, _WORKER_PATCHSET)
 
 
-def _check_unique(texts: Mapping[str, bytes], patchset: PatchSet, jobs: int) -> dict[str, tuple[Verdict, ...]]:
+def _check_unique(texts: Mapping[str, bytes], patchset: PatchSet, jobs: int) -> dict[str, tuple[PatchFit, ...]]:
     """Check each distinct text once (by sha256); a process pool when there are enough of them."""
     keys = sorted(texts)
     workers = min(jobs, os.cpu_count() or 1)
@@ -372,14 +356,14 @@ def check_releases(archives: Mapping[Release, str], patchset: PatchSet, jobs: in
             else:
                 read[release] = got
     texts = {s.sha256: s.data for sources, _ in read.values() for s in sources}
-    verdicts = _check_unique(texts, patchset, jobs)
+    fits = _check_unique(texts, patchset, jobs)
     results = []
     for release, (sources, vendored) in read.items():
         if not sources:
             copy = EXPECTED_COPY.get(release.project, "pkg_resources/__init__.py")
-            results.append(Result(release.project, str(release.version), copy, ABSENT, detail=f"{release.label} has no pkg_resources"))
+            results.append(Result(release.project, str(release.version), copy, Status.ABSENT, detail=f"{release.label} has no pkg_resources"))
         for source in sources:
-            results.append(judge(release, source, verdicts[source.sha256], patchset, vendored))
+            results.append(judge(release, source, fits[source.sha256], patchset, vendored))
     return results, errors
 
 
@@ -395,14 +379,13 @@ def run_drift(
     releases, errors = resolve(requirements, patchset, index)
     archives, fetch_errors = fetch_all(releases, cache_dir, index, jobs, progress)
     results, read_errors = check_releases(archives, patchset, jobs)
-    report = DriftReport(results, errors + fetch_errors + read_errors)
-    report.summary = summarize(results, patchset)
-    return report
+    patches = tuple(p.name for p in patchset.patches)
+    return DriftReport(results, errors + fetch_errors + read_errors, summarize(results, patchset), patches)
 
 
 # --- summary ---------------------------------------------------------------------------------
 
-_FITS = frozenset({CLEAN, OFFSET, APPLIED})
+_FITS = frozenset({Status.CLEAN, Status.OFFSET, Status.APPLIED})
 
 
 def _suggest(fits: Sequence[Version], checked: Sequence[Version]) -> str:
@@ -412,7 +395,7 @@ def _suggest(fits: Sequence[Version], checked: Sequence[Version]) -> str:
     return f">={first},<{later[0]}" if later else f">={first}"
 
 
-def summarize(results: Sequence[Result], patchset: PatchSet) -> dict[str, Any]:
+def summarize(results: Sequence[Result], patchset: PatchSet) -> Summary:
     """Per variant: first/last release it fits (in range or not) and a suggested specifier; first drift."""
     checked: dict[str, list[Version]] = {}
     fits: dict[tuple[str, str], list[Version]] = {}
@@ -420,7 +403,7 @@ def summarize(results: Sequence[Result], patchset: PatchSet) -> dict[str, Any]:
         version = Version(result.version)
         checked.setdefault(result.project, []).append(version)
         for patch in result.patches:
-            if patch.variant is not None and (patch.status in _FITS or patch.status == OUT_OF_RANGE):
+            if patch.variant is not None and (patch.status in _FITS or patch.status is Status.OUT_OF_RANGE):
                 fits.setdefault((patch.variant, result.project), []).append(version)
     variants = []
     for variant in patchset.variants:
@@ -428,15 +411,18 @@ def summarize(results: Sequence[Result], patchset: PatchSet) -> dict[str, Any]:
         for project in sorted(checked):
             found = sorted(set(fits.get((variant.id, project), [])))
             if found:
-                per_project[project] = {"first": str(found[0]), "last": str(found[-1]), "releases": len(found),
-                                        "suggested": f"{project}{_suggest(found, sorted(set(checked[project])))}"}
-        variants.append({"variant": variant.id, "declared": [str(r) for r in variant.ranges], "fits": per_project})
-    first_drift: dict[str, Any] = {}
+                suggested = f"{project}{_suggest(found, sorted(set(checked[project])))}"
+                per_project[project] = FitRange(str(found[0]), str(found[-1]), len(found), suggested)
+        variants.append(VariantSummary(variant.id, tuple(str(r) for r in variant.ranges), per_project))
+    first_drift: dict[str, Result] = {}
     for result in sorted(results, key=lambda r: (r.project, Version(r.version))):
         if result.drift and result.project not in first_drift:
-            first_drift[result.project] = {"version": result.version, "copy": result.copy, "status": result.status,
-                                           "detail": result.detail}
-    counts = {s: sum(1 for r in results if r.status == s) for s in STATUSES}
-    return {"releases": len({(r.project, r.version) for r in results}), "counts": counts,
-            "distinct_sources": len({r.sha256 for r in results if r.sha256}),
-            "drift": any(r.drift for r in results), "first_drift": first_drift, "variants": variants}
+            first_drift[result.project] = result
+    return Summary(
+        releases=len({(r.project, r.version) for r in results}),
+        counts={s: sum(1 for r in results if r.status is s) for s in Status},
+        distinct_sources=len({r.sha256 for r in results if r.sha256}),
+        drift=any(r.drift for r in results),
+        first_drift=first_drift,
+        variants=tuple(variants),
+    )

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from patcher import _fs
+from patcher import atomic, locks
 
 from .conftest import Venv, download, make_egg, run_cli, snapshot
 
@@ -132,7 +132,7 @@ def test_read_only_file_is_an_error_and_untouched(venv: Venv, capsys: pytest.Cap
     assert err.strip() == f"pkgres-patcher: {init}: file is read-only"
     assert init.read_bytes() == before
     assert stat.S_IMODE(init.stat().st_mode) == 0o444
-    assert [p for p in init.parent.iterdir() if _fs.TEMP_MARK in p.name] == []
+    assert [p for p in init.parent.iterdir() if atomic.TEMP_MARK in p.name] == []
 
 
 def test_mode_is_kept(venv: Venv, capsys: pytest.CaptureFixture[str]) -> None:
@@ -280,7 +280,7 @@ def test_sigkill_leaves_each_copy_whole_and_next_run_finishes(tmp_path: Path, ca
         code, _out, err = run_cli("apply", str(t), capsys=capsys)
         assert code == 0, err
     assert sources() == patched
-    assert [p for t in targets for p in t.rglob("*") if _fs.TEMP_MARK in p.name] == []
+    assert [p for t in targets for p in t.rglob("*") if atomic.TEMP_MARK in p.name] == []
     # RECORD caught up too
     vendored = env.site / "pip" / "_vendor" / "pkg_resources" / "__init__.py"
     assert record_row(env.site, "pip-*.dist-info", "pip/_vendor/pkg_resources/__init__.py")[1] == record_hash(vendored)
@@ -289,7 +289,7 @@ def test_sigkill_leaves_each_copy_whole_and_next_run_finishes(tmp_path: Path, ca
 def test_lock_interoperates_with_flock_1(venv: Venv, capsys: pytest.CaptureFixture[str]) -> None:
     """While flock(1) holds a copy's lock, apply waits for it."""
     init = venv.site / "pkg_resources" / "__init__.py"
-    lock = _fs.lock_path(str(init))
+    lock = locks.lock_path(str(init))
     os.makedirs(os.path.dirname(lock), exist_ok=True)
     holder = subprocess.Popen(["flock", lock, "sleep", "2"])
     import fcntl
@@ -383,14 +383,14 @@ def test_copy_uninstalled_between_locate_and_apply_is_absent_not_an_error(venv: 
     """In a parallel build the copy found a moment ago may be gone: nothing to patch, no failure."""
     import shutil
 
-    from patcher.engine import process
-    from patcher.locate import locate
+    from patcher import locate
+    from patcher.patching import change
     from patcher.patchset import load_patchset
 
     copies = {c.vendored_by: c for c in locate([str(venv.root)]).copies}
     shutil.rmtree(venv.site / "pkg_resources")
     patchset = load_patchset()
-    gone = process(copies[None], patchset)
+    gone = change(copies[None], patchset)
     assert (gone.outcome, gone.state, gone.ok) == ("vanished", "absent", True)
-    kept = process(copies["pip"], patchset)
+    kept = change(copies["pip"], patchset)
     assert (kept.outcome, kept.ok) == ("patched", True)

@@ -19,12 +19,13 @@ from typing import Optional
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from patcher._releases import Index, Release, Source, fetch, list_versions, read_sources
-from patcher.apply import Placement, apply_hunks, place_hunks
-from patcher.drift import CLEAN, MAX_FUZZ, PatchResult, Result, check_text, judge
-from patcher._fs import write_text
+from patcher.atomic import write_text
 from patcher.errors import FetchError, RefreshError, UsageError
+from patcher.hunks import Placement, apply_hunks, place_hunks
+from patcher.model import Status
 from patcher.patchset import RANGES_FIELD, Patch, PatchSet, Variant, load_patchset
+from patcher.releases.drift import MAX_FUZZ, PatchResult, Result, check_text, judge
+from patcher.releases.index import Index, Release, Source, fetch, list_versions, read_sources
 
 __all__ = ["Refreshed", "refresh"]
 
@@ -46,7 +47,7 @@ def _requirement(text: str) -> Requirement:
     try:
         return Requirement(text)
     except InvalidRequirement as exc:
-        raise UsageError(f"--for: not a requirement: {text!r} ({str(exc).splitlines()[0]})") from None
+        raise UsageError("--for", f"not a requirement: {text!r} ({str(exc).splitlines()[0]})") from None
 
 
 def _patch(patchset: PatchSet, name: str) -> Patch:
@@ -54,7 +55,7 @@ def _patch(patchset: PatchSet, name: str) -> Patch:
         if patch.name == name:
             return patch
     known = ", ".join(p.name for p in patchset.patches)
-    raise RefreshError(f"{patchset.root}/series: no patch named {name!r} (patches: {known})")
+    raise RefreshError(f"{patchset.root}/series", f"no patch named {name!r} (patches: {known})")
 
 
 def _newest(req: Requirement, index: Index) -> tuple[Release, bool]:
@@ -74,7 +75,7 @@ def _source(release: Release, sources: Sequence[Source]) -> Source:
     for source in sources:
         if ("/_vendor/" in source.copy) == vendored:
             return source
-    raise RefreshError(f"{release.label}: has no pkg_resources to refresh a patch for")
+    raise RefreshError(release.label, "has no pkg_resources to refresh a patch for")
 
 
 def _nearest(text: bytes, patch: Patch) -> tuple[Variant, list[Placement], int]:
@@ -90,7 +91,7 @@ def _nearest(text: bytes, patch: Patch) -> tuple[Variant, list[Placement], int]:
             placed = place_hunks(text, hunks, fuzz) if hunks else None
             if isinstance(placed, list):
                 return variant, placed, fuzz
-    raise RefreshError(f"{patch.name}: no variant can be placed even ignoring its context; write the variant by hand")
+    raise RefreshError(patch.name, "no variant can be placed even ignoring its context; write the variant by hand")
 
 
 def _lf_lines(text: bytes) -> list[str]:
@@ -124,7 +125,7 @@ def _insert_series(series: str, entry: str, before: str) -> str:
     for i, line in enumerate(lines):
         if line.split("#", 1)[0].strip() == before:
             return "".join(lines[:i] + [entry + "\n"] + lines[i:])
-    raise RefreshError(f"series: {before} not found")
+    raise RefreshError("series", f"{before} not found")
 
 
 def _write_variant(patchset: PatchSet, patch: str, name: str, text: str, before: str) -> str:
@@ -133,13 +134,13 @@ def _write_variant(patchset: PatchSet, patch: str, name: str, text: str, before:
     path = os.path.join(patchset.root, patch, f"{name}.patch")
     series_path = os.path.join(patchset.root, "series")
     if os.path.lexists(path) or any(v.id == f"{patch}/{name}" for v in patchset.variants):
-        raise RefreshError(f"{path}: variant {patch}/{name} already exists; not overwriting it")
+        raise RefreshError(path, f"variant {patch}/{name} already exists; not overwriting it")
     with open(series_path, encoding="utf-8", newline="") as f:
         series = _insert_series(f.read(), entry, before)
     try:
         write_text(path, text, exclusive=True)
     except FileExistsError:
-        raise RefreshError(f"{path}: variant {patch}/{name} already exists; not overwriting it") from None
+        raise RefreshError(path, f"variant {patch}/{name} already exists; not overwriting it") from None
     try:
         write_text(series_path, series)
     except BaseException:
@@ -164,8 +165,8 @@ def refresh(
     sources, vendored = read_sources(fetch(release, cache_dir, index))
     source = _source(release, sources)
     current = _result(release, source, patchset, vendored).get(patch.name)
-    if current is not None and current.status == CLEAN:
-        raise RefreshError(f"{patch.name}: {current.variant} already fits {release.label} cleanly; nothing to refresh")
+    if current is not None and current.status is Status.CLEAN:
+        raise RefreshError(patch.name, f"{current.variant} already fits {release.label} cleanly; nothing to refresh")
     base = source.data  # every variant is a diff against the pristine upstream file
     nearest, placements, fuzz = _nearest(base, patch)
     new = apply_hunks(base, nearest.hunks(), placements)

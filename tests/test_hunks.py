@@ -7,7 +7,7 @@ import difflib
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from patcher.apply import Mismatch, apply_hunks, place_hunks
+from patcher.hunks import Mismatch, apply_hunks, place_hunks
 from patcher.patchset import FilePatch, parse_diff
 
 

@@ -1,0 +1,146 @@
+"""The library: what each command does, as functions that return results and raise
+:class:`~patcher.errors.PatcherError`. The command line is a thin layer over these.
+
+Only what finding copies needs is imported here. The planner (the patch set's parser and its
+dependencies) is imported when a copy has to be planned: ``inspect`` answered from the state
+cache does without it, and that is most of ``locate``'s speed (see benchmarks/bench_locate.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Optional
+
+from patcher.errors import PatcherError
+from patcher.model import Container, CopyResult, Report
+from patcher.scan import ScanResult, scan
+from patcher.scan.interpreters import current_path, interpreter_path
+from patcher.statecache import open_cache, state_key
+
+if TYPE_CHECKING:
+    from patcher.patchset import PatchSet
+    from patcher.releases.drift import DriftReport
+
+__all__ = ["apply", "drift", "inspect", "locate", "revert"]
+
+
+def locate(paths: Iterable[str] = (), *, pythons: Iterable[str] = (), jobs: int = 1) -> ScanResult:
+    """Find every copy below ``paths`` and on the ``sys.path`` of each interpreter in
+    ``pythons``; with neither, on the running interpreter's ``sys.path``.
+
+    With ``jobs`` > 1, a large tree is walked by that many processes (the result is the same).
+    """
+    paths, pythons = list(paths), list(pythons)
+    sys_path: list[str] = []
+    for python in pythons:
+        sys_path.extend(interpreter_path(python))
+    if not paths and not pythons:
+        sys_path = current_path()
+    return scan(paths, sys_path, jobs=jobs)
+
+
+def _load_patchset(patches: Optional[str]) -> PatchSet:
+    from patcher.patchset import load_patchset
+
+    return load_patchset(patches)
+
+
+def inspect(
+    paths: Iterable[str] = (),
+    *,
+    pythons: Iterable[str] = (),
+    jobs: int = 1,
+    patches: Optional[str] = None,
+    cache: bool = True,
+) -> Report:
+    """Every copy with its state and each patch's fit (what ``locate`` prints).
+
+    A state depends on the copy's bytes alone: copies with the same bytes (every venv's pip of
+    one release) are planned once, and, with ``cache``, once only across runs.
+    """
+    states = open_cache(patches, enabled=cache)
+    # a patch set the cache knows was parsed without error before; any other is parsed (and
+    # so checked) even when no copy is found
+    patchset = None if states.known else _load_patchset(patches)
+    found = locate(paths, pythons=pythons, jobs=jobs)
+    results: list[CopyResult] = []
+    errors: list[PatcherError] = []
+    for copy in found.copies:
+        key = state_key(copy)
+        planned = states.get(key)
+        if planned is None:
+            from patcher.patching import plan
+
+            patchset = patchset or _load_patchset(patches)
+            try:
+                result = plan(copy, patchset, found.texts.get(copy.sha256))
+            except PatcherError as exc:
+                errors.append(exc)
+                continue
+            planned = (result.state, result.fits)
+            states.put(key, planned)
+        results.append(CopyResult(copy, *planned))
+    states.save()
+    return Report(tuple(results), (*errors, *found.errors))
+
+
+def _change(paths: Iterable[str], pythons: Iterable[str], jobs: int, patches: Optional[str], *, revert: bool,
+            dry_run: bool, fuzz: int, wheels: bool) -> Report:
+    from patcher.patching import change
+
+    patchset = _load_patchset(patches)
+    found = locate(paths, pythons=pythons, jobs=jobs)
+    results = tuple(
+        change(copy, patchset, revert=revert, dry_run=dry_run, fuzz=fuzz)
+        for copy in found.copies
+        if wheels or copy.container is not Container.WHEEL
+    )
+    return Report(results, found.errors)
+
+
+def apply(
+    paths: Iterable[str] = (),
+    *,
+    pythons: Iterable[str] = (),
+    jobs: int = 1,
+    patches: Optional[str] = None,
+    dry_run: bool = False,
+    fuzz: int = 0,
+    wheels: bool = False,
+) -> Report:
+    """Patch every copy found (as :func:`locate` finds them): all patches or none per copy,
+    atomically, under each copy's lock. Wheels lying in a tree are artefacts: only with ``wheels``."""
+    return _change(paths, pythons, jobs, patches, revert=False, dry_run=dry_run, fuzz=fuzz, wheels=wheels)
+
+
+def revert(
+    paths: Iterable[str] = (),
+    *,
+    pythons: Iterable[str] = (),
+    jobs: int = 1,
+    patches: Optional[str] = None,
+    dry_run: bool = False,
+    fuzz: int = 0,
+    wheels: bool = False,
+) -> Report:
+    """Give every patched copy its original bytes back (and its RECORD its original hash)."""
+    return _change(paths, pythons, jobs, patches, revert=True, dry_run=dry_run, fuzz=fuzz, wheels=wheels)
+
+
+def drift(
+    requirements: Sequence[str] = (),
+    *,
+    patches: Optional[str] = None,
+    find_links: Sequence[str] = (),
+    no_index: bool = False,
+    cache_dir: Optional[str] = None,
+    jobs: int = 8,
+    progress: Optional[Callable[[int, int], None]] = None,
+) -> DriftReport:
+    """How the patch set fits upstream releases (PEP 508 ``requirements``; none: every release
+    the patch set covers, and the newest), fetched through pip into ``cache_dir``."""
+    from patcher.releases.drift import run_drift
+    from patcher.releases.index import Index, default_cache_dir
+
+    index = Index(tuple(find_links), no_index)
+    return run_drift(requirements, _load_patchset(patches), index, cache_dir or default_cache_dir(), jobs, progress)

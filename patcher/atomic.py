@@ -1,0 +1,111 @@
+"""Atomic writes to users' files: all or nothing, mode and owner kept, nothing left behind.
+
+Every write goes to a temporary file in the target's directory and is moved over the target
+with ``os.replace``; the target's mode (and, where permitted, owner) is kept; on failure the
+temporary file is removed and the target is untouched. A ``SIGKILL`` can still leave a
+temporary file: its name is recognisable (``.<name>.pkgres-patcher-*.tmp``) and the next write
+under the target's lock removes it (:func:`remove_stale_temps`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import tempfile
+from collections.abc import Callable
+from typing import BinaryIO
+
+from patcher.errors import WriteError, reason
+
+__all__ = ["TEMP_MARK", "atomic_write", "remove_stale_temps", "write_text"]
+
+TEMP_MARK = ".pkgres-patcher-"
+
+
+def _keep_metadata(st: os.stat_result, fd: int) -> None:
+    os.fchmod(fd, st.st_mode & 0o7777)
+    with contextlib.suppress(PermissionError):
+        if hasattr(os, "fchown"):
+            os.fchown(fd, st.st_uid, st.st_gid)
+
+
+def _temp_in(path: str) -> tuple[int, str]:
+    directory, name = os.path.split(path)
+    return tempfile.mkstemp(prefix=f".{name}{TEMP_MARK}", suffix=".tmp", dir=directory)
+
+
+def atomic_write(path: str, write: Callable[[BinaryIO], object]) -> None:
+    """Replace ``path`` with what ``write`` produces, all or nothing, keeping mode and owner.
+
+    The caller holds ``path``'s lock, so any temporary file of ours next to it is a leftover of
+    a killed run and goes first.
+    """
+    remove_stale_temps(path)
+    try:
+        st = os.stat(path)
+        if not st.st_mode & 0o222 or not os.access(path, os.W_OK):
+            raise WriteError(path, "file is read-only")
+        fd, tmp = _temp_in(path)
+    except OSError as exc:
+        raise WriteError(path, reason(exc)) from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            _keep_metadata(st, f.fileno())
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise WriteError(path, reason(exc)) from None
+        raise
+    _fsync_dir(os.path.dirname(path))
+
+
+def _fsync_dir(directory: str) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory or ".", os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_text(path: str, text: str, *, exclusive: bool = False) -> None:
+    """Write a report or a patch file atomically; an existing file keeps its mode.
+
+    With ``exclusive`` an existing ``path`` is never replaced (``FileExistsError``).
+    """
+    data = text.encode("utf-8")
+    if not exclusive and os.path.exists(path):
+        atomic_write(path, lambda f: f.write(data))
+        return
+    fd, tmp = _temp_in(os.path.abspath(path))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        if exclusive:
+            os.link(tmp, path)  # fails if path exists: never writes over it
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def remove_stale_temps(path: str) -> None:
+    """Remove temporary files a killed run left next to ``path``."""
+    directory, name = os.path.split(path)
+    for stale in glob.glob(os.path.join(glob.escape(directory), f".{glob.escape(name)}{TEMP_MARK}*.tmp")):
+        with contextlib.suppress(OSError):
+            os.unlink(stale)

@@ -1,0 +1,75 @@
+"""The commands, as a table (like pip's ``commands_dict``): a command's module is imported only
+when that command runs, so that ``locate`` pays for nothing else.
+
+Each module has ``add_arguments(parser)`` and ``run(args, out, err) -> exit status``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from typing import NamedTuple, Protocol, TextIO
+
+from patcher.render import display
+
+__all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_FETCH", "EXIT_OK", "EXIT_USAGE", "Command", "CommandInfo", "load", "warn"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_FETCH = 3
+
+
+class CommandInfo(NamedTuple):
+    module: str
+    summary: str
+    description: str
+
+
+class Command(Protocol):
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> int: ...
+
+
+COMMANDS: dict[str, CommandInfo] = {
+    "locate": CommandInfo(
+        "patcher.commands.locate",
+        "list every copy of pkg_resources",
+        "List every copy of pkg_resources. With no PATH and no --python: the running interpreter's sys.path.",
+    ),
+    "apply": CommandInfo(
+        "patcher.commands.apply",
+        "patch every copy",
+        "Patch every copy of pkg_resources (same targets as locate). Exit 0 when every copy ends patched.",
+    ),
+    "revert": CommandInfo(
+        "patcher.commands.revert",
+        "give every patched copy its original bytes back",
+        "Revert the patch set on every copy (same targets as locate). Exit 0 when every copy ends unpatched.",
+    ),
+    "drift": CommandInfo(
+        "patcher.commands.drift",
+        "check the patch set against upstream releases",
+        "Check how the patch set fits upstream releases of setuptools, pip and pkg-resources-backport, "
+        "fetched through pip. Exit 0 when nothing fails, needs fuzz or is out of range; 1 otherwise; "
+        "3 when releases could not be fetched.",
+    ),
+    "refresh": CommandInfo(
+        "patcher.commands.refresh",
+        "write a new variant of a patch for an upstream release",
+        "Derive a new variant of PATCH for the newest release matching --for from the nearest variant, "
+        "with fresh context, and add it to series before that variant.",
+    ),
+}
+
+
+def load(name: str) -> Command:
+    """The module of command ``name`` (imported now)."""
+    module: Command = importlib.import_module(COMMANDS[name].module)
+    return module
+
+
+def warn(message: str, stream: TextIO) -> None:
+    """One line on stderr, as every message of the tool is written."""
+    stream.write(f"pkgres-patcher: {display(message)}\n")

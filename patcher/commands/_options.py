@@ -1,0 +1,104 @@
+"""Options that several commands share."""
+
+from __future__ import annotations
+
+import argparse
+
+from patcher import _forked
+
+__all__ = ["MAX_SCAN_JOBS", "add_change_options", "add_release_options", "add_targets", "fuzz", "jobs", "scan_jobs"]
+
+#: beyond this many processes a walk is bound by the disk, not by the interpreter
+MAX_SCAN_JOBS = 4
+
+
+def jobs(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def fuzz(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if not 0 <= number <= 3:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 3, got {number}")
+    return number
+
+
+def scan_jobs(args: argparse.Namespace) -> int:
+    """``--jobs``, else the CPUs this process may use (at most :data:`MAX_SCAN_JOBS`)."""
+    return int(args.jobs) if args.jobs is not None else min(_forked.usable_cpus(), MAX_SCAN_JOBS)
+
+
+def add_targets(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="a directory to scan recursively (a prefix, a site-packages, a staging tree) or one egg/wheel",
+    )
+    parser.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="EXE",
+        help="scan the sys.path of this interpreter (2.7 to 3.x); repeatable",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--jobs",
+        type=jobs,
+        default=None,
+        metavar="N",
+        help="processes sharing the walk of a large tree (default: the CPUs usable, at most 4)",
+    )
+    parser.add_argument(
+        "--patches",
+        metavar="DIR",
+        help="use the patch set in DIR (a series file and its patches) instead of the one shipped",
+    )
+
+
+def add_change_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true", help="decide and report, write nothing")
+    parser.add_argument(
+        "--diff",
+        action="store_true",
+        help="print the unified diff written (or, with --dry-run, to be written) per copy",
+    )
+    parser.add_argument(
+        "--fuzz",
+        type=fuzz,
+        default=0,
+        metavar="N",
+        help="let hunks fit by ignoring up to N outer context lines (reported as fuzz; default 0: exact or offset only)",
+    )
+    parser.add_argument(
+        "--wheels",
+        action="store_true",
+        help="also patch wheels lying in the scanned trees (artefacts, skipped by default)",
+    )
+
+
+def add_release_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--find-links",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also look for releases in DIR (passed to pip; repeatable)",
+    )
+    parser.add_argument("--no-index", action="store_true", help="do not use the package index (only --find-links)")
+    parser.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="where downloaded releases are kept (default: pkgres-patcher/releases in the user cache directory)",
+    )
+    parser.add_argument("--patches", metavar="DIR", help="use the patch set in DIR instead of the one shipped")

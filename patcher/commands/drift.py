@@ -1,0 +1,67 @@
+"""``pkgres-patcher drift``: how the patch set fits upstream releases."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Optional, TextIO
+
+from patcher import api
+from patcher.atomic import write_text
+from patcher.commands import EXIT_FAILED, EXIT_FETCH, EXIT_OK, warn
+from patcher.commands._options import add_release_options, jobs
+from patcher.errors import WriteError, reason
+from patcher.releases.report import FORMATS, render
+
+__all__ = ["add_arguments", "progress", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "requirements",
+        nargs="*",
+        metavar="REQUIREMENT",
+        help="PEP 508 requirements (e.g. 'setuptools>=60'); default: every release the patch set covers, and the newest",
+    )
+    add_release_options(parser)
+    parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
+    parser.add_argument("--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
+    parser.add_argument("--jobs", type=jobs, default=8, metavar="N", help="parallel downloads and checks (default 8)")
+    parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+
+
+def progress(err: TextIO, quiet: bool) -> Optional[Callable[[int, int], None]]:
+    """A progress line on a terminal (none with ``--quiet`` or when stderr is not one)."""
+    if quiet or not err.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        err.write(f"\rfetching releases: {done}/{total}" + ("\r\x1b[K" if done == total else ""))
+        err.flush()
+
+    return show
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    report = api.drift(
+        args.requirements,
+        patches=args.patches,
+        find_links=args.find_links,
+        no_index=args.no_index,
+        cache_dir=args.cache_dir,
+        jobs=args.jobs,
+        progress=progress(err, args.quiet),
+    )
+    text = render(report, args.format)
+    if args.output:
+        try:
+            write_text(args.output, text)
+        except OSError as exc:
+            raise WriteError(args.output, reason(exc)) from None
+    else:
+        out.write(text)
+    for error in report.errors:
+        warn(f"cannot fetch {error}", err)
+    if report.errors:
+        return EXIT_FETCH
+    return EXIT_FAILED if report.drift else EXIT_OK

@@ -1,0 +1,37 @@
+"""``pkgres-patcher refresh``: a new variant of a patch for an upstream release."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TextIO
+
+from patcher.commands import EXIT_FAILED, EXIT_FETCH, EXIT_OK, warn
+from patcher.commands._options import add_release_options
+from patcher.errors import FetchError
+from patcher.releases.index import Index, default_cache_dir
+from patcher.releases.refresh import refresh
+from patcher.render import display
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("patch", metavar="PATCH", help="the patch (directory name in the patch set)")
+    parser.add_argument(
+        "--for", dest="for_", required=True, metavar="REQUIREMENT", help="the release, e.g. 'setuptools==99.0.0'"
+    )
+    add_release_options(parser)
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    index = Index(tuple(args.find_links), args.no_index)
+    try:
+        done = refresh(args.patch, args.for_, index, args.cache_dir or default_cache_dir(), args.patches)
+    except FetchError as exc:
+        warn(f"cannot fetch {exc}", err)
+        return EXIT_FETCH
+    fuzz = f" with fuzz {done.fuzz}" if done.fuzz else ""
+    out.write(f"wrote {display(done.path)}: {done.variant} (from {done.derived_from}{fuzz})\n")
+    row = done.result
+    out.write(f"{row.project} {row.version} {row.copy}: {row.status}" + (f" ({row.detail})" if row.detail else "") + "\n")
+    return EXIT_FAILED if row.drift else EXIT_OK

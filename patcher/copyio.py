@@ -1,0 +1,64 @@
+"""Reading and writing one copy: its bytes (a file, or a member of an egg or wheel), its
+installer's RECORD and its lock, so that changing a copy reads: lock, read, plan, write."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import zipfile
+import zlib
+from collections.abc import Iterator
+
+from patcher import locks
+from patcher.archive import rewrite_member
+from patcher.atomic import atomic_write
+from patcher.bytecode import remove_stale_pyc
+from patcher.errors import ScanError, reason
+from patcher.model import Container, Copy
+from patcher.record import update_record
+
+__all__ = ["exists", "locked", "read", "sync_record", "write"]
+
+
+def read(copy: Copy) -> bytes:
+    """The copy's current bytes (from its archive when it lies in one)."""
+    try:
+        if copy.member is None:
+            with open(copy.file, "rb") as f:
+                return f.read()
+        with zipfile.ZipFile(copy.file) as zf:
+            return zf.read(copy.member)
+    except (OSError, zipfile.BadZipFile, KeyError, EOFError, zlib.error) as exc:
+        raise ScanError(copy.location, reason(exc)) from None
+
+
+def exists(copy: Copy) -> bool:
+    """Whether the copy's file is still there (a parallel build may have uninstalled it)."""
+    return os.path.exists(copy.file)
+
+
+@contextlib.contextmanager
+def locked(copy: Copy) -> Iterator[None]:
+    """Hold the copy's lock: decisions taken under it hold until it is released."""
+    with locks.exclusive(copy.file):
+        yield
+
+
+def write(copy: Copy, data: bytes) -> None:
+    """Replace the copy's bytes atomically; byte-code of the old source goes, and a wheel's
+    own RECORD (inside the archive) follows. Checked by reading back."""
+    if copy.member is None:
+        atomic_write(copy.file, lambda f: f.write(data))
+        remove_stale_pyc(copy.file)
+    else:
+        record = copy.record if copy.container is Container.WHEEL else None
+        rewrite_member(copy.file, copy.member, data, record)
+    if read(copy) != data:
+        raise ScanError(copy.location, "changed by someone else while being written")
+
+
+def sync_record(copy: Copy, data: bytes) -> None:
+    """Make the owner's RECORD describe ``data`` (also finishes the work of a killed run)."""
+    if copy.member is None and copy.record and copy.record_entry and copy.container in (Container.DIRECTORY, Container.EGG_DIR):
+        with locks.exclusive(copy.record):
+            update_record(copy.record, copy.record_entry, data)

@@ -1,0 +1,79 @@
+"""Changing copies on disk: apply or revert the patch set on one copy, under its lock.
+
+Per copy it is all or nothing: every patch of the set is planned on the text first (pure, in
+:mod:`patcher.planning`), and the copy is written once, atomically, only when every patch
+either fits or is already in the wanted state. The decision is taken under an inter-process
+lock on the copy, so any number of concurrent runs end as one run would.
+"""
+
+from __future__ import annotations
+
+from patcher import copyio
+from patcher.errors import PatcherError
+from patcher.model import Action, Copy, CopyResult, Outcome, State
+from patcher.patchset import MEMBER, PatchSet
+from patcher.planning import CopyPlan, plan_copy
+
+__all__ = ["change", "plan"]
+
+
+def plan(copy: Copy, patchset: PatchSet, text: bytes | None = None) -> CopyResult:
+    """The state of a copy and each patch's fit, without changing anything.
+
+    ``text`` is the copy's bytes when the caller has them already (read during the scan).
+    """
+    if not copy.is_source:
+        return CopyResult(copy, State.UNPATCHABLE)
+    found = plan_copy(copyio.read(copy) if text is None else text, patchset, MEMBER)
+    return CopyResult(copy, found.state, found.fits)
+
+
+def change(copy: Copy, patchset: PatchSet, *, revert: bool = False, dry_run: bool = False, fuzz: int = 0) -> CopyResult:
+    """Apply (or revert) the whole patch set on one copy: lock, read, plan, write."""
+    if not copy.is_source:
+        message = f"{copy.location}: holds only byte-code, no source to patch"
+        return CopyResult(copy, State.UNPATCHABLE, outcome=Outcome.UNPATCHABLE, message=message)
+    try:
+        with copyio.locked(copy):
+            if not copyio.exists(copy):
+                # uninstalled since it was found (a parallel build): nothing left to patch
+                return CopyResult(copy, State.ABSENT, outcome=Outcome.VANISHED)
+            text = copyio.read(copy)  # under the lock: another run may have finished already
+            planned = plan_copy(text, patchset, MEMBER, revert=revert, fuzz=fuzz)
+            result = _result(copy, patchset, planned, revert)
+            if result.outcome is Outcome.FAILED or dry_run:
+                return result
+            if planned.changes:
+                copyio.write(copy, planned.result)
+            copyio.sync_record(copy, planned.result)
+            return result
+    except PatcherError as exc:
+        return CopyResult(copy, State.UNKNOWN, outcome=Outcome.FAILED, message=str(exc))
+
+
+def _result(copy: Copy, patchset: PatchSet, planned: CopyPlan, revert: bool) -> CopyResult:
+    change = (planned.original, planned.result) if planned.changes else None
+    if planned.failed:
+        reasons = "; ".join(f"{s.patch}: {s.failure}" for s in planned.failed)
+        state = plan_copy(planned.original, patchset, MEMBER).state  # as locate would say
+        return CopyResult(copy, state, planned.fits, Outcome.FAILED, f"{copy.location}: does not fit: {reasons}", change=change)
+    changes = any(s.action is Action.CHANGE for s in planned.steps)
+    if revert:
+        outcome, state = (Outcome.REVERTED if changes else Outcome.ALREADY_UNPATCHED), State.UNPATCHED
+    else:
+        outcome, state = (Outcome.PATCHED if changes else Outcome.ALREADY_PATCHED), State.PATCHED
+    return CopyResult(copy, state, planned.fits, outcome, warnings=_warnings(copy, planned), change=change)
+
+
+def _warnings(copy: Copy, planned: CopyPlan) -> tuple[str, ...]:
+    identities = [(d.name, d.version) for d in copy.identities()]
+    warnings = []
+    for step in planned.steps:
+        if step.variant is None:
+            continue
+        if step.variant.in_range(identities) is False:
+            known = ", ".join(f"{n} {v}" for n, v in identities)
+            warnings.append(f"{copy.location}: {step.variant.id} fits, but {known} is outside its declared range")
+        if step.fuzz:
+            warnings.append(f"{copy.location}: {step.variant.id} applied with fuzz {step.fuzz}")
+    return tuple(warnings)

@@ -1,0 +1,155 @@
+"""Planning a copy: which variant of each patch fits its text, and the text that results.
+
+Pure: a text in, a :class:`CopyPlan` out, nothing read or written. Each variant is written
+against the pristine upstream file, and the patches touch separate spots, so every patch is
+placed on the text as found (offsets mean what they say) and the changes are made in one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Optional, Union
+
+from patcher.hunks import Mismatch, Placement, apply_hunks, place_hunks
+from patcher.model import Action, PatchFit, State
+from patcher.patchset import MEMBER, Hunk, PatchSet, Variant
+
+__all__ = ["CopyPlan", "PatchPlan", "plan_copy"]
+
+
+@dataclass(frozen=True)
+class PatchPlan:
+    """What one patch does to a text: the variant chosen, the action, and where its hunks land."""
+
+    patch: str
+    action: Action
+    variant: Optional[Variant] = None
+    placements: tuple[Placement, ...] = ()
+    failure: Optional[str] = None
+
+    @property
+    def offsets(self) -> tuple[int, ...]:
+        return tuple(p.offset for p in self.placements)
+
+    @property
+    def fuzz(self) -> int:
+        return max((p.fuzz for p in self.placements), default=0)
+
+    @property
+    def fit(self) -> PatchFit:
+        """The plan as it is reported and remembered (no variant object, no placements)."""
+        variant = None if self.variant is None else self.variant.id
+        return PatchFit(self.patch, self.action, variant, self.offsets, self.fuzz, self.failure)
+
+
+@dataclass(frozen=True)
+class CopyPlan:
+    """Every patch's plan for one text, and the text that results."""
+
+    original: bytes
+    result: bytes
+    steps: tuple[PatchPlan, ...]
+
+    @property
+    def failed(self) -> tuple[PatchPlan, ...]:
+        return tuple(s for s in self.steps if s.action is Action.FAIL)
+
+    @property
+    def changes(self) -> bool:
+        return self.result != self.original
+
+    @property
+    def fits(self) -> tuple[PatchFit, ...]:
+        return tuple(s.fit for s in self.steps)
+
+    @property
+    def state(self) -> State:
+        """``patched`` / ``unpatched`` / ``drifted`` as seen in the forward direction."""
+        if self.failed:
+            return State.DRIFTED
+        if all(s.action is Action.DONE for s in self.steps):
+            return State.PATCHED
+        return State.UNPATCHED
+
+
+def _fits(text: bytes, hunks: Sequence[Hunk], fuzz: int) -> Union[list[Placement], Mismatch]:
+    if not hunks:
+        return Mismatch(0, 0, "(the variant has no hunk for this file)", None)
+    return place_hunks(text, hunks, fuzz)
+
+
+def _plan_patch(text: bytes, name: str, variants: Sequence[Variant], member: str, revert: bool, fuzz: int) -> PatchPlan:
+    """Pick the first variant that fits; a forward failure alone never means "already done"."""
+    closest: Optional[tuple[float, str]] = None
+    for variant in variants:
+        forward_hunks = variant.hunks(member)
+        reverse_hunks = tuple(h.reversed() for h in forward_hunks)
+        todo_hunks, done_hunks = (reverse_hunks, forward_hunks) if revert else (forward_hunks, reverse_hunks)
+        todo = _fits(text, todo_hunks, 0)
+        done = _fits(text, done_hunks, 0)
+        if isinstance(todo, list) and not isinstance(done, list):
+            return PatchPlan(name, Action.CHANGE, variant, tuple(todo))
+        if isinstance(done, list) and not isinstance(todo, list):
+            return PatchPlan(name, Action.DONE, variant, tuple(done))
+        if isinstance(todo, list) and isinstance(done, list):
+            candidate = (2.0, f"{variant.id}: both the patch and its reverse fit; refusing to guess")
+        else:
+            assert isinstance(todo, Mismatch)
+            # how far the variant got: hunks before the failing one, plus its matching lines
+            progress = (todo.hunk - 1 + (todo.matched / todo.total if todo.total else 0)) / max(len(todo_hunks), 1)
+            candidate = (progress, f"{variant.id}: {todo}")
+        if closest is None or candidate[0] > closest[0]:
+            closest = candidate
+    if fuzz:
+        for variant in variants:
+            hunks = variant.hunks(member)
+            todo_hunks = tuple(h.reversed() for h in hunks) if revert else hunks
+            fuzzy = _fits(text, todo_hunks, fuzz)
+            if isinstance(fuzzy, list):
+                return PatchPlan(name, Action.CHANGE, variant, tuple(fuzzy))
+    return PatchPlan(name, Action.FAIL, None, (), closest[1] if closest else f"{name}: no variant")
+
+
+def plan_copy(text: bytes, patchset: PatchSet, member: str = MEMBER, *, revert: bool = False, fuzz: int = 0) -> CopyPlan:
+    """Plan every patch of the set on one copy's text.
+
+    Each variant is written against the pristine upstream file, and the patches touch separate
+    spots, so every patch is placed on the original text (offsets mean what they say) and the
+    changes are made in one pass. Should two changes ever overlap, the patches are applied one
+    after the other instead (reverse series order when reverting).
+    """
+    steps = [_plan_patch(text, patch.name, patch.variants, member, revert, fuzz) for patch in patchset.patches]
+    hunks: list[Hunk] = []
+    placements: list[Placement] = []
+    for step in steps:
+        if step.action is not Action.CHANGE or step.variant is None:
+            continue
+        own = _step_hunks(step, member, revert)
+        for placement in step.placements:
+            hunks.append(own[placement.hunk])
+            placements.append(replace(placement, hunk=len(hunks) - 1))
+    placements.sort(key=lambda p: p.start)
+    spans = [(p.start, p.start + len(hunks[p.hunk].before)) for p in placements]
+    if all(end <= start for (_, end), (start, _) in zip(spans, spans[1:])):
+        return CopyPlan(text, apply_hunks(text, hunks, placements), tuple(steps))
+    return _plan_in_sequence(text, patchset, member, revert, fuzz)
+
+
+def _step_hunks(step: PatchPlan, member: str, revert: bool) -> tuple[Hunk, ...]:
+    assert step.variant is not None
+    hunks = step.variant.hunks(member)
+    return tuple(h.reversed() for h in hunks) if revert else hunks
+
+
+def _plan_in_sequence(text: bytes, patchset: PatchSet, member: str, revert: bool, fuzz: int) -> CopyPlan:
+    steps: list[PatchPlan] = []
+    current = text
+    for patch in reversed(patchset.patches) if revert else patchset.patches:
+        step = _plan_patch(current, patch.name, patch.variants, member, revert, fuzz)
+        if step.action is Action.CHANGE and step.variant is not None:
+            current = apply_hunks(current, _step_hunks(step, member, revert), step.placements)
+        steps.append(step)
+    if revert:
+        steps.reverse()
+    return CopyPlan(text, current, tuple(steps))

@@ -1,0 +1,43 @@
+"""Finding every copy of pkg_resources: in directories, directory eggs, zipped eggs and wheels.
+
+Finding a copy never modifies anything. The parts, each readable alone: :mod:`.rules` (which
+paths are copies), :mod:`.metadata` and :mod:`.upstream` (what the files around a copy say of
+it), :mod:`.owners` (who installed it), :mod:`.archives` (copies in eggs and wheels),
+:mod:`.walk` (the walk), :mod:`.sharing` (the walk shared between processes) and
+:mod:`.interpreters` (the ``sys.path`` to scan).
+
+Imports are kept to what a scan needs: ``locate`` is timed against ``find``, and a Python
+start-up with a few imports already costs a fair part of find's whole run (see
+benchmarks/bench_locate.py).
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterable
+
+from patcher.scan.walk import ScanResult, Walker
+
+__all__ = ["ScanResult", "scan"]
+
+
+def scan(paths: Iterable[str], sys_path: Iterable[str] = (), jobs: int = 1) -> ScanResult:
+    """Find every copy below ``paths`` (directories scanned recursively, or single archives)
+    and in the entries of an interpreter's ``sys_path``.
+
+    With ``jobs`` > 1, large trees are walked by that many processes (the result is the same).
+    """
+    walker = Walker(jobs)
+    # A scan makes some 100,000 short-lived objects and no reference cycle: the collector's
+    # passes over them would cost a third of the scan.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for path in paths:
+            walker.scan(path)
+        for entry in sys_path:
+            walker.scan(entry, sys_path_entry=True)
+    finally:
+        if collecting:
+            gc.enable()
+    return walker.result()

@@ -1,0 +1,295 @@
+"""The walk: every directory once (by device and inode), the files that may be copies looked into.
+
+It survives what a live prefix does to it (files vanishing, unreadable directories, symlink
+loops, non-UTF-8 names): problems the user should know of are collected as :class:`ScanError`
+values next to the copies instead of stopping the walk. Run for every directory of a prefix,
+its inner loop is kept to the minimum of work per entry.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import hashlib
+import os
+import stat
+from collections.abc import Callable
+from typing import NamedTuple, Optional
+
+from patcher import _forked
+from patcher.errors import ScanError, reason
+from patcher.model import Container, Copy
+from patcher.scan import sharing
+from patcher.scan.archives import scan_archive
+from patcher.scan.metadata import parse_pkg_info, parse_vendor_txt, read_small
+from patcher.scan.owners import Owners
+from patcher.scan.rules import INIT, MODULE, PACKAGE, DirIsPackage, import_root
+from patcher.scan.upstream import upstream, vendoring_pip
+
+__all__ = ["ScanResult", "Walker"]
+
+#: a walk is shared between processes once this many directories wait to be listed: smaller
+#: trees are done before a fork pays off, and many shares even out the work of large ones
+SHARE_AT = 128
+#: fewer archives than this are scanned by the walking process itself
+ARCHIVES_SHARED_AT = 4
+#: names of files the walk looks into
+_FILE_SUFFIXES = (".egg", ".whl", MODULE)
+#: a ``sys.path`` entry's own site directories below it are other installations'
+_SITE_DIRS = frozenset({"site-packages", "dist-packages"})
+
+
+class ScanResult(NamedTuple):
+    """Copies found (sorted, no duplicates) and the paths that could not be read."""
+
+    copies: tuple[Copy, ...]
+    errors: tuple[ScanError, ...]
+    #: each copy's bytes as read during the scan, by sha256: read once, planned once
+    texts: dict[str, bytes] = {}
+    #: how many processes shared the largest walk (see ``jobs`` of :class:`Walker`)
+    processes: int = 1
+
+
+class Walker:
+    """Walks directories once each (by device and inode), collecting copies and errors."""
+
+    def __init__(self, jobs: int = 1) -> None:
+        #: processes sharing a large walk (see :mod:`patcher._forked`)
+        self.jobs = jobs
+        self.visited: set[tuple[int, int]] = set()
+        self.processes = 1
+        #: archives put aside while a walk is shared (None: each is scanned when met)
+        self.archives: Optional[list[str]] = None
+        self.copies: dict[tuple[str, Optional[str]], Copy] = {}
+        self.errors: list[ScanError] = []
+        self.texts: dict[str, bytes] = {}
+        self.owners = Owners()
+        self._skip_dirs: frozenset[str] = frozenset()
+
+    # the walk
+
+    def scan(self, root: str, sys_path_entry: bool = False) -> None:
+        """Scan a directory recursively, or one egg/wheel.
+
+        A ``sys.path`` entry is scanned for what that path holds: a site directory below it
+        (the base interpreter's ``site-packages`` below its standard library, when a venv runs)
+        is another installation's, and is scanned only when it is an entry of its own.
+        """
+        self._skip_dirs = _SITE_DIRS if sys_path_entry else frozenset()
+        root = os.path.abspath(root)
+        try:
+            st = os.stat(root)
+        except FileNotFoundError as exc:
+            if not sys_path_entry:  # a path the user named: say so; sys.path often lists absent ones
+                self.errors.append(ScanError(root, reason(exc)))
+            return
+        except OSError as exc:
+            self.errors.append(ScanError(root, reason(exc)))
+            return
+        if stat.S_ISDIR(st.st_mode):
+            self._walk(root)
+        elif stat.S_ISREG(st.st_mode):
+            self._scan_file(root, os.path.basename(root))
+
+    def _walk(self, top: str) -> None:
+        deferred: list[str] = []  # symlinked directories: walked last, so that real paths win
+        stack = [top]
+        if self.jobs > 1 and _forked.can_fork():
+            # archives cluster (twenty eggs in one site-packages) and cost more than a
+            # directory: they are put aside during the walk, then shared by size
+            self.archives = []
+            pending = self._expand(stack, deferred)
+            if pending:
+                self._share(sharing.split(pending, self.jobs), self._walk_share, deferred)
+            archives, self.archives = self.archives, None
+            if len(archives) >= ARCHIVES_SHARED_AT:
+                import zipfile  # noqa: F401 - once here, rather than once in each child
+
+                self._share(sharing.split_by_size(archives, self.jobs), self._scan_share, deferred)
+            else:
+                self._scan_share(archives, deferred)
+            stack = []
+        self._drain(stack, deferred, links=True)
+
+    def _drain(self, stack: list[str], deferred: list[str], links: bool) -> None:
+        """Walk depth first until ``stack`` is empty; then the symlinked ones, with ``links``."""
+        while stack or (links and deferred):
+            self._visit(stack.pop() if stack else deferred.pop(), stack, deferred)
+
+    def _expand(self, stack: list[str], deferred: list[str]) -> list[str]:
+        """Walk breadth first until :data:`SHARE_AT` directories wait; return those (none
+        when the whole tree was walked first)."""
+        queue, done = list(stack), 0
+        while done < len(queue) and len(queue) - done < SHARE_AT:
+            self._visit(queue[done], queue, deferred)
+            done += 1
+        return queue[done:]
+
+    def _visit(self, path: str, found: list[str], deferred: list[str]) -> None:
+        """List one directory: look into the files that may hold a copy, add the directories
+        to walk to ``found`` (``deferred`` when symlinked)."""
+        # run for every directory of a prefix, its loop for every file: kept to the minimum of
+        # work per entry (names compared, the file type from the directory listing, no stat)
+        try:
+            st = os.stat(path)
+            key = (st.st_dev, st.st_ino)
+            if key in self.visited:
+                return
+            self.visited.add(key)
+            with os.scandir(path) as it:
+                entries = list(it)
+        except OSError as exc:
+            if not _gone(exc):  # else vanished, or a dangling link
+                self.errors.append(ScanError(path, reason(exc)))
+            return
+        skip = self._skip_dirs
+        for entry in entries:
+            name = entry.name
+            try:
+                if entry.is_dir():
+                    if name == "__pycache__" or name in skip:
+                        continue
+                    if name == PACKAGE and self._check(entry.path + os.sep + INIT):
+                        continue  # nothing below a pkg_resources package is a copy: tests, data
+                    (deferred if entry.is_symlink() else found).append(entry.path)
+                elif name.endswith(_FILE_SUFFIXES) and entry.is_file():
+                    if self.archives is not None and not name.endswith(MODULE):
+                        self.archives.append(entry.path)  # scanned after the walk
+                    else:
+                        self._scan_file(entry.path, name)
+            except OSError:
+                continue  # vanished between listing and looking
+
+    # sharing a walk between processes
+
+    def _share(self, shares: list[list[str]], do: Callable[[list[str], list[str]], None], deferred: list[str]) -> None:
+        """``do`` each share in a process of its own, the first one here; symlinked
+        directories met are left in ``deferred``, to be walked once every real one is known."""
+        if not shares:
+            return
+        children = [(share, _forked.fork(functools.partial(self._in_child, do, share))) for share in shares[1:]]
+        sharing = 1
+        try:
+            do(shares[0], deferred)
+            for share, child in children:
+                data = child.result() if child is not None else None
+                if data is not None and self._merge(data, deferred):
+                    sharing += 1
+                else:
+                    do(share, deferred)  # the child failed: do its share here
+        finally:
+            for _, child in children:
+                if child is not None:
+                    child.cancel()
+        self.processes = max(self.processes, sharing)
+
+    def _walk_share(self, share: list[str], deferred: list[str]) -> None:
+        self._drain(list(share), deferred, links=False)
+
+    def _scan_share(self, share: list[str], deferred: list[str]) -> None:
+        for path in share:
+            self._scan_file(path, os.path.basename(path))
+
+    def _in_child(self, do: Callable[[list[str], list[str]], None], share: list[str]) -> bytes:
+        """In a forked child: do a share, send back only what it found."""
+        self.copies, self.texts, self.errors = {}, {}, []
+        if self.archives is not None:
+            self.archives = []
+        deferred: list[str] = []
+        do(share, deferred)
+        findings = sharing.Findings(
+            list(self.copies.values()), self.texts, self.errors, list(self.visited), deferred, self.archives or []
+        )
+        return sharing.encode(findings)
+
+    def _merge(self, data: bytes, deferred: list[str]) -> bool:
+        """Take in a child's findings; False when they cannot be read."""
+        found = sharing.decode(data)
+        if found is None:
+            return False
+        for copy in found.copies:
+            self.copies.setdefault((copy.file, copy.member), copy)
+        for digest, text in found.texts.items():
+            self.texts.setdefault(digest, text)
+        self.errors.extend(found.errors)
+        self.visited.update(found.visited)
+        deferred.extend(found.deferred)
+        if self.archives is not None:
+            self.archives.extend(found.archives)
+        return True
+
+    def _scan_file(self, path: str, name: str) -> None:
+        if name.endswith(".egg") or name.endswith(".whl"):
+            container = Container.EGG_ZIP if name.endswith(".egg") else Container.WHEEL
+            try:
+                for copy, data in scan_archive(path, container):
+                    self.copies.setdefault((copy.file, copy.member), copy)
+                    self.texts.setdefault(copy.sha256, data)
+            except ScanError as exc:
+                self.errors.append(exc)
+        elif name == MODULE or name == INIT:
+            self._check(path)
+
+    def _check(self, path: str) -> bool:
+        """Record ``path`` if it is a copy of pkg_resources; whether it is a file at all."""
+        if not os.path.isfile(path):
+            return False
+        parts = path.split(os.sep)
+        base = os.sep  # parts[0] is '' for an absolute path
+        decided = import_root(parts[1:], DirIsPackage(base))
+        if decided is None:
+            return True
+        root_depth, vendored_by = decided
+        root = os.sep + os.path.join(*parts[1 : root_depth + 1]) if root_depth else os.sep
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            self.errors.append(ScanError(path, reason(exc)))
+            return True
+        vendor = None
+        if vendored_by is not None:
+            vendor = read_small(os.path.join(root, vendored_by, "_vendor", "vendor.txt"), parse_vendor_txt)
+        egg_owner = None
+        container = Container.DIRECTORY
+        if root.endswith(".egg"):
+            egg_owner = read_small(os.path.join(root, "EGG-INFO", "PKG-INFO"), parse_pkg_info)
+            container = Container.EGG_DIR if os.path.isdir(os.path.join(root, "EGG-INFO")) else Container.DIRECTORY
+        owner, conflicts, record, entry = self.owners.claim(root, path)
+        if owner is None:
+            owner = egg_owner
+        if owner is None and vendored_by is not None:
+            owner = self.owners.claim(root, os.path.join(root, vendored_by, INIT))[0]
+        digest = hashlib.sha256(data).hexdigest()
+        self.texts.setdefault(digest, data)
+        self.copies.setdefault(
+            (path, None),
+            Copy(
+                file=path,
+                member=None,
+                container=container,
+                vendored_by=vendored_by,
+                owner=owner,
+                upstream=upstream(owner, vendored_by, vendor),
+                sha256=digest,
+                conflicts=conflicts,
+                record=record,
+                record_entry=entry,
+                vendor_pip=vendoring_pip(owner, vendored_by),
+            ),
+        )
+        return True
+
+    def result(self) -> ScanResult:
+        copies = tuple(sorted(self.copies.values(), key=lambda c: (c.file, c.member or "")))
+        errors = tuple(sorted(self.errors, key=str))  # the same order however the walk was shared
+        return ScanResult(copies, errors, self.texts, self.processes)
+
+
+
+
+def _gone(exc: OSError) -> bool:
+    """Whether an error only says that the path is not there (any more): absent, not a failure."""
+    return isinstance(exc, (FileNotFoundError, NotADirectoryError)) or exc.errno == errno.ELOOP
