@@ -82,14 +82,20 @@ def main() -> int:
 
     drift = t_cache + t_check  # the cache lookup is timed once: after it, a rerun is all cache hits
     print(f"cpus: {os.cpu_count()}  patch set: {patchset.root} ({len(patchset.variants)} variants)")
-    print(f"releases: {len(archives)} ({len(results)} copies, {summary['distinct_sources']} distinct sources); "
-          f"problems: {len(errors) + len(fetch_errors) + len(read_errors)}")
+    print(
+        f"releases: {len(archives)} ({len(results)} copies, {summary['distinct_sources']} distinct sources); "
+        f"problems: {len(errors) + len(fetch_errors) + len(read_errors)}"
+    )
     print(f"counts: {', '.join(f'{n} {s}' for s, n in summary['counts'].items() if n)}")
     print(f"listing versions through pip: {t_list:6.2f} s (fixed cost, 3 pip runs)")
     print(f"read every pkg_resources only: {t_read:6.2f} s  (baseline)")
-    print(f"drift (cache lookup + read + check + summary): {drift:6.2f} s  = {drift / t_read:.2f}x baseline (goal <= 3x)")
+    print(
+        f"drift (cache lookup + read + check + summary): {drift:6.2f} s  = {drift / t_read:.2f}x baseline (goal <= 3x)"
+    )
     print(f"listing + check in sequence: {drift + t_list:6.2f} s  = {(drift + t_list) / t_read:.2f}x baseline")
-    print(f"drift end to end (run_drift: listing, cache, check, summary): {t_run:6.2f} s  = {t_run / t_read:.2f}x baseline")
+    print(
+        f"drift end to end (run_drift: listing, cache, check, summary): {t_run:6.2f} s  = {t_run / t_read:.2f}x baseline"
+    )
     return 0
 
 

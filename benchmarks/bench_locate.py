@@ -47,8 +47,24 @@ OLD_ENV_WHEELS = [("setuptools", "44.1.1"), ("pip", "19.2.3")]
 #: the 20 zipped eggs: made from these wheels (py2.py3 or py3 wheels, as easy_install made eggs)
 EGG_WHEELS = [
     ("setuptools", v)
-    for v in ("20.0", "24.0.2", "28.8.0", "33.1.1", "36.8.0", "39.2.0", "40.8.0", "41.6.0", "44.1.1", "50.3.2",
-              "57.5.0", "65.5.1", "68.2.2", "70.3.0", "75.8.0", "80.9.0")
+    for v in (
+        "20.0",
+        "24.0.2",
+        "28.8.0",
+        "33.1.1",
+        "36.8.0",
+        "39.2.0",
+        "40.8.0",
+        "41.6.0",
+        "44.1.1",
+        "50.3.2",
+        "57.5.0",
+        "65.5.1",
+        "68.2.2",
+        "70.3.0",
+        "75.8.0",
+        "80.9.0",
+    )
 ] + [("pip", v) for v in ("8.1.2", "9.0.3", "10.0.1", "19.2.3")]
 ENVS = 12
 STAMP = ".bench-complete"
@@ -59,8 +75,23 @@ def wheel(name: str, version: str) -> Path:
     found = sorted(CACHE.glob(pattern))
     if not found:
         CACHE.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-                        "--disable-pip-version-check", "--quiet", "-d", str(CACHE), f"{name}=={version}"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary",
+                ":all:",
+                "--disable-pip-version-check",
+                "--quiet",
+                "-d",
+                str(CACHE),
+                f"{name}=={version}",
+            ],
+            check=True,
+        )
         found = sorted(CACHE.glob(pattern))
     if not found:
         sys.exit(f"no wheel for {name}=={version}")
@@ -108,7 +139,7 @@ def build(prefix: Path, target: int) -> None:
     for k in range(ENVS):
         site = prefix / "envs" / f"env{k:02d}" / "lib" / "python3.11" / "site-packages"
         site.mkdir(parents=True)
-        for name, version in (ENV_WHEELS if k % 3 else OLD_ENV_WHEELS):
+        for name, version in ENV_WHEELS if k % 3 else OLD_ENV_WHEELS:
             unpack(wheel(name, version), site)
     eggs_site = prefix / "envs" / "env00" / "lib" / "python3.11" / "site-packages"
     eggs = [make_egg(wheel(n, v), eggs_site) for n, v in EGG_WHEELS]
@@ -137,16 +168,38 @@ def install(venv: Path) -> Path:
     """This checkout, installed into ``venv`` as a user installs it; its console script."""
     if not (venv / "bin" / "python").exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    "--force-reinstall", "--no-deps", str(Path(__file__).resolve().parent.parent)], check=True)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    str(Path(__file__).resolve().parent.parent)], check=True)  # its dependencies
+    subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--force-reinstall",
+            "--no-deps",
+            str(Path(__file__).resolve().parent.parent),
+        ],
+        check=True,
+    )
+    subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            str(Path(__file__).resolve().parent.parent),
+        ],
+        check=True,
+    )  # its dependencies
     return venv / "bin" / "pkgres-patcher"
 
 
 def timed(cmd: list[str]) -> tuple[float, bytes]:
     started = time.perf_counter()
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    proc = subprocess.run(cmd, capture_output=True, check=False)
     elapsed = time.perf_counter() - started
     if proc.returncode not in (0,):
         sys.exit(f"{' '.join(cmd)} exited with {proc.returncode}: {proc.stderr.decode(errors='replace')[-2000:]}")
@@ -169,8 +222,28 @@ def main() -> None:
         locate_cmd += ["--patches", args.patches]
     cold_cmd = [*locate_cmd, "--no-cache"]
     alone_cmd = [*locate_cmd, "--jobs", "1"]
-    find_cmd = ["find", str(prefix), "-name", "__pycache__", "-prune", "-o", "(", "-name", "*.egg", "-o", "-name", "*.whl",
-                "-o", "-path", "*/pkg_resources/__init__.py", "-o", "-name", "pkg_resources.py", ")", "-print"]
+    find_cmd = [
+        "find",
+        str(prefix),
+        "-name",
+        "__pycache__",
+        "-prune",
+        "-o",
+        "(",
+        "-name",
+        "*.egg",
+        "-o",
+        "-name",
+        "*.whl",
+        "-o",
+        "-path",
+        "*/pkg_resources/__init__.py",
+        "-o",
+        "-name",
+        "pkg_resources.py",
+        ")",
+        "-print",
+    ]
 
     _, out = timed(locate_cmd)  # warm the page cache (and check the output)
     copies = json.loads(out)["copies"]
@@ -186,15 +259,26 @@ def main() -> None:
     files = count_files(prefix)
     dirs = sum(len(d) for _p, d, _f in os.walk(prefix))
     print(f"prefix: {prefix}: {files} files, {dirs} directories")
-    print(f"find lists {len(candidates)} candidates; locate reports {len(copies)} copies "
-          f"({sum(1 for c in copies if c['container'] == 'egg-zip')} in zipped eggs, "
-          f"{sum(1 for c in copies if c['container'] == 'wheel')} in wheels)")
-    rows = (("locate --json", locate_times), ("  --no-cache", cold_times), ("  --jobs 1", alone_times), ("find", find_times))
+    print(
+        f"find lists {len(candidates)} candidates; locate reports {len(copies)} copies "
+        f"({sum(1 for c in copies if c['container'] == 'egg-zip')} in zipped eggs, "
+        f"{sum(1 for c in copies if c['container'] == 'wheel')} in wheels)"
+    )
+    rows = (
+        ("locate --json", locate_times),
+        ("  --no-cache", cold_times),
+        ("  --jobs 1", alone_times),
+        ("find", find_times),
+    )
     for label, times in rows:
-        print(f"{label + ':':<15}median {statistics.median(times) * 1000:.0f} ms of {args.runs} "
-              f"(min {min(times) * 1000:.0f} ms)")
-    print(f"ratio locate/find: {loc / fnd:.2f} (goal <= 1.25); with --no-cache: {cold / fnd:.2f}; "
-          f"with --jobs 1: {alone / fnd:.2f} ({os.cpu_count()} CPUs)")
+        print(
+            f"{label + ':':<15}median {statistics.median(times) * 1000:.0f} ms of {args.runs} "
+            f"(min {min(times) * 1000:.0f} ms)"
+        )
+    print(
+        f"ratio locate/find: {loc / fnd:.2f} (goal <= 1.25); with --no-cache: {cold / fnd:.2f}; "
+        f"with --jobs 1: {alone / fnd:.2f} ({os.cpu_count()} CPUs)"
+    )
 
 
 if __name__ == "__main__":

@@ -57,12 +57,22 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from typing import Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-SCENARIOS = ["dist-info", "egg-info", "path-dir", "dir-egg", "zip-egg", "zip-egg-stat", "zip-egg-open", "nested-egg", "egg-link", "ns-meta"]
+SCENARIOS = [
+    "dist-info",
+    "egg-info",
+    "path-dir",
+    "dir-egg",
+    "zip-egg",
+    "zip-egg-stat",
+    "zip-egg-open",
+    "nested-egg",
+    "egg-link",
+    "ns-meta",
+]
 #: races outside the patch set, run only when named with --scenario (none at present)
 EXTRA_SCENARIOS: list[str] = []
 
@@ -268,7 +278,10 @@ def prepare(release: str, dest: str) -> tuple[str, str]:
     else:
         with zipfile.ZipFile(release) as zf:
             zf.extractall(root)
-    for rel, mod in (("pkg_resources/__init__.py", "pkg_resources"), ("pip/_vendor/pkg_resources/__init__.py", "pip._vendor.pkg_resources")):
+    for rel, mod in (
+        ("pkg_resources/__init__.py", "pkg_resources"),
+        ("pip/_vendor/pkg_resources/__init__.py", "pip._vendor.pkg_resources"),
+    ):
         if os.path.exists(os.path.join(root, rel)):
             return root, mod
     raise SystemExit(f"{release}: no pkg_resources package in it")
@@ -319,7 +332,10 @@ def run(python: str, root: str, mod: str, scenario: str) -> dict:
         os.mkdir(scen)
         p = subprocess.run(
             [python, "-S", "-B", "-W", "ignore", script, root, mod, scenario, scen],
-            capture_output=True, text=True, timeout=120, cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=work,
         )
         for line in p.stdout.splitlines():
             if line.startswith("RESULT "):
@@ -342,11 +358,18 @@ def verdict(r: dict) -> str:
     return bits
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("release", help="wheel file or import root directory")
-    ap.add_argument("--python", action="append", default=[], help="pyenv version (e.g. 2.7) or interpreter path; repeatable")
-    ap.add_argument("--scenario", action="append", choices=SCENARIOS + EXTRA_SCENARIOS, help="default: all" + (f" but {', '.join(EXTRA_SCENARIOS)}" if EXTRA_SCENARIOS else ""))
+    ap.add_argument(
+        "--python", action="append", default=[], help="pyenv version (e.g. 2.7) or interpreter path; repeatable"
+    )
+    ap.add_argument(
+        "--scenario",
+        action="append",
+        choices=SCENARIOS + EXTRA_SCENARIOS,
+        help="default: all" + (f" but {', '.join(EXTRA_SCENARIOS)}" if EXTRA_SCENARIOS else ""),
+    )
     ap.add_argument("--patched", action="store_true", help="also run on a copy with the patch set applied")
     ap.add_argument("--only-patched", action="store_true", help="run only the patched copy")
     ap.add_argument("--patches", default=os.path.join(os.path.dirname(HERE), "patches"))
@@ -375,7 +398,9 @@ def main(argv: Optional[list[str]] = None) -> int:
                     r["copy"] = label
                     results.append(r)
                     if not args.json:
-                        print(f"{os.path.basename(args.release.rstrip('/'))} py{r.get('python', '?'):8} {label:9} {scen:13} {verdict(r)}")
+                        print(
+                            f"{os.path.basename(args.release.rstrip('/'))} py{r.get('python', '?'):8} {label:9} {scen:13} {verdict(r)}"
+                        )
                     if label == "patched" and r.get("result") != "survived":
                         status = 1
         if args.json:

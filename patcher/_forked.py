@@ -13,7 +13,6 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from typing import Optional
 
 __all__ = ["Child", "can_fork", "fork", "usable_cpus"]
 
@@ -39,9 +38,9 @@ class Child:
 
     def __init__(self, pid: int, fd: int) -> None:
         self.pid = pid
-        self._fd: Optional[int] = fd
+        self._fd: int | None = fd
 
-    def result(self) -> Optional[bytes]:
+    def result(self) -> bytes | None:
         """The child's bytes, or None when it failed (or was already collected)."""
         if self._fd is None:
             return None
@@ -75,7 +74,7 @@ class Child:
             os.close(self._fd)
             self._fd = None
 
-    def _reap(self) -> Optional[int]:
+    def _reap(self) -> int | None:
         try:
             _, status = os.waitpid(self.pid, 0)
         except ChildProcessError:
@@ -83,7 +82,7 @@ class Child:
         return os.waitstatus_to_exitcode(status)
 
 
-def fork(work: Callable[[], bytes]) -> Optional[Child]:
+def fork(work: Callable[[], bytes]) -> Child | None:
     """Run ``work`` in a forked child; None when no child can be made (the caller does it)."""
     try:
         read_fd, write_fd = os.pipe()
@@ -101,7 +100,7 @@ def fork(work: Callable[[], bytes]) -> Optional[Child]:
             os.close(read_fd)
             view = memoryview(work())
             while view:
-                view = view[os.write(write_fd, view):]
+                view = view[os.write(write_fd, view) :]
             code = 0
         except BaseException:  # noqa: BLE001 - any failure: the parent does this share itself
             pass

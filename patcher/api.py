@@ -9,7 +9,7 @@ cache does without it, and that is most of ``locate``'s speed (see benchmarks/be
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from patcher.errors import PatcherError
 from patcher.model import Container, CopyResult, Report
@@ -39,7 +39,7 @@ def locate(paths: Iterable[str] = (), *, pythons: Iterable[str] = (), jobs: int 
     return scan(paths, sys_path, jobs=jobs)
 
 
-def _load_patchset(patches: Optional[str]) -> PatchSet:
+def _load_patchset(patches: str | None) -> PatchSet:
     from patcher.patchset import load_patchset
 
     return load_patchset(patches)
@@ -50,7 +50,7 @@ def inspect(
     *,
     pythons: Iterable[str] = (),
     jobs: int = 1,
-    patches: Optional[str] = None,
+    patches: str | None = None,
     cache: bool = True,
 ) -> Report:
     """Every copy with its state and each patch's fit (what ``locate`` prints).
@@ -84,8 +84,17 @@ def inspect(
     return Report(tuple(results), (*errors, *found.errors))
 
 
-def _change(paths: Iterable[str], pythons: Iterable[str], jobs: int, patches: Optional[str], *, revert: bool,
-            dry_run: bool, fuzz: int, wheels: bool) -> Report:
+def _change(
+    paths: Iterable[str],
+    pythons: Iterable[str],
+    jobs: int,
+    patches: str | None,
+    *,
+    revert: bool,
+    dry_run: bool,
+    fuzz: int,
+    wheels: bool,
+) -> Report:
     from patcher.patching import change
 
     patchset = _load_patchset(patches)
@@ -103,7 +112,7 @@ def apply(
     *,
     pythons: Iterable[str] = (),
     jobs: int = 1,
-    patches: Optional[str] = None,
+    patches: str | None = None,
     dry_run: bool = False,
     fuzz: int = 0,
     wheels: bool = False,
@@ -118,7 +127,7 @@ def revert(
     *,
     pythons: Iterable[str] = (),
     jobs: int = 1,
-    patches: Optional[str] = None,
+    patches: str | None = None,
     dry_run: bool = False,
     fuzz: int = 0,
     wheels: bool = False,
@@ -130,12 +139,12 @@ def revert(
 def drift(
     requirements: Sequence[str] = (),
     *,
-    patches: Optional[str] = None,
+    patches: str | None = None,
     find_links: Sequence[str] = (),
     no_index: bool = False,
-    cache_dir: Optional[str] = None,
+    cache_dir: str | None = None,
     jobs: int = 8,
-    progress: Optional[Callable[[int, int], None]] = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> DriftReport:
     """How the patch set fits upstream releases (PEP 508 ``requirements``; none: every release
     the patch set covers, and the newest), fetched through pip into ``cache_dir``."""

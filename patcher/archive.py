@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import zipfile
-from typing import BinaryIO, Optional
+from typing import BinaryIO
 
 from patcher.atomic import atomic_write
 from patcher.bytecode import is_stale_member
@@ -18,7 +18,7 @@ from patcher.record import rewrite_record_text
 __all__ = ["rewrite_member"]
 
 
-def rewrite_member(path: str, member: str, data: bytes, record: Optional[str]) -> None:
+def rewrite_member(path: str, member: str, data: bytes, record: str | None) -> None:
     """Rewrite a zipped egg or wheel whole with ``member`` replaced.
 
     Every member keeps its name, order and timestamp, and every other member its content;
@@ -58,8 +58,17 @@ def rewrite_member(path: str, member: str, data: bytes, record: Optional[str]) -
 
 def _copy_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
     new = zipfile.ZipInfo(info.filename, info.date_time)
-    for attr in ("compress_type", "comment", "extra", "create_system", "create_version",
-                 "extract_version", "external_attr", "internal_attr", "flag_bits"):
+    for attr in (
+        "compress_type",
+        "comment",
+        "extra",
+        "create_system",
+        "create_version",
+        "extract_version",
+        "external_attr",
+        "internal_attr",
+        "flag_bits",
+    ):
         setattr(new, attr, getattr(info, attr))
     new.flag_bits &= ~0x08  # sizes are known now: no data descriptor
     return new

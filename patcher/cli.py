@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import NoReturn, Optional, TextIO
+from typing import NoReturn, TextIO
 
 from patcher import __version__, commands
 from patcher.commands import EXIT_FAILED, EXIT_USAGE, warn
@@ -26,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(self.prog, message)
 
 
-def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; only ``command``'s module is imported, to add its arguments."""
     parser = _Parser(
         prog="pkgres-patcher",
@@ -43,12 +43,12 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _command(argv: Sequence[str]) -> Optional[str]:
+def _command(argv: Sequence[str]) -> str | None:
     """The command named on the command line (the first word that is not an option)."""
     return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
-def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None, err: Optional[TextIO] = None) -> int:
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run one command; the error boundary: typed errors become one line on stderr."""
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err

@@ -59,6 +59,11 @@ def write(copy: Copy, data: bytes) -> None:
 
 def sync_record(copy: Copy, data: bytes) -> None:
     """Make the owner's RECORD describe ``data`` (also finishes the work of a killed run)."""
-    if copy.member is None and copy.record and copy.record_entry and copy.container in (Container.DIRECTORY, Container.EGG_DIR):
+    if (
+        copy.member is None
+        and copy.record
+        and copy.record_entry
+        and copy.container in (Container.DIRECTORY, Container.EGG_DIR)
+    ):
         with locks.exclusive(copy.record):
             update_record(copy.record, copy.record_entry, data)

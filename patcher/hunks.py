@@ -11,11 +11,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Optional, Union
 
 from patcher.patchset import Hunk, Line
 
 __all__ = ["Mismatch", "Placement", "apply_hunks", "place_hunks", "split_lines"]
+
 
 @dataclass(frozen=True)
 class Placement:
@@ -37,7 +37,7 @@ class Mismatch:
     hunk: int  # 1-based
     line: int  # 1-based line number in the file
     expected: str
-    found: Optional[str]
+    found: str | None
     matched: int = 0  # lines of the hunk that match where it comes closest
     total: int = 0
 
@@ -77,7 +77,9 @@ def _context_run(lines: Sequence[Line], from_end: bool) -> int:
     return run
 
 
-def _search(stripped: Sequence[bytes], index: Mapping[bytes, Sequence[int]], want: Sequence[Line], expected: int, lowest: int) -> Optional[int]:
+def _search(
+    stripped: Sequence[bytes], index: Mapping[bytes, Sequence[int]], want: Sequence[Line], expected: int, lowest: int
+) -> int | None:
     """The matching position nearest to ``expected`` (later first on a tie), not before ``lowest``."""
     highest = len(stripped) - len(want)
     if not want:
@@ -109,7 +111,14 @@ def _prepare(text: bytes) -> tuple[list[bytes], dict[bytes, list[int]]]:
 _COMMON = 8
 
 
-def _mismatch(stripped: Sequence[bytes], positions: Mapping[bytes, Sequence[int]], hunk: Hunk, index: int, expected: int, lowest: int) -> Mismatch:
+def _mismatch(
+    stripped: Sequence[bytes],
+    positions: Mapping[bytes, Sequence[int]],
+    hunk: Hunk,
+    index: int,
+    expected: int,
+    lowest: int,
+) -> Mismatch:
     """Explain a hunk that fits nowhere: its first differing line where it comes closest.
 
     "Closest" is the place (not before the previous hunk) where most of its lines match,
@@ -141,7 +150,7 @@ def _mismatch(stripped: Sequence[bytes], positions: Mapping[bytes, Sequence[int]
     return Mismatch(index + 1, best + 1, "(a place after the previous hunk)", None, best_score, len(before))
 
 
-def place_hunks(text: bytes, hunks: Sequence[Hunk], fuzz: int = 0) -> Union[list[Placement], Mismatch]:
+def place_hunks(text: bytes, hunks: Sequence[Hunk], fuzz: int = 0) -> list[Placement] | Mismatch:
     """Find where every hunk fits, in order and without overlapping; or say which does not."""
     stripped, positions = _prepare(text)
     placements: list[Placement] = []
@@ -149,13 +158,13 @@ def place_hunks(text: bytes, hunks: Sequence[Hunk], fuzz: int = 0) -> Union[list
     for index, hunk in enumerate(hunks):
         before = hunk.before
         expected = max(hunk.source_start - 1, 0) if before else hunk.source_start
-        found: Optional[Placement] = None
+        found: Placement | None = None
         head_ctx, tail_ctx = _context_run(hunk.lines, False), _context_run(hunk.lines, True)
         for level in range(fuzz + 1):
             head, tail = min(level, head_ctx), min(level, tail_ctx)
             if level and head == 0 and tail == 0:
                 break
-            want = before[head: len(before) - tail]
+            want = before[head : len(before) - tail]
             at = _search(stripped, positions, want, expected + head, lowest)
             if at is not None:
                 start = at - head
@@ -180,7 +189,7 @@ def apply_hunks(text: bytes, hunks: Sequence[Hunk], placements: Sequence[Placeme
         out.extend(lines[cursor:start])
         pos = start
         # with fuzz, the ignored outer context lines are neither checked nor taken from the hunk
-        kept = hunk.lines[placement.trim_head: len(hunk.lines) - placement.trim_tail]
+        kept = hunk.lines[placement.trim_head : len(hunk.lines) - placement.trim_tail]
         for line in kept:
             if line.kind == " ":
                 out.append(lines[pos])

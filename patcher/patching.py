@@ -56,7 +56,9 @@ def _result(copy: Copy, patchset: PatchSet, planned: CopyPlan, revert: bool) -> 
     if planned.failed:
         reasons = "; ".join(f"{s.patch}: {s.failure}" for s in planned.failed)
         state = plan_copy(planned.original, patchset, MEMBER).state  # as locate would say
-        return CopyResult(copy, state, planned.fits, Outcome.FAILED, f"{copy.location}: does not fit: {reasons}", change=change)
+        return CopyResult(
+            copy, state, planned.fits, Outcome.FAILED, f"{copy.location}: does not fit: {reasons}", change=change
+        )
     changes = any(s.action is Action.CHANGE for s in planned.steps)
     if revert:
         outcome, state = (Outcome.REVERTED if changes else Outcome.ALREADY_UNPATCHED), State.UNPATCHED

@@ -16,13 +16,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Optional
 
-from unidiff.errors import UnidiffParseError
-from unidiff.patch import PatchSet as UnifiedDiff
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
+from unidiff.errors import UnidiffParseError
+from unidiff.patch import PatchSet as UnifiedDiff
 
 from patcher._headers import read_headers
 from patcher._paths import default_patches_dir
@@ -119,9 +118,9 @@ class Variant:
         """Every hunk of this variant for ``path``, in order."""
         return tuple(h for fp in self.files if fp.path == path for h in fp.hunks)
 
-    def in_range(self, identities: Iterable[tuple[str, str]]) -> Optional[bool]:
+    def in_range(self, identities: Iterable[tuple[str, str]]) -> bool | None:
         """Whether any (project, version) is inside a declared range; None when none is comparable."""
-        answer: Optional[bool] = None
+        answer: bool | None = None
         for project, version in identities:
             try:
                 parsed = Version(version)
@@ -135,7 +134,9 @@ class Variant:
         return answer
 
     def reversed(self) -> Variant:
-        return Variant(self.patch, self.name, self.path, self.header, self.ranges, tuple(f.reversed() for f in self.files))
+        return Variant(
+            self.patch, self.name, self.path, self.header, self.ranges, tuple(f.reversed() for f in self.files)
+        )
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ class PatchSet:
 def _strip_prefix(path: str) -> str:
     for prefix in ("a/", "b/"):
         if path.startswith(prefix):
-            return path[len(prefix):]
+            return path[len(prefix) :]
     return path
 
 
@@ -199,7 +200,7 @@ def _split_header(text: str, where: str) -> tuple[str, str]:
     lines = text.splitlines(keepends=True)
     for i, line in enumerate(lines):
         if line.rstrip("\r\n") == "---":
-            return "".join(lines[:i]), "".join(lines[i + 1:])
+            return "".join(lines[:i]), "".join(lines[i + 1 :])
         if line.startswith("--- "):
             return "".join(lines[:i]), "".join(lines[i:])
     raise PatchSetError(where, "no diff found (expected a '---' line after the DEP-3 header)")
@@ -267,7 +268,7 @@ def _read_series(series: str) -> list[str]:
     return entries
 
 
-def load_patchset(directory: Optional[str] = None) -> PatchSet:
+def load_patchset(directory: str | None = None) -> PatchSet:
     """Read ``series`` and every variant it names, in series order."""
     root = os.path.abspath(directory) if directory else default_patches_dir()
     by_patch: dict[str, list[Variant]] = {}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Optional, Union
 
 from patcher.hunks import Mismatch, Placement, apply_hunks, place_hunks
 from patcher.model import Action, PatchFit, State
@@ -24,9 +23,9 @@ class PatchPlan:
 
     patch: str
     action: Action
-    variant: Optional[Variant] = None
+    variant: Variant | None = None
     placements: tuple[Placement, ...] = ()
-    failure: Optional[str] = None
+    failure: str | None = None
 
     @property
     def offsets(self) -> tuple[int, ...]:
@@ -73,7 +72,7 @@ class CopyPlan:
         return State.UNPATCHED
 
 
-def _fits(text: bytes, hunks: Sequence[Hunk], fuzz: int) -> Union[list[Placement], Mismatch]:
+def _fits(text: bytes, hunks: Sequence[Hunk], fuzz: int) -> list[Placement] | Mismatch:
     if not hunks:
         return Mismatch(0, 0, "(the variant has no hunk for this file)", None)
     return place_hunks(text, hunks, fuzz)
@@ -81,7 +80,7 @@ def _fits(text: bytes, hunks: Sequence[Hunk], fuzz: int) -> Union[list[Placement
 
 def _plan_patch(text: bytes, name: str, variants: Sequence[Variant], member: str, revert: bool, fuzz: int) -> PatchPlan:
     """Pick the first variant that fits; a forward failure alone never means "already done"."""
-    closest: Optional[tuple[float, str]] = None
+    closest: tuple[float, str] | None = None
     for variant in variants:
         forward_hunks = variant.hunks(member)
         reverse_hunks = tuple(h.reversed() for h in forward_hunks)
@@ -111,7 +110,9 @@ def _plan_patch(text: bytes, name: str, variants: Sequence[Variant], member: str
     return PatchPlan(name, Action.FAIL, None, (), closest[1] if closest else f"{name}: no variant")
 
 
-def plan_copy(text: bytes, patchset: PatchSet, member: str = MEMBER, *, revert: bool = False, fuzz: int = 0) -> CopyPlan:
+def plan_copy(
+    text: bytes, patchset: PatchSet, member: str = MEMBER, *, revert: bool = False, fuzz: int = 0
+) -> CopyPlan:
     """Plan every patch of the set on one copy's text.
 
     Each variant is written against the pristine upstream file, and the patches touch separate

@@ -10,7 +10,6 @@ import base64
 import csv
 import hashlib
 import io
-from typing import Optional
 
 from patcher.atomic import atomic_write
 from patcher.errors import WriteError, reason
@@ -24,7 +23,7 @@ def record_hash(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def rewrite_record_text(text: str, entry: str, data: bytes) -> Optional[str]:
+def rewrite_record_text(text: str, entry: str, data: bytes) -> str | None:
     """RECORD text with ``entry``'s hash and size set for ``data``; None when nothing changes."""
     rows = list(csv.reader(io.StringIO(text)))
     changed = False

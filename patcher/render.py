@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any
 
 from patcher.model import CopyResult, Dist, Outcome
 from patcher.statecache import encode
@@ -18,11 +18,11 @@ def display(path: str) -> str:
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _dist(dist: Optional[Dist]) -> Optional[dict[str, str]]:
+def _dist(dist: Dist | None) -> dict[str, str] | None:
     return None if dist is None else {"name": dist.name, "version": dist.version}
 
 
-def copy_json(result: CopyResult, dry_run: Optional[bool] = None) -> dict[str, Any]:
+def copy_json(result: CopyResult, dry_run: bool | None = None) -> dict[str, Any]:
     """The JSON object of one copy (see README, "JSON format"); ``dry_run`` for apply/revert."""
     copy = result.copy
     obj: dict[str, Any] = {
@@ -45,12 +45,12 @@ def copy_json(result: CopyResult, dry_run: Optional[bool] = None) -> dict[str, A
     return obj
 
 
-def copies_json(results: Sequence[CopyResult], dry_run: Optional[bool] = None) -> str:
+def copies_json(results: Sequence[CopyResult], dry_run: bool | None = None) -> str:
     """``{"copies": [...]}``."""
     return json.dumps({"copies": [copy_json(r, dry_run) for r in results]}, indent=2) + "\n"
 
 
-def _short(dist: Optional[Dist]) -> str:
+def _short(dist: Dist | None) -> str:
     return "-" if dist is None else f"{dist.name} {dist.version}"
 
 

@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Any
 
 from patcher import __version__
 from patcher._paths import default_patches_dir, user_cache_dir
@@ -71,7 +71,7 @@ def _patch_files(root: str) -> list[str]:
     return found
 
 
-def _digest(start: str, files: list[tuple[str, str, str]]) -> Optional[str]:
+def _digest(start: str, files: list[tuple[str, str, str]]) -> str | None:
     digest = hashlib.sha256(start.encode())
     try:
         for label, name, path in files:
@@ -88,7 +88,7 @@ def _patches(root: str) -> list[tuple[str, str, str]]:
     return [("patches", os.path.relpath(path, root), path) for path in _patch_files(root)]
 
 
-def patches_digest(root: str) -> Optional[str]:
+def patches_digest(root: str) -> str | None:
     """A digest of the patch set in ``root`` alone (series and variants), or None if unreadable."""
     try:
         return _digest(f"pkgres-patcher patches {_FORMAT}\0", _patches(root))
@@ -96,7 +96,7 @@ def patches_digest(root: str) -> Optional[str]:
         return None
 
 
-def patchset_digest(root: str) -> Optional[str]:
+def patchset_digest(root: str) -> str | None:
     """A digest of the patch set in ``root`` and of this package's code, or None if unreadable.
 
     The code is part of it so that a planner that changes (an upgrade, a checkout being
@@ -122,16 +122,28 @@ def encode(planned: Planned) -> dict[str, Any]:
 
 
 def _fit_json(fit: PatchFit) -> dict[str, Any]:
-    return {"patch": fit.patch, "variant": fit.variant, "action": fit.action.value, "offsets": list(fit.offsets),
-            "fuzz": fit.fuzz, "detail": fit.detail}
+    return {
+        "patch": fit.patch,
+        "variant": fit.variant,
+        "action": fit.action.value,
+        "offsets": list(fit.offsets),
+        "fuzz": fit.fuzz,
+        "detail": fit.detail,
+    }
 
 
-def decode(value: Any) -> Optional[Planned]:
+def decode(value: Any) -> Planned | None:
     """A state read back; None when it is not one (a corrupt or foreign file: plan again)."""
     try:
         fits = tuple(
-            PatchFit(str(p["patch"]), Action(p["action"]), p["variant"], tuple(int(o) for o in p["offsets"]),
-                     int(p["fuzz"]), p["detail"])
+            PatchFit(
+                str(p["patch"]),
+                Action(p["action"]),
+                p["variant"],
+                tuple(int(o) for o in p["offsets"]),
+                int(p["fuzz"]),
+                p["detail"],
+            )
             for p in value["patches"]
         )
         return State(value["state"]), fits
@@ -143,7 +155,7 @@ class StateCache:
     """States by copy bytes for one patch set and planner: the user's file (one JSON file,
     written whole and atomically), over the known states shipped with the patch set."""
 
-    def __init__(self, path: Optional[str], known_states: Optional[Mapping[str, Any]] = None) -> None:
+    def __init__(self, path: str | None, known_states: Mapping[str, Any] | None = None) -> None:
         self.path = path
         loaded = _load(path) if path else None
         self._known_states = known_states or {}
@@ -153,7 +165,7 @@ class StateCache:
         self._values: dict[str, Any] = loaded or {}
         self._new: dict[str, Any] = {}
 
-    def get(self, key: str) -> Optional[Planned]:
+    def get(self, key: str) -> Planned | None:
         """The remembered state of ``key``, if any (and sound)."""
         value = self._new.get(key, self._values.get(key, self._known_states.get(key)))
         return None if value is None else decode(value)
@@ -182,7 +194,7 @@ class StateCache:
         _prune(os.path.dirname(self.path), keep=self.path)
 
 
-def _load(path: str, patches: Optional[str] = None) -> Optional[dict[str, Any]]:
+def _load(path: str, patches: str | None = None) -> dict[str, Any] | None:
     """The states in a cache file (or the known states, made for the patch set of digest
     ``patches``); None when there is none, or none worth believing."""
     try:
@@ -198,13 +210,13 @@ def _load(path: str, patches: Optional[str] = None) -> Optional[dict[str, Any]]:
     return states
 
 
-def load_known_states(root: str) -> Optional[dict[str, Any]]:
+def load_known_states(root: str) -> dict[str, Any] | None:
     """The known states shipped in the patch set ``root``, when they were made for it."""
     digest = patches_digest(root)
     return None if digest is None else _load(os.path.join(root, KNOWN_STATES), digest)
 
 
-def known_states_json(root: str, states: Mapping[str, Planned]) -> Optional[str]:
+def known_states_json(root: str, states: Mapping[str, Planned]) -> str | None:
     """The text of ``known-states.json`` for the patch set ``root`` (``devtools/known_states.py``)."""
     digest = patches_digest(root)
     if digest is None:
@@ -225,7 +237,7 @@ def _prune(directory: str, keep: str) -> None:
         pass
 
 
-def open_cache(patches: Optional[str], enabled: bool = True) -> StateCache:
+def open_cache(patches: str | None, enabled: bool = True) -> StateCache:
     """The cache for the patch set in ``patches`` (the shipped one when None).
 
     A disabled or unusable cache is an empty one that saves nothing.

@@ -15,7 +15,6 @@ import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Optional
 
 import pytest
 
@@ -36,8 +35,20 @@ def download(name: str, version: str) -> Path:
     found = sorted(WHEELS.glob(pattern)) or sorted(WHEELS.glob(pattern.replace("_", "-")))
     if not found:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-             "--disable-pip-version-check", "--quiet", "-d", str(WHEELS), f"{name}=={version}"],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary",
+                ":all:",
+                "--disable-pip-version-check",
+                "--quiet",
+                "-d",
+                str(WHEELS),
+                f"{name}=={version}",
+            ],
             check=True,
         )
         found = sorted(WHEELS.glob(pattern)) or sorted(WHEELS.glob(pattern.replace("_", "-")))
@@ -49,7 +60,7 @@ def wheel_version(wheel: Path) -> str:
     return wheel.name.split("-")[1]
 
 
-def pyenv_python(version: str) -> Optional[str]:
+def pyenv_python(version: str) -> str | None:
     """The pyenv interpreter for ``version`` (e.g. ``2.7``), or None when pyenv lacks it."""
     pyenv = shutil.which("pyenv")
     roots = []
@@ -83,21 +94,35 @@ def venv_python() -> str:
 class Venv:
     """A real virtual environment made with ``venv``; wheels installed into it by real pip."""
 
-    def __init__(self, root: Path, python: Optional[str] = None) -> None:
+    def __init__(self, root: Path, python: str | None = None) -> None:
         self.root = root
         python = python or venv_python()
         subprocess.run([python, "-m", "venv", "--without-pip", str(root)], check=True)
         self.python = str(root / "bin" / "python")
         out = subprocess.run(
             [self.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         self.site = Path(out.stdout.strip())
 
     def install(self, *wheels: Path) -> None:
         subprocess.run(
-            [sys.executable, "-m", "pip", "--python", self.python, "install", "--no-deps", "--no-index",
-             "--disable-pip-version-check", "--quiet", "--no-compile", *map(str, wheels)],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "--python",
+                self.python,
+                "install",
+                "--no-deps",
+                "--no-index",
+                "--disable-pip-version-check",
+                "--quiet",
+                "--no-compile",
+                *map(str, wheels),
+            ],
             check=True,
         )
 
@@ -105,7 +130,9 @@ class Venv:
         return subprocess.run([self.python, "-c", code], capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
 
 
-def make_egg(wheel: Path, dest_dir: Path, pyver: str = "2.7", zipped: bool = True, only: Optional[Callable[[str], bool]] = None) -> Path:
+def make_egg(
+    wheel: Path, dest_dir: Path, pyver: str = "2.7", zipped: bool = True, only: Callable[[str], bool] | None = None
+) -> Path:
     """Lay out an egg from a wheel as easy_install did: the code plus ``EGG-INFO/PKG-INFO``."""
     with zipfile.ZipFile(wheel) as zf:
         meta_name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
@@ -113,8 +140,7 @@ def make_egg(wheel: Path, dest_dir: Path, pyver: str = "2.7", zipped: bool = Tru
         name, version = meta["Name"], meta["Version"]
         egg = dest_dir / f"{name.replace('-', '_')}-{version}-py{pyver}.egg"
         members = [
-            n for n in zf.namelist()
-            if ".dist-info/" not in n and not n.endswith("/") and (only is None or only(n))
+            n for n in zf.namelist() if ".dist-info/" not in n and not n.endswith("/") and (only is None or only(n))
         ]
         pkg_info = zf.read(meta_name)
         top_level = sorted({n.split("/")[0] for n in members if "/" in n})
@@ -175,7 +201,7 @@ def _private_lock_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
 def venv_factory(tmp_path: Path) -> Callable[..., Venv]:
     counter = iter(range(1000))
 
-    def make(python: Optional[str] = None) -> Venv:
+    def make(python: str | None = None) -> Venv:
         return Venv(tmp_path / f"venv{next(counter)}", python)
 
     return make
@@ -200,14 +226,20 @@ Upstream-Releases: setuptools>=44
 
 #: (patch, description, old text, new text): two spots of the real pkg_resources
 DRIFT_PATCHES = (
-    ("zip-manifest-load", "treat a zip that vanished while its manifest is loaded as empty",
-     b"        path = os.path.normpath(path)\n        mtime = os.stat(path).st_mtime\n",
-     b"        path = os.path.normpath(path)\n        try:\n            mtime = os.stat(path).st_mtime\n"
-     b"        except OSError:\n            return {}\n"),
-    ("find-eggs-in-zip", "skip an egg that vanished while it is scanned",
-     b"    metadata = EggMetadata(importer)\n    if metadata.has_metadata('PKG-INFO'):\n",
-     b"    metadata = EggMetadata(importer)\n    try:\n        has_pkg_info = metadata.has_metadata('PKG-INFO')\n"
-     b"    except OSError:\n        return\n    if has_pkg_info:\n"),
+    (
+        "zip-manifest-load",
+        "treat a zip that vanished while its manifest is loaded as empty",
+        b"        path = os.path.normpath(path)\n        mtime = os.stat(path).st_mtime\n",
+        b"        path = os.path.normpath(path)\n        try:\n            mtime = os.stat(path).st_mtime\n"
+        b"        except OSError:\n            return {}\n",
+    ),
+    (
+        "find-eggs-in-zip",
+        "skip an egg that vanished while it is scanned",
+        b"    metadata = EggMetadata(importer)\n    if metadata.has_metadata('PKG-INFO'):\n",
+        b"    metadata = EggMetadata(importer)\n    try:\n        has_pkg_info = metadata.has_metadata('PKG-INFO')\n"
+        b"    except OSError:\n        return\n    if has_pkg_info:\n",
+    ),
 )
 
 
@@ -219,7 +251,9 @@ def pkg_resources_of(wheel: Path) -> bytes:
 def unified(old: bytes, new: bytes) -> str:
     import difflib
 
-    lines = difflib.unified_diff(old.decode().splitlines(True), new.decode().splitlines(True), "a/__init__.py", "b/__init__.py")
+    lines = difflib.unified_diff(
+        old.decode().splitlines(True), new.decode().splitlines(True), "a/__init__.py", "b/__init__.py"
+    )
     return "".join(lines)
 
 

@@ -31,7 +31,9 @@ def supported(wheel: Path) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("project", "version"), ROUND_TRIP, ids=[f"{p}-{v}" for p, v in ROUND_TRIP])
-def test_patched_copy_compiles_on_oldest_and_newest_supported_python(tmp_path: Path, project: str, version: str) -> None:
+def test_patched_copy_compiles_on_oldest_and_newest_supported_python(
+    tmp_path: Path, project: str, version: str
+) -> None:
     wheel = download(project, version)
     with zipfile.ZipFile(wheel) as zf:
         zf.extractall(tmp_path)
@@ -44,8 +46,12 @@ def test_patched_copy_compiles_on_oldest_and_newest_supported_python(tmp_path: P
         exe = pyenv_python(python)
         if exe is None:
             continue
-        proc = subprocess.run([exe, "-c", "import sys; compile(open(sys.argv[1], 'rb').read(), sys.argv[1], 'exec')", str(member)],
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [exe, "-c", "import sys; compile(open(sys.argv[1], 'rb').read(), sys.argv[1], 'exec')", str(member)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert proc.returncode == 0, f"Python {python}: {proc.stderr}"
         checked += 1
     if not checked:

@@ -15,8 +15,15 @@ from patcher.cli import main
 
 from .conftest import DRIFT_PATCHES, RELEASES, download, make_patchset, pkg_resources_of, remake_wheel, run_cli
 
-SPREAD = ("setuptools==44.0.0", "setuptools==60.0.0", "setuptools==61.0.0", "setuptools==82.0.0",
-          "pip==10.0.0", "pip==10.0.1", "pip==22.0")
+SPREAD = (
+    "setuptools==44.0.0",
+    "setuptools==60.0.0",
+    "setuptools==61.0.0",
+    "setuptools==82.0.0",
+    "pip==10.0.0",
+    "pip==10.0.1",
+    "pip==22.0",
+)
 
 
 @pytest.fixture
@@ -52,10 +59,15 @@ def test_spread_of_real_releases_through_pip(patches: Path, capsys: pytest.Captu
     assert code == 0
     clean = row(data, "setuptools", "60.0.0")
     assert clean == {
-        "project": "setuptools", "version": "60.0.0", "copy": "pkg_resources/__init__.py", "status": "clean",
+        "project": "setuptools",
+        "version": "60.0.0",
+        "copy": "pkg_resources/__init__.py",
+        "status": "clean",
         "variant": {"zip-manifest-load": "zip-manifest-load/modern", "find-eggs-in-zip": "find-eggs-in-zip/modern"},
-        "offsets": {"zip-manifest-load": [0], "find-eggs-in-zip": [0]}, "detail": None,
-        "sha256": clean["sha256"], "identities": [{"name": "setuptools", "version": "60.0.0"}],
+        "offsets": {"zip-manifest-load": [0], "find-eggs-in-zip": [0]},
+        "detail": None,
+        "sha256": clean["sha256"],
+        "identities": [{"name": "setuptools", "version": "60.0.0"}],
         "patches": clean["patches"],
     }
     assert row(data, "setuptools", "61.0.0")["offsets"] == {"zip-manifest-load": [6], "find-eggs-in-zip": [6]}
@@ -67,15 +79,23 @@ def test_spread_of_real_releases_through_pip(patches: Path, capsys: pytest.Captu
     assert summary["drift"] is False
     assert summary["first_drift"] == {}
     assert summary["variants"][0] == {
-        "variant": "zip-manifest-load/modern", "declared": ["setuptools>=44", "pip>=10"],
+        "variant": "zip-manifest-load/modern",
+        "declared": ["setuptools>=44", "pip>=10"],
         "fits": {
             "pip": {"first": "10.0.0", "last": "22.0", "releases": 3, "suggested": "pip>=10.0.0"},
-            "setuptools": {"first": "44.0.0", "last": "61.0.0", "releases": 3, "suggested": "setuptools>=44.0.0,<82.0.0"},
+            "setuptools": {
+                "first": "44.0.0",
+                "last": "61.0.0",
+                "releases": 3,
+                "suggested": "setuptools>=44.0.0,<82.0.0",
+            },
         },
     }
 
 
-def test_crlf_pip_10_copies_fit_and_the_json_names_their_offsets(patches: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_crlf_pip_10_copies_fit_and_the_json_names_their_offsets(
+    patches: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, data, _ = drift_json(capsys, "pip>=10,<10.1", "--patches", str(patches), "--cache-dir", str(RELEASES))
     assert code == 0
     assert [(r["version"], r["status"]) for r in data["results"]] == [("10.0.0", "offset"), ("10.0.1", "offset")]
@@ -84,9 +104,13 @@ def test_crlf_pip_10_copies_fit_and_the_json_names_their_offsets(patches: Path, 
         assert r["identities"] == [{"name": "pip", "version": r["version"]}]  # pip 10 has no vendor.txt
 
 
-def test_a_real_release_that_does_not_fit_fails_with_patch_hunk_and_line(patches: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_real_release_that_does_not_fit_fails_with_patch_hunk_and_line(
+    patches: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # pkg-resources-backport writes "PKG-INFO" with double quotes: find-eggs-in-zip no longer fits
-    code, data, _ = drift_json(capsys, "pkg-resources-backport==1.0.1", "--patches", str(patches), "--cache-dir", str(RELEASES))
+    code, data, _ = drift_json(
+        capsys, "pkg-resources-backport==1.0.1", "--patches", str(patches), "--cache-dir", str(RELEASES)
+    )
     assert code == 1
     (result,) = data["results"]
     assert result["status"] == "fails"
@@ -94,7 +118,9 @@ def test_a_real_release_that_does_not_fit_fails_with_patch_hunk_and_line(patches
     failing = result["patches"][1]
     assert failing["status"] == "fails"
     assert failing["detail"].startswith("find-eggs-in-zip: find-eggs-in-zip/modern: hunk #1: line ")
-    assert failing["detail"].endswith("expected \"    if metadata.has_metadata('PKG-INFO'):\", found '    if metadata.has_metadata(\"PKG-INFO\"):'")
+    assert failing["detail"].endswith(
+        "expected \"    if metadata.has_metadata('PKG-INFO'):\", found '    if metadata.has_metadata(\"PKG-INFO\"):'"
+    )
     assert data["summary"]["first_drift"]["pkg-resources-backport"]["version"] == "1.0.1"
 
 
@@ -109,40 +135,83 @@ def find_links(tmp_path: Path) -> Path:
     return links
 
 
-def test_offline_find_links_and_a_fresh_cache(patches: Path, find_links: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_offline_find_links_and_a_fresh_cache(
+    patches: Path, find_links: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cache = tmp_path / "cache"
-    argv = ("setuptools>=60", "pip", "--no-index", "--find-links", str(find_links), "--cache-dir", str(cache), "--patches", str(patches))
+    argv = (
+        "setuptools>=60",
+        "pip",
+        "--no-index",
+        "--find-links",
+        str(find_links),
+        "--cache-dir",
+        str(cache),
+        "--patches",
+        str(patches),
+    )
     code, data, _ = drift_json(capsys, *argv)
     assert code == 0
-    assert statuses(data) == {("setuptools", "60.0.0"): "clean", ("setuptools", "61.0.0"): "offset",
-                              ("setuptools", "82.0.0"): "absent", ("pip", "22.0"): "clean"}
+    assert statuses(data) == {
+        ("setuptools", "60.0.0"): "clean",
+        ("setuptools", "61.0.0"): "offset",
+        ("setuptools", "82.0.0"): "absent",
+        ("pip", "22.0"): "clean",
+    }
     assert sorted(p.name for p in (cache / "setuptools").iterdir()) == sorted(
-        p.name for p in find_links.iterdir() if p.name.startswith("setuptools"))
+        p.name for p in find_links.iterdir() if p.name.startswith("setuptools")
+    )
     # a second run reads the cache (the find-links directory may be gone)
     shutil.rmtree(find_links)
     find_links.mkdir()
-    code, again, _ = drift_json(capsys, "setuptools==61.0.0", "--no-index", "--find-links", str(find_links),
-                                "--cache-dir", str(cache), "--patches", str(patches))
+    code, again, _ = drift_json(
+        capsys,
+        "setuptools==61.0.0",
+        "--no-index",
+        "--find-links",
+        str(find_links),
+        "--cache-dir",
+        str(cache),
+        "--patches",
+        str(patches),
+    )
     # listing goes through pip, which sees no release now: that is a fetch problem
     assert code == 3
 
 
-def test_no_requirement_checks_the_covered_range_and_the_newest(patches: Path, find_links: Path, tmp_path: Path,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_requirement_checks_the_covered_range_and_the_newest(
+    patches: Path, find_links: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     shutil.copy(download("setuptools", "44.0.0"), find_links)
     shutil.copy(download("pkg-resources-backport", "1.0.1"), find_links)
     (patches / "zip-manifest-load" / "modern.patch").write_text(
-        (patches / "zip-manifest-load" / "modern.patch").read_text().replace("setuptools>=44\n", "setuptools>=60,<61\n"))
-    code, data, _ = drift_json(capsys, "--no-index", "--find-links", str(find_links), "--cache-dir", str(tmp_path / "c"),
-                               "--patches", str(patches))
+        (patches / "zip-manifest-load" / "modern.patch").read_text().replace("setuptools>=44\n", "setuptools>=60,<61\n")
+    )
+    code, data, _ = drift_json(
+        capsys,
+        "--no-index",
+        "--find-links",
+        str(find_links),
+        "--cache-dir",
+        str(tmp_path / "c"),
+        "--patches",
+        str(patches),
+    )
     # setuptools: the union of the ranges (>=44 and >=60,<61) and the newest (82.0.0); pip>=10; the backport: all
-    assert sorted(statuses(data)) == [("pip", "22.0"), ("pkg-resources-backport", "1.0.1"), ("setuptools", "44.0.0"),
-                                      ("setuptools", "60.0.0"), ("setuptools", "61.0.0"), ("setuptools", "82.0.0")]
+    assert sorted(statuses(data)) == [
+        ("pip", "22.0"),
+        ("pkg-resources-backport", "1.0.1"),
+        ("setuptools", "44.0.0"),
+        ("setuptools", "60.0.0"),
+        ("setuptools", "61.0.0"),
+        ("setuptools", "82.0.0"),
+    ]
     assert code == 1  # the backport fails
     # zip-manifest-load/modern fits 61.0.0 but now declares >=60,<61
     assert row(data, "setuptools", "61.0.0")["status"] == "out-of-range"
     assert row(data, "setuptools", "61.0.0")["detail"] == (
-        "zip-manifest-load/modern fits, but setuptools 61.0.0 is outside its declared range")
+        "zip-manifest-load/modern fits, but setuptools 61.0.0 is outside its declared range"
+    )
 
 
 def test_identical_sources_are_checked_once(patches: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -153,21 +222,42 @@ def test_identical_sources_are_checked_once(patches: Path, capsys: pytest.Captur
     assert data["summary"]["distinct_sources"] == len({r["sha256"] for r in data["results"]}) < releases
 
 
-def test_future_release_that_moved_code_fails_and_exits_1(patches: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_future_release_that_moved_code_fails_and_exits_1(
+    patches: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     links = tmp_path / "links"
     links.mkdir()
     real = download("setuptools", "61.0.0")
-    moved = remake_wheel(real, links, "99.0.0", lambda text: b"# moved\n" * 40 + text.replace(
-        b"        path = os.path.normpath(path)\n", b"        path = os.path.normpath(os.fspath(path))\n"))
+    moved = remake_wheel(
+        real,
+        links,
+        "99.0.0",
+        lambda text: (
+            b"# moved\n" * 40
+            + text.replace(
+                b"        path = os.path.normpath(path)\n", b"        path = os.path.normpath(os.fspath(path))\n"
+            )
+        ),
+    )
     assert moved.name == "setuptools-99.0.0-py3-none-any.whl"
-    code, data, err = drift_json(capsys, "setuptools==99.0.0", "--no-index", "--find-links", str(links),
-                                 "--cache-dir", str(tmp_path / "c"), "--patches", str(patches))
+    code, data, err = drift_json(
+        capsys,
+        "setuptools==99.0.0",
+        "--no-index",
+        "--find-links",
+        str(links),
+        "--cache-dir",
+        str(tmp_path / "c"),
+        "--patches",
+        str(patches),
+    )
     assert (code, err) == (1, "")
     (result,) = data["results"]
     assert result["status"] == "fails"
     assert result["patches"][0]["detail"] == (
         "zip-manifest-load: zip-manifest-load/modern: hunk #1: line 1733: expected '        path = os.path.normpath(path)', "
-        "found '        path = os.path.normpath(os.fspath(path))'")
+        "found '        path = os.path.normpath(os.fspath(path))'"
+    )
     assert result["patches"][1]["status"] == "offset"
 
 
@@ -178,8 +268,17 @@ def test_prepatched_copy_is_applied(patches: Path, tmp_path: Path, capsys: pytes
     code, _, err = run_cli("apply", "--wheels", "--patches", str(patches), str(links), capsys=capsys)
     assert code == 0, err
     assert pkg_resources_of(wheel) != pkg_resources_of(download("setuptools", "60.0.0"))
-    code, data, _ = drift_json(capsys, "setuptools==60.0.0", "--no-index", "--find-links", str(links),
-                               "--cache-dir", str(tmp_path / "c"), "--patches", str(patches))
+    code, data, _ = drift_json(
+        capsys,
+        "setuptools==60.0.0",
+        "--no-index",
+        "--find-links",
+        str(links),
+        "--cache-dir",
+        str(tmp_path / "c"),
+        "--patches",
+        str(patches),
+    )
     assert code == 0
     (result,) = data["results"]
     assert result["status"] == "applied"
@@ -191,8 +290,17 @@ def test_partly_upstream_names_the_spot(patches: Path, tmp_path: Path, capsys: p
     links.mkdir()
     _, _, before, after = DRIFT_PATCHES[1]
     remake_wheel(download("setuptools", "60.0.0"), links, "98.0.0", lambda text: text.replace(before, after))
-    code, data, _ = drift_json(capsys, "setuptools==98.0.0", "--no-index", "--find-links", str(links),
-                               "--cache-dir", str(tmp_path / "c"), "--patches", str(patches))
+    code, data, _ = drift_json(
+        capsys,
+        "setuptools==98.0.0",
+        "--no-index",
+        "--find-links",
+        str(links),
+        "--cache-dir",
+        str(tmp_path / "c"),
+        "--patches",
+        str(patches),
+    )
     assert code == 0
     (result,) = data["results"]
     assert result["status"] == "partly-upstream"
@@ -203,22 +311,45 @@ def test_partly_upstream_names_the_spot(patches: Path, tmp_path: Path, capsys: p
 # --- exit statuses and formats ---------------------------------------------------------------
 
 
-def test_exit_3_names_what_could_not_be_fetched(patches: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_exit_3_names_what_could_not_be_fetched(
+    patches: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    code, out, err = run_cli("drift", "setuptools==1234.0", "--no-index", "--find-links", str(empty),
-                             "--cache-dir", str(tmp_path / "c"), "--patches", str(patches), capsys=capsys)
+    code, out, err = run_cli(
+        "drift",
+        "setuptools==1234.0",
+        "--no-index",
+        "--find-links",
+        str(empty),
+        "--cache-dir",
+        str(tmp_path / "c"),
+        "--patches",
+        str(patches),
+        capsys=capsys,
+    )
     assert code == 3
     assert err == "pkgres-patcher: cannot fetch setuptools==1234.0: no release found through pip\n"
     assert "0 releases checked: nothing" in out
 
 
-@pytest.mark.parametrize("argv, message", [
-    (("setuptools>>=1",), "not a requirement: 'setuptools>>=1' (Expected semicolon (after name with no version specifier) or end)"),
-    (("--jobs", "0"), "pkgres-patcher drift: argument --jobs: must be at least 1, got 0"),
-    (("--format", "pdf"), "pkgres-patcher drift: argument --format: invalid choice: 'pdf' (choose from 'text', 'json', 'markdown', 'junit', 'html')"),
-])
-def test_exit_2_on_usage_errors(argv: tuple[str, ...], message: str, patches: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ("setuptools>>=1",),
+            "not a requirement: 'setuptools>>=1' (Expected semicolon (after name with no version specifier) or end)",
+        ),
+        (("--jobs", "0"), "pkgres-patcher drift: argument --jobs: must be at least 1, got 0"),
+        (
+            ("--format", "pdf"),
+            "pkgres-patcher drift: argument --format: invalid choice: 'pdf' (choose from 'text', 'json', 'markdown', 'junit', 'html')",
+        ),
+    ],
+)
+def test_exit_2_on_usage_errors(
+    argv: tuple[str, ...], message: str, patches: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, err = run_cli("drift", *argv, "--patches", str(patches), capsys=capsys)
     assert code == 2
     assert out == ""
@@ -226,8 +357,16 @@ def test_exit_2_on_usage_errors(argv: tuple[str, ...], message: str, patches: Pa
 
 
 def test_text_markdown_junit_and_output_file(patches: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ("setuptools==60.0.0", "setuptools==82.0.0", "pkg-resources-backport==1.0.1", "--quiet", "--patches", str(patches),
-            "--cache-dir", str(RELEASES))
+    argv = (
+        "setuptools==60.0.0",
+        "setuptools==82.0.0",
+        "pkg-resources-backport==1.0.1",
+        "--quiet",
+        "--patches",
+        str(patches),
+        "--cache-dir",
+        str(RELEASES),
+    )
     code, text, err = run_cli("drift", *argv, capsys=capsys)
     assert (code, err) == (1, "")
     lines = text.splitlines()
@@ -249,7 +388,11 @@ def test_text_markdown_junit_and_output_file(patches: Path, tmp_path: Path, caps
     assert os.listdir(out_file.parent) == ["junit.xml"]  # no temporary file left
     root = ET.parse(out_file).getroot()
     cases = {c.get("name"): c for c in root.iter("testcase")}
-    assert sorted(cases) == ["1.0.1 pkg_resources/__init__.py", "60.0.0 pkg_resources/__init__.py", "82.0.0 pkg_resources/__init__.py"]
+    assert sorted(cases) == [
+        "1.0.1 pkg_resources/__init__.py",
+        "60.0.0 pkg_resources/__init__.py",
+        "82.0.0 pkg_resources/__init__.py",
+    ]
     failure = cases["1.0.1 pkg_resources/__init__.py"].find("failure")
     assert failure is not None and failure.get("type") == "fails"
     assert cases["60.0.0 pkg_resources/__init__.py"].find("failure") is None
@@ -267,5 +410,12 @@ def test_progress_line_only_on_a_terminal(patches: Path, capsys: pytest.CaptureF
     assert main(["drift", "setuptools==60.0.0", "--patches", str(patches), "--cache-dir", str(RELEASES)], out, err) == 0
     assert err.getvalue() == "\rfetching releases: 1/1\r\x1b[K"
     err = Terminal()
-    assert main(["drift", "setuptools==60.0.0", "--quiet", "--patches", str(patches), "--cache-dir", str(RELEASES)], out, err) == 0
+    assert (
+        main(
+            ["drift", "setuptools==60.0.0", "--quiet", "--patches", str(patches), "--cache-dir", str(RELEASES)],
+            out,
+            err,
+        )
+        == 0
+    )
     assert err.getvalue() == ""

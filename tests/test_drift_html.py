@@ -9,7 +9,6 @@ import subprocess
 import zlib
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Optional
 
 import pytest
 
@@ -20,14 +19,30 @@ from .conftest import RELEASES, make_patchset, run_cli
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)")
 
-RELEASE_SET = ("setuptools>=60,<60.1", "setuptools==61.0.0", "setuptools==82.0.0", "pip==10.0.1", "pip==22.0",
-               "pkg-resources-backport==1.0.1")
+RELEASE_SET = (
+    "setuptools>=60,<60.1",
+    "setuptools==61.0.0",
+    "setuptools==82.0.0",
+    "pip==10.0.1",
+    "pip==22.0",
+    "pkg-resources-backport==1.0.1",
+)
 
 
 def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     assert CHROMIUM is not None
-    argv = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", *args]
+    argv = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        *args,
+    ]
     return subprocess.run(argv, capture_output=True, timeout=120, check=True)
 
 
@@ -36,13 +51,13 @@ class Cells(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__()
-        self.cells: list[dict[str, Optional[str]]] = []
+        self.cells: list[dict[str, str | None]] = []
         self.external: list[str] = []
-        self.rendered: Optional[dict[str, Optional[str]]] = None
+        self.rendered: dict[str, str | None] | None = None
         self._in_rendered = False
         self.rendered_text = ""
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, Optional[str]]]) -> None:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
         if tag == "td" and "cell" in (a.get("class") or ""):
             self.cells.append(a)
@@ -64,8 +79,8 @@ def png_pixels(png: bytes) -> tuple[int, int, list[tuple[int, int, int]]]:
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     pos, idat, header = 8, b"", b""
     while pos < len(png):
-        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
-        chunk = png[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", png[pos : pos + 8])
+        chunk = png[pos + 8 : pos + 8 + length]
         header = chunk if kind == b"IHDR" else header
         idat += chunk if kind == b"IDAT" else b""
         pos += 12 + length
@@ -75,7 +90,7 @@ def png_pixels(png: bytes) -> tuple[int, int, list[tuple[int, int, int]]]:
     raw, stride, prev = zlib.decompress(idat), width * bpp, bytearray(width * bpp)
     pixels = []
     for y in range(height):
-        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         for i in range(stride):
             left = line[i - bpp] if i >= bpp else 0
             up, corner = prev[i], prev[i - bpp] if i >= bpp else 0
@@ -89,7 +104,7 @@ def png_pixels(png: bytes) -> tuple[int, int, list[tuple[int, int, int]]]:
                 p = left + up - corner
                 pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
                 line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 0xFF
-        pixels += [tuple(line[x * bpp:x * bpp + 3]) for x in range(width)]  # type: ignore[misc]
+        pixels += [tuple(line[x * bpp : x * bpp + 3]) for x in range(width)]  # type: ignore[misc]
         prev = line
     return width, height, pixels
 
@@ -101,8 +116,20 @@ def rgb(hex_colour: str) -> tuple[int, int, int]:
 def test_heatmap_renders_in_chromium(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     patches = make_patchset(tmp_path / "patches")
     page = tmp_path / "drift.html"
-    code, out, _ = run_cli("drift", *RELEASE_SET, "--format", "html", "--output", str(page), "--quiet",
-                           "--patches", str(patches), "--cache-dir", str(RELEASES), capsys=capsys)
+    code, out, _ = run_cli(
+        "drift",
+        *RELEASE_SET,
+        "--format",
+        "html",
+        "--output",
+        str(page),
+        "--quiet",
+        "--patches",
+        str(patches),
+        "--cache-dir",
+        str(RELEASES),
+        capsys=capsys,
+    )
     assert (code, out) == (1, "")  # the backport fails
 
     dom = chromium(tmp_path, "--dump-dom", page.as_uri()).stdout.decode()
@@ -122,8 +149,10 @@ def test_heatmap_renders_in_chromium(tmp_path: Path, capsys: pytest.CaptureFixtu
     fails = [c for c in parsed.cells if c["data-status"] == "fails" and c["data-patch"] == "find-eggs-in-zip"]
     (cell,) = fails
     assert cell["data-version"] == "1.0.1"
-    assert (cell["title"] or "").startswith("pkg-resources-backport 1.0.1\npkg_resources/__init__.py\nfind-eggs-in-zip: fails\n"
-                                            "find-eggs-in-zip: find-eggs-in-zip/modern: hunk #1: line ")
+    assert (cell["title"] or "").startswith(
+        "pkg-resources-backport 1.0.1\npkg_resources/__init__.py\nfind-eggs-in-zip: fails\n"
+        "find-eggs-in-zip: find-eggs-in-zip/modern: hunk #1: line "
+    )
     assert 'data-major="60"' in dom and 'data-major="61"' in dom and 'data-major="82"' in dom
 
     shot = tmp_path / "drift.png"

@@ -26,13 +26,17 @@ FIELDS = st.lists(st.tuples(NAMES, st.lists(LINES, min_size=1, max_size=3)), min
 
 @given(FIELDS, st.sampled_from(["\n", "\r\n"]), st.sampled_from(["", "\nbody: not a header\n more\n"]))
 def test_the_same_fields_as_email(fields: list[tuple[str, list[str]]], eol: str, body: str) -> None:
-    text = "".join(f"{name}: {lines[0]}{eol}" + "".join(f" {line}{eol}" for line in lines[1:]) for name, lines in fields)
+    text = "".join(
+        f"{name}: {lines[0]}{eol}" + "".join(f" {line}{eol}" for line in lines[1:]) for name, lines in fields
+    )
     text += body.replace("\n", eol)
     assert normalized(read_headers(text)) == normalized(by_email(text)) == [(n, ls) for n, ls in fields]
 
 
 def test_pkg_info_with_a_description_body() -> None:
-    text = "Metadata-Version: 2.1\nName: pip\nVersion: 26.3\nSummary: The PyPA\n  recommended tool\n\nName: not-a-header\n"
+    text = (
+        "Metadata-Version: 2.1\nName: pip\nVersion: 26.3\nSummary: The PyPA\n  recommended tool\n\nName: not-a-header\n"
+    )
     assert read_headers(text) == [
         ("Metadata-Version", "2.1"),
         ("Name", "pip"),

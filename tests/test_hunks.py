@@ -93,7 +93,9 @@ def test_nearest_match_wins_when_context_repeats() -> None:
     assert patch(text, fp) == new_second
 
 
-lines_strategy = st.lists(st.sampled_from(["alpha", "beta", "gamma", "delta", "os.stat(path)", "", "    pass"]), min_size=1, max_size=40)
+lines_strategy = st.lists(
+    st.sampled_from(["alpha", "beta", "gamma", "delta", "os.stat(path)", "", "    pass"]), min_size=1, max_size=40
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -132,5 +134,5 @@ def test_a_hunk_never_applies_at_a_wrong_place(old: list[str], new: list[str], n
     for placement in result:
         before = fp.hunks[placement.hunk].before
         assert placement.start >= previous_end
-        assert target_lines[placement.start: placement.start + len(before)] == [ln.text for ln in before]
+        assert target_lines[placement.start : placement.start + len(before)] == [ln.text for ln in before]
         previous_end = placement.start + len(before)

@@ -21,7 +21,7 @@ import textwrap
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 
@@ -82,7 +82,7 @@ def locate(patches: Path, *argv: str) -> tuple[int, list[dict[str, Any]], str]:
     return code, copies, err
 
 
-def keyed(copies: list[dict[str, Any]]) -> dict[tuple[str, Optional[str]], dict[str, Any]]:
+def keyed(copies: list[dict[str, Any]]) -> dict[tuple[str, str | None], dict[str, Any]]:
     result = {(c["file"], c["member"]): c for c in copies}
     assert len(result) == len(copies), f"a copy is listed twice: {copies}"
     return result
@@ -105,7 +105,7 @@ def setuptools(version: str) -> dict[str, str]:
     return dist("setuptools", version)
 
 
-def vendor_txt_setuptools(wheel: Path) -> Optional[str]:
+def vendor_txt_setuptools(wheel: Path) -> str | None:
     """What a pip wheel's own ``_vendor/vendor.txt`` says, read without the code under test."""
     with zipfile.ZipFile(wheel) as zf:
         if "pip/_vendor/vendor.txt" not in zf.namelist():
@@ -116,10 +116,18 @@ def vendor_txt_setuptools(wheel: Path) -> Optional[str]:
     return None
 
 
-def copy_entry(file: Path, *, member: Optional[str] = None, container: str = "directory",
-               vendored_by: Optional[str] = None, owner: Optional[dict[str, str]] = None,
-               upstream: Optional[dict[str, str]] = None, sha256: str, state: str = "unpatched",
-               conflicts: Optional[list[dict[str, str]]] = None) -> dict[str, Any]:
+def copy_entry(
+    file: Path,
+    *,
+    member: str | None = None,
+    container: str = "directory",
+    vendored_by: str | None = None,
+    owner: dict[str, str] | None = None,
+    upstream: dict[str, str] | None = None,
+    sha256: str,
+    state: str = "unpatched",
+    conflicts: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
     return {
         "file": str(file),
         "member": member,
@@ -152,8 +160,13 @@ def test_venv_with_setuptools_81_and_pip_26_3(venv: Venv, patches: Path) -> None
     assert (code, err) == (0, "")
     top, vendored = venv.site / PKG, venv.site / PIP_VENDORED
     assert copies == [
-        copy_entry(vendored, vendored_by="pip", owner=dist("pip", "26.3"), upstream=setuptools("70.3.0"),
-                   sha256=sha_file(vendored)),
+        copy_entry(
+            vendored,
+            vendored_by="pip",
+            owner=dist("pip", "26.3"),
+            upstream=setuptools("70.3.0"),
+            sha256=sha_file(vendored),
+        ),
         copy_entry(top, owner=setuptools("81.0.0"), upstream=setuptools("81.0.0"), sha256=sha_file(top)),
     ]
     assert vendor_txt_setuptools(download("pip", "26.3")) == "70.3.0"
@@ -196,7 +209,9 @@ def test_backport_with_setuptools_without_pkg_resources(venv: Venv, patches: Pat
     with zipfile.ZipFile(backport) as zf:
         assert hashlib.sha256(zf.read(PKG)).hexdigest() == sha_file(top)
     # the backport states no setuptools release: nothing is guessed
-    assert copies == [copy_entry(top, owner=dist("pkg-resources-backport", "1.0.1"), upstream=None, sha256=sha_file(top))]
+    assert copies == [
+        copy_entry(top, owner=dist("pkg-resources-backport", "1.0.1"), upstream=None, sha256=sha_file(top))
+    ]
     # its own test data (a zipped egg, an unpacked egg) is no copy
     assert (venv.site / "pkg_resources/tests/data/my-test-package_zipped-egg/my_test_package-1.0-py3.7.egg").is_file()
 
@@ -248,10 +263,22 @@ def test_zipped_and_directory_eggs_as_easy_install_left_them(venv: Venv, patches
     assert (code, err) == (0, "")
     dir_copy = unzipped / PIP_VENDORED
     assert copies == [
-        copy_entry(dir_copy, container="egg-dir", vendored_by="pip", owner=dist("pip", "8.1.2"),
-                   upstream=setuptools("21.0.0"), sha256=sha_file(dir_copy)),
-        copy_entry(zipped, member=PKG, container="egg-zip", owner=setuptools("24.0.2"),
-                   upstream=setuptools("24.0.2"), sha256=sha_member(st_wheel, PKG)),
+        copy_entry(
+            dir_copy,
+            container="egg-dir",
+            vendored_by="pip",
+            owner=dist("pip", "8.1.2"),
+            upstream=setuptools("21.0.0"),
+            sha256=sha_file(dir_copy),
+        ),
+        copy_entry(
+            zipped,
+            member=PKG,
+            container="egg-zip",
+            owner=setuptools("24.0.2"),
+            upstream=setuptools("24.0.2"),
+            sha256=sha_member(st_wheel, PKG),
+        ),
     ]
     # read in place: the archive is the file named, not an extracted copy
     assert sha_member(zipped, PKG) == sha_member(st_wheel, PKG)
@@ -261,8 +288,16 @@ def test_egg_given_as_the_path(tmp_path: Path, patches: Path) -> None:
     egg = make_egg(download("setuptools", "24.0.2"), tmp_path, "2.7", zipped=True)
     code, copies, err = locate(patches, str(egg))
     assert (code, err) == (0, "")
-    assert copies == [copy_entry(egg, member=PKG, container="egg-zip", owner=setuptools("24.0.2"),
-                                 upstream=setuptools("24.0.2"), sha256=sha_member(egg, PKG))]
+    assert copies == [
+        copy_entry(
+            egg,
+            member=PKG,
+            container="egg-zip",
+            owner=setuptools("24.0.2"),
+            upstream=setuptools("24.0.2"),
+            sha256=sha_member(egg, PKG),
+        )
+    ]
 
 
 def test_wheels_lying_in_a_prefix(tmp_path: Path, patches: Path) -> None:
@@ -281,12 +316,32 @@ def test_wheels_lying_in_a_prefix(tmp_path: Path, patches: Path) -> None:
     assert (code, err) == (0, "")
     old_file, new_file, st_file = tmp_path / "prefix" / old.name, bundled / new.name, bundled / st.name
     assert copies == [
-        copy_entry(new_file, member=PIP_VENDORED, container="wheel", vendored_by="pip", owner=dist("pip", "26.3"),
-                   upstream=setuptools("70.3.0"), sha256=sha_member(new, PIP_VENDORED)),
-        copy_entry(st_file, member=PKG, container="wheel", owner=setuptools("81.0.0"),
-                   upstream=setuptools("81.0.0"), sha256=sha_member(st, PKG)),
-        copy_entry(old_file, member=PIP_VENDORED, container="wheel", vendored_by="pip", owner=dist("pip", "8.1.2"),
-                   upstream=setuptools("21.0.0"), sha256=sha_member(old, PIP_VENDORED)),
+        copy_entry(
+            new_file,
+            member=PIP_VENDORED,
+            container="wheel",
+            vendored_by="pip",
+            owner=dist("pip", "26.3"),
+            upstream=setuptools("70.3.0"),
+            sha256=sha_member(new, PIP_VENDORED),
+        ),
+        copy_entry(
+            st_file,
+            member=PKG,
+            container="wheel",
+            owner=setuptools("81.0.0"),
+            upstream=setuptools("81.0.0"),
+            sha256=sha_member(st, PKG),
+        ),
+        copy_entry(
+            old_file,
+            member=PIP_VENDORED,
+            container="wheel",
+            vendored_by="pip",
+            owner=dist("pip", "8.1.2"),
+            upstream=setuptools("21.0.0"),
+            sha256=sha_member(old, PIP_VENDORED),
+        ),
     ]
 
 
@@ -294,9 +349,18 @@ def test_wheels_lying_in_a_prefix(tmp_path: Path, patches: Path) -> None:
     ("pip_version", "setuptools_version"),
     # vendor.txt absent from these wheels; the values were read from each release's sdist
     # (pip/_vendor/README.rst up to 9.x, src/pip/_vendor/vendor.txt from 10.0)
-    [("6.0.8", "11.0"), ("7.1.2", "18.2"), ("9.0.1", "28.8.0"), ("10.0.1", "39.0.1"), ("19.2.3", "41.0.1"), ("20.0.2", "44.0.0")],
+    [
+        ("6.0.8", "11.0"),
+        ("7.1.2", "18.2"),
+        ("9.0.1", "28.8.0"),
+        ("10.0.1", "39.0.1"),
+        ("19.2.3", "41.0.1"),
+        ("20.0.2", "44.0.0"),
+    ],
 )
-def test_pip_wheels_without_vendor_txt(tmp_path: Path, patches: Path, pip_version: str, setuptools_version: str) -> None:
+def test_pip_wheels_without_vendor_txt(
+    tmp_path: Path, patches: Path, pip_version: str, setuptools_version: str
+) -> None:
     wheel = download("pip", pip_version)
     assert vendor_txt_setuptools(wheel) is None
     code, copies, err = locate(patches, str(wheel))
@@ -318,14 +382,26 @@ def test_single_module_copies(venv: Venv, tmp_path: Path, patches: Path) -> None
     assert (code, err) == (0, "")
     module, vendored = venv.site / "pkg_resources.py", venv.site / "pip/_vendor/pkg_resources.py"
     assert copies == [
-        copy_entry(zipped, member="pkg_resources.py", container="egg-zip", owner=setuptools("7.0"),
-                   upstream=setuptools("7.0"), sha256=sha_member(st7, "pkg_resources.py")),
+        copy_entry(
+            zipped,
+            member="pkg_resources.py",
+            container="egg-zip",
+            owner=setuptools("7.0"),
+            upstream=setuptools("7.0"),
+            sha256=sha_member(st7, "pkg_resources.py"),
+        ),
         # pip 1.5.x names no source for its copy: upstream stays unknown
         copy_entry(vendored, vendored_by="pip", owner=dist("pip", "1.5.6"), upstream=None, sha256=sha_file(vendored)),
         copy_entry(module, owner=setuptools("7.0"), upstream=setuptools("7.0"), sha256=sha_file(module)),
-        copy_entry(venv.root / pip60.name, member="pip/_vendor/pkg_resources.py", container="wheel", vendored_by="pip",
-                   owner=dist("pip", "6.0"), upstream=setuptools("8.2.1"),
-                   sha256=sha_member(pip60, "pip/_vendor/pkg_resources.py")),
+        copy_entry(
+            venv.root / pip60.name,
+            member="pip/_vendor/pkg_resources.py",
+            container="wheel",
+            vendored_by="pip",
+            owner=dist("pip", "6.0"),
+            upstream=setuptools("8.2.1"),
+            sha256=sha_member(pip60, "pip/_vendor/pkg_resources.py"),
+        ),
     ]
 
 
@@ -386,7 +462,9 @@ def test_pycache_is_not_descended(tmp_path: Path, patches: Path) -> None:
 # --- other interpreters ---------------------------------------------------------------------------
 
 
-def test_python27_sys_path_after_site_processing(tmp_path: Path, patches: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_python27_sys_path_after_site_processing(
+    tmp_path: Path, patches: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     python27 = pyenv_python("2.7")
     if python27 is None:
         pytest.skip("pyenv has no Python 2.7.x: cannot ask a 2.7 interpreter for its sys.path")
@@ -402,13 +480,18 @@ def test_python27_sys_path_after_site_processing(tmp_path: Path, patches: Path, 
     user_site.mkdir(parents=True)
     (user_site / "eggs.pth").write_text(f"{zipped}\n{unzipped}\n")
     monkeypatch.setenv("PYTHONUSERBASE", str(userbase))
-    probe = subprocess.run([python27, "-c", "import sys; print(sys.version_info[:2]); print('\\n'.join(sys.path))"],
-                           capture_output=True, text=True, check=True).stdout.splitlines()
+    probe = subprocess.run(
+        [python27, "-c", "import sys; print(sys.version_info[:2]); print('\\n'.join(sys.path))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
     assert probe[0] == "(2, 7)"
     assert str(zipped) in probe and str(unzipped) in probe
     # without site processing (-S) the eggs are not there: the scan must use the processed path
-    bare = subprocess.run([python27, "-S", "-c", "import sys; print('\\n'.join(sys.path))"],
-                          capture_output=True, text=True, check=True).stdout.splitlines()
+    bare = subprocess.run(
+        [python27, "-S", "-c", "import sys; print('\\n'.join(sys.path))"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     assert str(zipped) not in bare
 
     code, copies, err = locate(patches, "--python", python27)
@@ -418,10 +501,22 @@ def test_python27_sys_path_after_site_processing(tmp_path: Path, patches: Path, 
     ours = {k: v for k, v in found.items() if k[0].startswith(str(tmp_path))}
     dir_copy = unzipped / PIP_VENDORED
     assert ours == {
-        (str(dir_copy), None): copy_entry(dir_copy, container="egg-dir", vendored_by="pip", owner=dist("pip", "8.1.2"),
-                                          upstream=setuptools("21.0.0"), sha256=sha_file(dir_copy)),
-        (str(zipped), PKG): copy_entry(zipped, member=PKG, container="egg-zip", owner=setuptools("24.0.2"),
-                                       upstream=setuptools("24.0.2"), sha256=sha_member(zipped, PKG)),
+        (str(dir_copy), None): copy_entry(
+            dir_copy,
+            container="egg-dir",
+            vendored_by="pip",
+            owner=dist("pip", "8.1.2"),
+            upstream=setuptools("21.0.0"),
+            sha256=sha_file(dir_copy),
+        ),
+        (str(zipped), PKG): copy_entry(
+            zipped,
+            member=PKG,
+            container="egg-zip",
+            owner=setuptools("24.0.2"),
+            upstream=setuptools("24.0.2"),
+            sha256=sha_member(zipped, PKG),
+        ),
     }
     # and the rest is the 2.7 installation's own copies, each under an entry of its sys.path
     entries = [e for e in probe[1:] if e]
@@ -451,14 +546,20 @@ def test_no_arguments_scans_the_running_interpreter(tmp_path: Path, patches: Pat
     import unidiff
 
     import patcher
+
     for module in (patcher, packaging, unidiff):
         os.symlink(os.path.dirname(module.__file__ or ""), deps / module.__name__)
     (venv.site / "tool.pth").write_text(f"{deps}\n")
     egg = make_egg(download("setuptools", "24.0.2"), tmp_path, "2.7", zipped=True)
     (venv.site / "egg.pth").write_text(f"{egg}\n")
 
-    proc = subprocess.run([venv.python, "-m", "patcher", "locate", "--json", "--patches", str(patches)],
-                          capture_output=True, text=True, cwd=str(tmp_path), check=False)
+    proc = subprocess.run(
+        [venv.python, "-m", "patcher", "locate", "--json", "--patches", str(patches)],
+        capture_output=True,
+        text=True,
+        cwd=str(tmp_path),
+        check=False,
+    )
 
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
@@ -509,8 +610,10 @@ def test_wheel_with_a_corrupt_member_is_named(tmp_path: Path, patches: Path) -> 
 
     assert code == 1
     assert copies == []
-    assert err == (f"pkgres-patcher: {wheel}: damaged compressed data "
-                   "(Error -3 while decompressing data: invalid distance too far back)\n")
+    assert err == (
+        f"pkgres-patcher: {wheel}: damaged compressed data "
+        "(Error -3 while decompressing data: invalid distance too far back)\n"
+    )
 
 
 def _deep_dir(root: Path) -> str:
@@ -547,7 +650,7 @@ def test_unreadable_directory_even_as_root(venv: Venv, patches: Path) -> None:
     assert lines[0].endswith(": File name too long")
 
 
-def _unprivileged() -> Optional[list[str]]:
+def _unprivileged() -> list[str] | None:
     """A command prefix that runs a program without root's power over file permissions."""
     if os.geteuid() != 0:
         return []
@@ -592,16 +695,27 @@ def test_unreadable_directory_chmod_000(public_tmp: Path) -> None:
         p.chmod(0o755)
     for p in (tree / PKG, patches / "series", patches / "marker/any.patch"):
         p.chmod(0o644)
-    runs = subprocess.run([*prefix, sys.executable, "-c", "import patcher"], capture_output=True, text=True, check=False)
+    runs = subprocess.run(
+        [*prefix, sys.executable, "-c", "import patcher"], capture_output=True, text=True, check=False
+    )
     if runs.returncode != 0:
         pytest.skip(f"the unprivileged user cannot run this interpreter: {runs.stderr.strip()[-200:]}")
-    check = subprocess.run([*prefix, sys.executable, "-c", f"import os; os.listdir({str(locked)!r})"],
-                           capture_output=True, text=True, check=False)
+    check = subprocess.run(
+        [*prefix, sys.executable, "-c", f"import os; os.listdir({str(locked)!r})"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if check.returncode == 0:
         pytest.skip("the unprivileged user can still read a mode-000 directory here")
 
-    proc = subprocess.run([*prefix, sys.executable, "-m", "patcher", "locate", "--json", "--patches", str(patches), str(tree)],
-                          capture_output=True, text=True, cwd="/", check=False)
+    proc = subprocess.run(
+        [*prefix, sys.executable, "-m", "patcher", "locate", "--json", "--patches", str(patches), str(tree)],
+        capture_output=True,
+        text=True,
+        cwd="/",
+        check=False,
+    )
 
     assert proc.returncode == 1
     assert proc.stderr == f"pkgres-patcher: {locked}: Permission denied\n"
@@ -726,9 +840,22 @@ def test_files_vanishing_during_the_scan(venv: Venv, tmp_path: Path, patches: Pa
     driver.write_text(VANISH_DRIVER)
 
     proc = subprocess.run(
-        [sys.executable, str(driver), str(patches), str(venv.root),
-         str(venv.site / PIP_VENDORED), "open", str(egg), "open", str(vanishing_dir), "os.scandir"],
-        capture_output=True, text=True, check=False, env={**os.environ, "JOBS": jobs},
+        [
+            sys.executable,
+            str(driver),
+            str(patches),
+            str(venv.root),
+            str(venv.site / PIP_VENDORED),
+            "open",
+            str(egg),
+            "open",
+            str(vanishing_dir),
+            "os.scandir",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "JOBS": jobs},
     )
 
     if jobs == "1":
@@ -856,8 +983,9 @@ def test_small_trees_are_walked_by_one_process(venv: Venv) -> None:
     assert [c.file for c in result.copies] == [str(venv.site / PKG)]
 
 
-def test_a_share_whose_process_fails_is_walked_by_the_parent(tmp_path: Path, venv_factory: Any,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_share_whose_process_fails_is_walked_by_the_parent(
+    tmp_path: Path, venv_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from patcher.scan import scan, walk
 
     prefix = _big_prefix(tmp_path, venv_factory)

@@ -67,12 +67,20 @@ def test_apply_then_revert_gives_every_byte_back(venv: Venv, capsys: pytest.Capt
 
     init = venv.site / "pkg_resources" / "__init__.py"
     assert init.read_bytes() != before[str(init.relative_to(venv.root))][1]
-    assert record_row(venv.site, "setuptools-*.dist-info", "pkg_resources/__init__.py")[1:] == [record_hash(init), str(init.stat().st_size)]
+    assert record_row(venv.site, "setuptools-*.dist-info", "pkg_resources/__init__.py")[1:] == [
+        record_hash(init),
+        str(init.stat().st_size),
+    ]
     vendored = venv.site / "pip" / "_vendor" / "pkg_resources" / "__init__.py"
-    assert record_row(venv.site, "pip-*.dist-info", "pip/_vendor/pkg_resources/__init__.py")[1:] == [record_hash(vendored), str(vendored.stat().st_size)]
+    assert record_row(venv.site, "pip-*.dist-info", "pip/_vendor/pkg_resources/__init__.py")[1:] == [
+        record_hash(vendored),
+        str(vendored.stat().st_size),
+    ]
     assert not list((venv.site / "pkg_resources" / "__pycache__").glob("__init__.*.pyc"))
     # the patched code imports and works in the venv's interpreter
-    proc = venv.run("import pkg_resources, pip._vendor.pkg_resources as v; print(len(list(pkg_resources.working_set)), len(list(v.working_set)))")
+    proc = venv.run(
+        "import pkg_resources, pip._vendor.pkg_resources as v; print(len(list(pkg_resources.working_set)), len(list(v.working_set)))"
+    )
     assert proc.returncode == 0, proc.stderr
 
     code, out, err = run_cli("revert", str(venv.root), capsys=capsys)
@@ -104,7 +112,9 @@ def test_dry_run_and_diff_write_nothing(venv: Venv, capsys: pytest.CaptureFixtur
     assert snapshot(venv.root) == before
 
 
-def test_locally_edited_copy_is_named_untouched_and_others_still_patched(venv: Venv, capsys: pytest.CaptureFixture[str]) -> None:
+def test_locally_edited_copy_is_named_untouched_and_others_still_patched(
+    venv: Venv, capsys: pytest.CaptureFixture[str]
+) -> None:
     vendored = venv.site / "pip" / "_vendor" / "pkg_resources" / "__init__.py"
     text = vendored.read_bytes()
     edited = text.replace(b"mtime = os.stat(path).st_mtime", b"mtime = os.stat(path).st_mtime  # local edit")
@@ -203,7 +213,9 @@ def test_wheels_only_with_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str
             assert zf.read(info.filename) == orig.read(info), info.filename
 
 
-def test_truncated_egg_is_named_and_counts_as_failure(tmp_path: Path, venv_factory: Callable[..., Venv], capsys: pytest.CaptureFixture[str]) -> None:
+def test_truncated_egg_is_named_and_counts_as_failure(
+    tmp_path: Path, venv_factory: Callable[..., Venv], capsys: pytest.CaptureFixture[str]
+) -> None:
     site = tmp_path / "site"
     site.mkdir()
     egg = make_egg(download("setuptools", "44.1.1"), site)
@@ -219,7 +231,9 @@ def test_truncated_egg_is_named_and_counts_as_failure(tmp_path: Path, venv_facto
 
 
 def _run_apply(target: Path, *extra: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "patcher", "apply", str(target), *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "patcher", "apply", str(target), *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
 
 
 def test_parallel_runs_end_as_one_run_would(tmp_path: Path, venv: Venv, capsys: pytest.CaptureFixture[str]) -> None:
@@ -245,7 +259,9 @@ def test_parallel_runs_end_as_one_run_would(tmp_path: Path, venv: Venv, capsys: 
     assert {k for k in set(got) - files_before if "__pycache__" not in k} == set()
 
 
-def test_sigkill_leaves_each_copy_whole_and_next_run_finishes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sigkill_leaves_each_copy_whole_and_next_run_finishes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     site = tmp_path / "site"
     site.mkdir()
     eggs = [make_egg(download("setuptools", "44.1.1"), site)]
@@ -351,14 +367,33 @@ def test_egg_with_only_byte_code_is_unpatchable(tmp_path: Path, capsys: pytest.C
     assert egg.read_bytes() == before
 
 
-ROUND_TRIP = [
-    ("setuptools", v) for v in ("18.0", "24.0.2", "28.6.0", "36.4.0", "36.5.0", "40.8.0", "44.1.1", "49.6.0", "66.0.0", "70.1.0", "81.0.0")
-] + [("pip", v) for v in ("8.1.2", "10.0.1", "20.3.4", "23.1", "24.1", "26.3")] + [("pkg-resources-backport", "1.0.1")]
+ROUND_TRIP = (
+    [
+        ("setuptools", v)
+        for v in (
+            "18.0",
+            "24.0.2",
+            "28.6.0",
+            "36.4.0",
+            "36.5.0",
+            "40.8.0",
+            "44.1.1",
+            "49.6.0",
+            "66.0.0",
+            "70.1.0",
+            "81.0.0",
+        )
+    ]
+    + [("pip", v) for v in ("8.1.2", "10.0.1", "20.3.4", "23.1", "24.1", "26.3")]
+    + [("pkg-resources-backport", "1.0.1")]
+)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("project", "version"), ROUND_TRIP, ids=[f"{p}-{v}" for p, v in ROUND_TRIP])
-def test_every_era_patches_cleanly_and_reverts_byte_for_byte(tmp_path: Path, project: str, version: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_era_patches_cleanly_and_reverts_byte_for_byte(
+    tmp_path: Path, project: str, version: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with zipfile.ZipFile(download(project, version)) as zf:
         zf.extractall(tmp_path)
     member = "pip/_vendor/pkg_resources/__init__.py" if project == "pip" else "pkg_resources/__init__.py"

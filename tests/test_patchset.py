@@ -84,14 +84,27 @@ def test_ranges_are_pep440(tmp_path: Path) -> None:
         ("v.patch\n", {}, "series: line 1: expected '<patch>/<variant>.patch', got 'v.patch'"),
         ("x/v.patch\nx/v.patch\n", {"x/v.patch": HEADER + DIFF}, "series: line 2: x/v.patch is listed twice"),
         ("# nothing\n", {}, "series: lists no patch"),
-        ("x/v.patch\n", {"x/v.patch": HEADER.replace("Forwarded: no\n", "") + DIFF}, "x/v.patch: DEP-3 header lacks Forwarded"),
-        ("x/v.patch\n", {"x/v.patch": HEADER.replace(" setuptools>=60,<82\n", " setuptools>>60\n") + DIFF},
-         "x/v.patch: Upstream-Releases: 'setuptools>>60' is not a requirement"),
+        (
+            "x/v.patch\n",
+            {"x/v.patch": HEADER.replace("Forwarded: no\n", "") + DIFF},
+            "x/v.patch: DEP-3 header lacks Forwarded",
+        ),
+        (
+            "x/v.patch\n",
+            {"x/v.patch": HEADER.replace(" setuptools>=60,<82\n", " setuptools>>60\n") + DIFF},
+            "x/v.patch: Upstream-Releases: 'setuptools>>60' is not a requirement",
+        ),
         ("x/v.patch\n", {"x/v.patch": HEADER}, "x/v.patch: no diff found after the header"),
-        ("x/v.patch\n", {"x/v.patch": HEADER + "--- a/__init__.py\n+++ b/__init__.py\n@@ -1,3 +1,3 @@\n a\n"},
-         "x/v.patch: malformed diff"),
-        ("x/v.patch\n", {"x/v.patch": HEADER + "--- a/logo.png\n+++ b/logo.png\nBinary files a/logo.png and b/logo.png differ\n"},
-         "x/v.patch: binary diff for logo.png is not supported"),
+        (
+            "x/v.patch\n",
+            {"x/v.patch": HEADER + "--- a/__init__.py\n+++ b/__init__.py\n@@ -1,3 +1,3 @@\n a\n"},
+            "x/v.patch: malformed diff",
+        ),
+        (
+            "x/v.patch\n",
+            {"x/v.patch": HEADER + "--- a/logo.png\n+++ b/logo.png\nBinary files a/logo.png and b/logo.png differ\n"},
+            "x/v.patch: binary diff for logo.png is not supported",
+        ),
     ],
 )
 def test_malformed_patch_sets_are_named(tmp_path: Path, series: str, files: dict[str, str], message: str) -> None:

@@ -23,7 +23,9 @@ NEW_LINE = b"        path = os.path.normpath(os.fspath(path))\n"
 def future(tmp_path: Path) -> Path:
     links = tmp_path / "links"
     links.mkdir()
-    remake_wheel(download("setuptools", "61.0.0"), links, "99.0.0", lambda text: MOVE + text.replace(OLD_LINE, NEW_LINE))
+    remake_wheel(
+        download("setuptools", "61.0.0"), links, "99.0.0", lambda text: MOVE + text.replace(OLD_LINE, NEW_LINE)
+    )
     return links
 
 
@@ -31,7 +33,9 @@ def offline(links: Path, cache: Path, patches: Path) -> tuple[str, ...]:
     return ("--no-index", "--find-links", str(links), "--cache-dir", str(cache), "--patches", str(patches))
 
 
-def test_refresh_writes_a_variant_that_then_applies_clean(future: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_refresh_writes_a_variant_that_then_applies_clean(
+    future: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     patches = make_patchset(tmp_path / "patches")
     opts = offline(future, tmp_path / "cache", patches)
     code, out, _ = run_cli("drift", "setuptools==99.0.0", "--format", "json", *opts, capsys=capsys)
@@ -41,10 +45,13 @@ def test_refresh_writes_a_variant_that_then_applies_clean(future: Path, tmp_path
     code, out, err = run_cli("refresh", "zip-manifest-load", "--for", "setuptools==99.0.0", *opts, capsys=capsys)
     assert (code, err) == (0, "")
     new = patches / "zip-manifest-load" / "setuptools-99.0.0.patch"
-    assert out == (f"wrote {new}: zip-manifest-load/setuptools-99.0.0 (from zip-manifest-load/modern with fuzz 3)\n"
-                   "setuptools 99.0.0 pkg_resources/__init__.py: offset (find-eggs-in-zip: offset +46)\n")
+    assert out == (
+        f"wrote {new}: zip-manifest-load/setuptools-99.0.0 (from zip-manifest-load/modern with fuzz 3)\n"
+        "setuptools 99.0.0 pkg_resources/__init__.py: offset (find-eggs-in-zip: offset +46)\n"
+    )
     assert (patches / "series").read_text() == (
-        "zip-manifest-load/setuptools-99.0.0.patch\nzip-manifest-load/modern.patch\nfind-eggs-in-zip/modern.patch\n")
+        "zip-manifest-load/setuptools-99.0.0.patch\nzip-manifest-load/modern.patch\nfind-eggs-in-zip/modern.patch\n"
+    )
     text = new.read_text()
     header, diff = text.split("\n---\n", 1)
     assert f"Last-Update: {datetime.date.today().isoformat()}" in header
@@ -58,23 +65,49 @@ def test_refresh_writes_a_variant_that_then_applies_clean(future: Path, tmp_path
     code, out, _ = run_cli("drift", "setuptools==99.0.0", "--format", "json", *opts, capsys=capsys)
     assert code == 0
     (result,) = json.loads(out)["results"]
-    assert result["patches"][0] == {"patch": "zip-manifest-load", "status": "clean", "variant": "zip-manifest-load/setuptools-99.0.0",
-                                    "offsets": [0], "fuzz": 0, "detail": None}
+    assert result["patches"][0] == {
+        "patch": "zip-manifest-load",
+        "status": "clean",
+        "variant": "zip-manifest-load/setuptools-99.0.0",
+        "offsets": [0],
+        "fuzz": 0,
+        "detail": None,
+    }
     # the older releases still pick the variant they picked before
-    code, out, _ = run_cli("drift", "setuptools==60.0.0", "--format", "json", "--cache-dir", str(tmp_path / "cache"),
-                           "--patches", str(patches), capsys=capsys)
+    code, out, _ = run_cli(
+        "drift",
+        "setuptools==60.0.0",
+        "--format",
+        "json",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--patches",
+        str(patches),
+        capsys=capsys,
+    )
     assert json.loads(out)["results"][0]["variant"]["zip-manifest-load"] == "zip-manifest-load/modern"
 
 
-def test_refresh_never_writes_over_an_existing_variant(future: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_refresh_never_writes_over_an_existing_variant(
+    future: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     patches = make_patchset(tmp_path / "patches")
     new = patches / "zip-manifest-load" / "setuptools-99.0.0.patch"
     new.write_text("work in progress, not yet in series\n")
     series = (patches / "series").read_text()
-    code, out, err = run_cli("refresh", "zip-manifest-load", "--for", "setuptools==99.0.0",
-                             *offline(future, tmp_path / "cache", patches), capsys=capsys)
+    code, out, err = run_cli(
+        "refresh",
+        "zip-manifest-load",
+        "--for",
+        "setuptools==99.0.0",
+        *offline(future, tmp_path / "cache", patches),
+        capsys=capsys,
+    )
     assert (code, out) == (1, "")
-    assert err == f"pkgres-patcher: {new}: variant zip-manifest-load/setuptools-99.0.0 already exists; not overwriting it\n"
+    assert (
+        err
+        == f"pkgres-patcher: {new}: variant zip-manifest-load/setuptools-99.0.0 already exists; not overwriting it\n"
+    )
     assert ((patches / "series").read_text(), new.read_text()) == (series, "work in progress, not yet in series\n")
     assert sorted(p.name for p in new.parent.iterdir()) == ["modern.patch", "setuptools-99.0.0.patch"]
 
@@ -84,19 +117,32 @@ def test_refresh_refuses_when_the_variant_already_fits(tmp_path: Path, capsys: p
     links.mkdir()
     shutil.copy(download("setuptools", "60.0.0"), links)
     patches = make_patchset(tmp_path / "patches")
-    code, out, err = run_cli("refresh", "zip-manifest-load", "--for", "setuptools==60.0.0",
-                             *offline(links, tmp_path / "cache", patches), capsys=capsys)
+    code, out, err = run_cli(
+        "refresh",
+        "zip-manifest-load",
+        "--for",
+        "setuptools==60.0.0",
+        *offline(links, tmp_path / "cache", patches),
+        capsys=capsys,
+    )
     assert (code, out) == (1, "")
-    assert err == ("pkgres-patcher: zip-manifest-load: zip-manifest-load/modern already fits setuptools 60.0.0 cleanly; "
-                   "nothing to refresh\n")
+    assert err == (
+        "pkgres-patcher: zip-manifest-load: zip-manifest-load/modern already fits setuptools 60.0.0 cleanly; "
+        "nothing to refresh\n"
+    )
 
 
-def test_refresh_unknown_patch_and_unfetchable_release(future: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_refresh_unknown_patch_and_unfetchable_release(
+    future: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     patches = make_patchset(tmp_path / "patches")
     opts = offline(future, tmp_path / "cache", patches)
     code, _, err = run_cli("refresh", "nope", "--for", "setuptools==99.0.0", *opts, capsys=capsys)
     assert code == 1
-    assert err == f"pkgres-patcher: {patches}/series: no patch named 'nope' (patches: zip-manifest-load, find-eggs-in-zip)\n"
+    assert (
+        err
+        == f"pkgres-patcher: {patches}/series: no patch named 'nope' (patches: zip-manifest-load, find-eggs-in-zip)\n"
+    )
     code, _, err = run_cli("refresh", "zip-manifest-load", "--for", "setuptools==98.0.0", *opts, capsys=capsys)
     assert code == 3
     assert err == "pkgres-patcher: cannot fetch setuptools==98.0.0: no release found through pip\n"

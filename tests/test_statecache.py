@@ -117,7 +117,9 @@ def test_an_entry_of_the_wrong_shape_is_planned_afresh(venv: Venv) -> None:
     assert run("locate", "--json", str(venv.site)) == first
 
 
-def test_an_unusable_cache_directory_changes_nothing(venv: Venv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unusable_cache_directory_changes_nothing(
+    venv: Venv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = run("locate", "--json", str(venv.site))
     blocker = tmp_path / "a-file"
     blocker.write_text("")
@@ -142,7 +144,9 @@ def test_a_malformed_patch_set_is_named_even_when_no_copy_is_found(tmp_path: Pat
     empty.mkdir()
     code, out, err = run("locate", "--patches", str(patches), str(empty))
     assert code == 1
-    assert err == f"pkgres-patcher: {patches / 'series'}: line 1: expected '<patch>/<variant>.patch', got 'not a patch'\n"
+    assert (
+        err == f"pkgres-patcher: {patches / 'series'}: line 1: expected '<patch>/<variant>.patch', got 'not a patch'\n"
+    )
     assert cache_files() == []
 
 
@@ -176,8 +180,14 @@ def test_concurrent_runs_add_up(tmp_path: Path) -> None:
         with zipfile.ZipFile(download(name, version)) as zf:
             (tree / "pkg_resources" / "__init__.py").write_bytes(zf.read(member))
         trees.append(tree)
-    runs = [subprocess.Popen([sys.executable, "-m", "patcher", "locate", "--json", str(tree)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE) for tree in trees]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "patcher", "locate", "--json", str(tree)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for tree in trees
+    ]
     outputs = [run.communicate() for run in runs]
     assert [run.returncode for run in runs] == [0] * 6, outputs
     [cache] = cache_files()
@@ -190,10 +200,12 @@ def test_an_answer_from_the_cache_needs_no_planner(venv: Venv) -> None:
     import subprocess
     import sys
 
-    probe = ("import io, sys; from patcher.cli import main; "
-             f"code = main(['locate', '--json', {str(venv.site)!r}], io.StringIO()); "
-             "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('unidiff', 'packaging') "
-             "or m in ('patcher.planning', 'patcher.patchset', 'patcher.patching', 'zipfile')))")
+    probe = (
+        "import io, sys; from patcher.cli import main; "
+        f"code = main(['locate', '--json', {str(venv.site)!r}], io.StringIO()); "
+        "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('unidiff', 'packaging') "
+        "or m in ('patcher.planning', 'patcher.patchset', 'patcher.patching', 'zipfile')))"
+    )
     cold = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     warm = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert "patcher.planning" in cold and "unidiff" in cold

@@ -23,7 +23,7 @@ from patcher.cli import main
 
 from .conftest import download, require_python
 
-DRIVER = r'''
+DRIVER = r"""
 import os, shutil, sys, json
 clean = list(sys.path)
 import site
@@ -81,7 +81,7 @@ names = sorted(set([d.project_name for d in ws] + [name for name in env]))
 required = [d.project_name for d in pr.require(REQUIRE)]
 eps = [ep.name for ep in ws.iter_entry_points("console_scripts")]
 sys.stdout.write("RESULT " + json.dumps({"names": names, "required": required}) + "\n")
-'''
+"""
 
 VICTIM_NAME = "victim"
 
@@ -161,24 +161,38 @@ def _cases() -> list[object]:
     return cases
 
 
-def run_driver(python: str, site: Path, victim: Path, when: str, module: str, require: str, tmp: Path) -> subprocess.CompletedProcess[str]:
+def run_driver(
+    python: str, site: Path, victim: Path, when: str, module: str, require: str, tmp: Path
+) -> subprocess.CompletedProcess[str]:
     driver = tmp / "driver.py"
     driver.write_text(DRIVER)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return subprocess.run(
         [python, "-S", str(driver), str(site), str(victim), when, module, require],
-        capture_output=True, text=True, env=env, cwd=str(tmp), timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(tmp),
+        timeout=120,
+        check=False,
     )
 
 
 #: when each kind of victim vanishes: before the import, while the scan lists it, or after
 #: has_metadata() said yes and right before its metadata file is read
-WHEN = {"egg-zip": "before-import", "egg-dir": "before-import", "egg-info": "inside-scan",
-        "dist-info": "inside-scan", "egg-info-read": "before-read"}
+WHEN = {
+    "egg-zip": "before-import",
+    "egg-dir": "before-import",
+    "egg-info": "inside-scan",
+    "dist-info": "inside-scan",
+    "egg-info-read": "before-read",
+}
 
 
-def scenario(tmp: Path, project: str, version: str, python: str, kind: str, patched: bool) -> subprocess.CompletedProcess[str]:
+def scenario(
+    tmp: Path, project: str, version: str, python: str, kind: str, patched: bool
+) -> subprocess.CompletedProcess[str]:
     exe = require_python(python)
     site = tmp / "site"
     site.mkdir()
@@ -198,13 +212,15 @@ def scenario(tmp: Path, project: str, version: str, python: str, kind: str, patc
 def result_of(proc: subprocess.CompletedProcess[str]) -> dict[str, list[str]]:
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])  # type: ignore[no-any-return]
+            return json.loads(line[len("RESULT ") :])  # type: ignore[no-any-return]
     raise AssertionError(f"no result (exit {proc.returncode}):\n{proc.stderr}")
 
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize(("project", "version", "python"), _cases())
-def test_patched_copy_treats_vanished_distribution_as_absent(tmp_path: Path, project: str, version: str, python: str, kind: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_patched_copy_treats_vanished_distribution_as_absent(
+    tmp_path: Path, project: str, version: str, python: str, kind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     proc = scenario(tmp_path, project, version, python, kind, patched=True)
     capsys.readouterr()
     assert proc.returncode == 0, proc.stderr
@@ -229,7 +245,9 @@ def test_unpatched_copy_crashes_on_vanished_zipped_egg(tmp_path: Path, project: 
     assert "No such file or directory" in last
 
 
-@pytest.mark.parametrize(("project", "version", "python"), [c for c in _cases() if c.values[1] in ("81.0.0", "26.3", "44.1.1", "40.8.0")])  # type: ignore[attr-defined]
+@pytest.mark.parametrize(
+    ("project", "version", "python"), [c for c in _cases() if c.values[1] in ("81.0.0", "26.3", "44.1.1", "40.8.0")]
+)  # type: ignore[attr-defined]
 def test_unpatched_copy_crashes_on_vanished_dist_info(tmp_path: Path, project: str, version: str, python: str) -> None:
     proc = scenario(tmp_path, project, version, python, "dist-info", patched=False)
     assert proc.returncode != 0
@@ -237,7 +255,9 @@ def test_unpatched_copy_crashes_on_vanished_dist_info(tmp_path: Path, project: s
 
 
 @pytest.mark.parametrize(("project", "version", "python"), [c for c in _cases() if c.values[1] in ("81.0.0", "24.0.2")])  # type: ignore[attr-defined]
-def test_patched_and_unpatched_list_the_same_when_nothing_vanishes(tmp_path: Path, project: str, version: str, python: str) -> None:
+def test_patched_and_unpatched_list_the_same_when_nothing_vanishes(
+    tmp_path: Path, project: str, version: str, python: str
+) -> None:
     exe = require_python(python)
     results = []
     for patched in (False, True):
@@ -258,7 +278,7 @@ def test_patched_and_unpatched_list_the_same_when_nothing_vanishes(tmp_path: Pat
     assert VICTIM_NAME in results[0]["names"]
 
 
-SCRIPT_2016 = r'''
+SCRIPT_2016 = r"""
 import os, sys
 clean = list(sys.path)
 import site  # on Python 2 this adds the interpreter's own site-packages even under -S
@@ -276,7 +296,7 @@ main = load_entry_point("pip==8.1.2", "console_scripts", "pip")
 from pip._vendor import pkg_resources as vendored
 names = sorted(d.project_name for d in vendored.WorkingSet())
 sys.stdout.write("RESULT " + " ".join(names) + "\n")
-'''
+"""
 
 
 @pytest.mark.parametrize("patched", [False, True], ids=["unpatched", "patched"])
@@ -304,7 +324,15 @@ def test_2016_layout_on_python_2_7(tmp_path: Path, patched: bool, capsys: pytest
     script.write_text(SCRIPT_2016)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    proc = subprocess.run([exe, "-S", str(script), str(site), str(victim)], capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=120, check=False)
+    proc = subprocess.run(
+        [exe, "-S", str(script), str(site), str(victim)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(tmp_path),
+        timeout=120,
+        check=False,
+    )
     if patched:
         assert proc.returncode == 0, proc.stderr
         names = proc.stdout.split("RESULT ", 1)[1].split()
@@ -322,7 +350,9 @@ READ_CASES = [c for c in _cases() if c.values[2] not in ("2.7", "3.6")]  # type:
 
 
 @pytest.mark.parametrize(("project", "version", "python"), READ_CASES)
-def test_patched_copy_survives_metadata_vanishing_before_its_read(tmp_path: Path, project: str, version: str, python: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_patched_copy_survives_metadata_vanishing_before_its_read(
+    tmp_path: Path, project: str, version: str, python: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     proc = scenario(tmp_path, project, version, python, "egg-info-read", patched=True)
     capsys.readouterr()
     assert proc.returncode == 0, proc.stderr
@@ -330,7 +360,11 @@ def test_patched_copy_survives_metadata_vanishing_before_its_read(tmp_path: Path
 
 
 @pytest.mark.parametrize(("project", "version", "python"), [c for c in READ_CASES if c.values[1] in ("81.0.0", "26.3")])  # type: ignore[attr-defined]
-def test_unpatched_copy_crashes_on_metadata_vanishing_before_its_read(tmp_path: Path, project: str, version: str, python: str) -> None:
+def test_unpatched_copy_crashes_on_metadata_vanishing_before_its_read(
+    tmp_path: Path, project: str, version: str, python: str
+) -> None:
     proc = scenario(tmp_path, project, version, python, "egg-info-read", patched=False)
     assert proc.returncode != 0
-    assert proc.stderr.strip().splitlines()[-1].startswith("FileNotFoundError: [Errno 2] No such file or directory:"), proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("FileNotFoundError: [Errno 2] No such file or directory:"), (
+        proc.stderr
+    )

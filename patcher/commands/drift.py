@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Optional, TextIO
+from typing import TextIO
 
 from patcher import api
 from patcher.atomic import write_text
@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
 
 
-def progress(err: TextIO, quiet: bool) -> Optional[Callable[[int, int], None]]:
+def progress(err: TextIO, quiet: bool) -> Callable[[int, int], None] | None:
     """A progress line on a terminal (none with ``--quiet`` or when stderr is not one)."""
     if quiet or not err.isatty():
         return None

@@ -33,5 +33,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     fuzz = f" with fuzz {done.fuzz}" if done.fuzz else ""
     out.write(f"wrote {display(done.path)}: {done.variant} (from {done.derived_from}{fuzz})\n")
     row = done.result
-    out.write(f"{row.project} {row.version} {row.copy}: {row.status}" + (f" ({row.detail})" if row.detail else "") + "\n")
+    out.write(
+        f"{row.project} {row.version} {row.copy}: {row.status}" + (f" ({row.detail})" if row.detail else "") + "\n"
+    )
     return EXIT_FAILED if row.drift else EXIT_OK

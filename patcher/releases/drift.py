@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from typing import NamedTuple, Optional, Union
+from typing import NamedTuple
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
@@ -60,7 +60,7 @@ POOL_THRESHOLD = 24
 # --- checking one text (pure, range-independent) ---------------------------------------------
 
 
-def _present(text: bytes, variant: Variant) -> Optional[list[int]]:
+def _present(text: bytes, variant: Variant) -> list[int] | None:
     """1-based numbers of the hunks already present, when every other hunk still fits; else None."""
     present = []
     for number, hunk in enumerate(variant.hunks(), 1):
@@ -72,7 +72,7 @@ def _present(text: bytes, variant: Variant) -> Optional[list[int]]:
     return present or None
 
 
-def _partial(text: bytes, variants: Sequence[Variant]) -> Optional[PatchFit]:
+def _partial(text: bytes, variants: Sequence[Variant]) -> PatchFit | None:
     for variant in variants:
         present = _present(text, variant)
         if present is not None and len(present) < len(variant.hunks()):
@@ -97,7 +97,7 @@ def check_text(text: bytes, patchset: PatchSet) -> tuple[PatchFit, ...]:
     return tuple(fits)
 
 
-def _failed(text: bytes, variants: Sequence[Variant], failure: Optional[str], fuzzy: Optional[PatchPlan]) -> PatchFit:
+def _failed(text: bytes, variants: Sequence[Variant], failure: str | None, fuzzy: PatchPlan | None) -> PatchFit:
     patch = variants[0].patch
     if fuzzy is not None and fuzzy.action is Action.CHANGE and fuzzy.variant is not None:
         detail = f"{fuzzy.variant.id}: fits only with fuzz {fuzzy.fuzz}"
@@ -116,10 +116,10 @@ class PatchResult(NamedTuple):
 
     patch: str
     status: Status
-    variant: Optional[str]
+    variant: str | None
     offsets: tuple[int, ...] = ()
     fuzz: int = 0
-    detail: Optional[str] = None
+    detail: str | None = None
 
 
 class Result(NamedTuple):
@@ -130,9 +130,9 @@ class Result(NamedTuple):
     copy: str
     status: Status
     patches: tuple[PatchResult, ...] = ()
-    sha256: Optional[str] = None
+    sha256: str | None = None
     identities: tuple[tuple[str, str], ...] = ()
-    detail: Optional[str] = None
+    detail: str | None = None
 
     @property
     def drift(self) -> bool:
@@ -179,7 +179,7 @@ def _worst(results: Sequence[PatchResult]) -> Status:
     return next((s for s in Status if s in statuses), Status.CLEAN)
 
 
-def _copy_detail(status: Status, results: Sequence[PatchResult]) -> Optional[str]:
+def _copy_detail(status: Status, results: Sequence[PatchResult]) -> str | None:
     if status is Status.PARTLY_UPSTREAM:
         upstream = [r for r in results if r.status in (Status.APPLIED, Status.PARTLY_UPSTREAM)]
         return "; ".join(r.detail or f"{r.patch}: already present upstream" for r in upstream)
@@ -189,16 +189,26 @@ def _copy_detail(status: Status, results: Sequence[PatchResult]) -> Optional[str
     return "; ".join(r.detail for r in results if r.status is status and r.detail) or None
 
 
-def judge(release: Release, source: Source, fits: Sequence[PatchFit], patchset: PatchSet, vendored: Optional[str]) -> Result:
+def judge(
+    release: Release, source: Source, fits: Sequence[PatchFit], patchset: PatchSet, vendored: str | None
+) -> Result:
     """The result of one (release, copy): the text's fits put against the declared ranges."""
     identities = _identities(release, source, vendored)
     results = tuple(_judge_one(fit, patchset, identities) for fit in fits)
     status = _worst(results)
-    return Result(release.project, str(release.version), source.copy, status, results, source.sha256, identities,
-                  _copy_detail(status, results))
+    return Result(
+        release.project,
+        str(release.version),
+        source.copy,
+        status,
+        results,
+        source.sha256,
+        identities,
+        _copy_detail(status, results),
+    )
 
 
-def _identities(release: Release, source: Source, vendored: Optional[str]) -> tuple[tuple[str, str], ...]:
+def _identities(release: Release, source: Source, vendored: str | None) -> tuple[tuple[str, str], ...]:
     """What a copy's ranges are matched by: for a vendored copy, the vendored setuptools first."""
     own = (release.project, str(release.version))
     if "/_vendor/" in source.copy and vendored:
@@ -236,7 +246,7 @@ def _matches(req: Requirement, version: Version) -> bool:
     return req.specifier.contains(version, prereleases=bool(req.specifier.prereleases))
 
 
-def _list_or_error(project: str, index: Index) -> Union[list[Version], FetchError]:
+def _list_or_error(project: str, index: Index) -> list[Version] | FetchError:
     try:
         return list_versions(project, index)
     except FetchError as exc:
@@ -311,7 +321,7 @@ class DriftReport(NamedTuple):
         return any(r.drift for r in self.results)
 
 
-_WORKER_PATCHSET: Optional[PatchSet] = None
+_WORKER_PATCHSET: PatchSet | None = None
 
 
 def _init_worker(patchset: PatchSet) -> None:
@@ -335,16 +345,18 @@ def _check_unique(texts: Mapping[str, bytes], patchset: PatchSet, jobs: int) -> 
         return dict(zip(keys, pool.map(_check_in_worker, [texts[k] for k in keys], chunksize=chunk)))
 
 
-def _read_or_error(archive: str, memo: Memo) -> Union[tuple[list[Source], Optional[str]], FetchError]:
+def _read_or_error(archive: str, memo: Memo) -> tuple[list[Source], str | None] | FetchError:
     try:
         return read_sources(archive, memo)
     except FetchError as exc:
         return exc
 
 
-def check_releases(archives: Mapping[Release, str], patchset: PatchSet, jobs: int = 1) -> tuple[list[Result], list[FetchError]]:
+def check_releases(
+    archives: Mapping[Release, str], patchset: PatchSet, jobs: int = 1
+) -> tuple[list[Result], list[FetchError]]:
     """Read every release's copies, check each distinct source once, judge each (release, copy)."""
-    read: dict[Release, tuple[list[Source], Optional[str]]] = {}
+    read: dict[Release, tuple[list[Source], str | None]] = {}
     errors: list[FetchError] = []
     ordered = sorted(archives)
     memo: Memo = {}
@@ -361,7 +373,15 @@ def check_releases(archives: Mapping[Release, str], patchset: PatchSet, jobs: in
     for release, (sources, vendored) in read.items():
         if not sources:
             copy = EXPECTED_COPY.get(release.project, "pkg_resources/__init__.py")
-            results.append(Result(release.project, str(release.version), copy, Status.ABSENT, detail=f"{release.label} has no pkg_resources"))
+            results.append(
+                Result(
+                    release.project,
+                    str(release.version),
+                    copy,
+                    Status.ABSENT,
+                    detail=f"{release.label} has no pkg_resources",
+                )
+            )
         for source in sources:
             results.append(judge(release, source, fits[source.sha256], patchset, vendored))
     return results, errors
@@ -373,7 +393,7 @@ def run_drift(
     index: Index,
     cache_dir: str,
     jobs: int = 8,
-    progress: Optional[Callable[[int, int], None]] = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> DriftReport:
     """Resolve, fetch (in parallel, cached), check and summarize; fetch problems are collected."""
     releases, errors = resolve(requirements, patchset, index)

@@ -20,9 +20,14 @@ import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Optional, Union
 
-from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 from packaging.version import InvalidVersion, Version
 
 from patcher._paths import user_cache_dir
@@ -110,7 +115,7 @@ def _last_error(stderr: str) -> str:
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip() and not ln.startswith("WARNING:")]
     errors = [ln for ln in lines if ln.startswith("ERROR:")]
     line = (errors or lines or ["pip failed without a message"])[-1]
-    return line[len("ERROR:"):].strip() if line.startswith("ERROR:") else line
+    return line[len("ERROR:") :].strip() if line.startswith("ERROR:") else line
 
 
 def _parse_versions(stdout: str) -> list[Version]:
@@ -149,7 +154,7 @@ def list_versions(project: str, index: Index) -> list[Version]:
 # --- downloading -----------------------------------------------------------------------------
 
 
-def _archive_release(filename: str) -> Optional[Release]:
+def _archive_release(filename: str) -> Release | None:
     try:
         if filename.endswith(".whl"):
             name, version, _build, _tags = parse_wheel_filename(filename)
@@ -176,15 +181,19 @@ def _cache_listing(directory: str) -> dict[Release, str]:
     return listing
 
 
-def _download(release: Release, directory: str, index: Index, formats: Sequence[str]) -> Union[str, FetchError]:
+def _download(release: Release, directory: str, index: Index, formats: Sequence[str]) -> str | FetchError:
     os.makedirs(directory, exist_ok=True)
     scratch = tempfile.mkdtemp(prefix=".download-", dir=directory)
     try:
-        argv = index.pip("download", "--no-deps", "--ignore-requires-python", "--quiet", "-d", scratch, *formats, release.requirement)
+        argv = index.pip(
+            "download", "--no-deps", "--ignore-requires-python", "--quiet", "-d", scratch, *formats, release.requirement
+        )
         proc = _run(argv)
         got = [n for n in os.listdir(scratch) if _archive_release(n) == release]
         if proc.returncode != 0 or not got:
-            return FetchError(release.label, _last_error(proc.stderr) if proc.returncode else "pip downloaded no archive of it")
+            return FetchError(
+                release.label, _last_error(proc.stderr) if proc.returncode else "pip downloaded no archive of it"
+            )
         target = os.path.join(directory, got[0])
         os.replace(os.path.join(scratch, got[0]), target)
         return target
@@ -212,7 +221,7 @@ def fetch_all(
     cache_dir: str,
     index: Index,
     jobs: int,
-    progress: Optional[Callable[[int, int], None]] = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[Release, str], list[FetchError]]:
     """Fetch releases in parallel (``jobs`` pip processes); what failed is returned, not raised.
 
@@ -228,7 +237,7 @@ def fetch_all(
     if progress is not None and done:
         progress(done, len(releases))
 
-    def one(release: Release) -> Union[str, FetchError]:
+    def one(release: Release) -> str | FetchError:
         try:
             return fetch(release, cache_dir, index)
         except FetchError as exc:
@@ -254,7 +263,7 @@ def _inner(name: str, sdist: bool) -> str:
     if sdist:
         name = name.split("/", 1)[1] if "/" in name else name
         if name.startswith("src/"):
-            name = name[len("src/"):]
+            name = name[len("src/") :]
     return name
 
 
@@ -266,7 +275,7 @@ def _sha256(data: bytes) -> str:
 Memo = dict[tuple[int, int], tuple[bytes, str]]
 
 
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, memo: Optional[Memo]) -> tuple[bytes, str]:
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, memo: Memo | None) -> tuple[bytes, str]:
     key = (info.CRC, info.file_size)
     if memo is not None and key in memo:
         return memo[key]
@@ -277,9 +286,9 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, memo: Optional[Memo
     return found
 
 
-def _read_zip(path: str, sdist: bool, memo: Optional[Memo] = None) -> tuple[list[Source], Optional[bytes]]:
+def _read_zip(path: str, sdist: bool, memo: Memo | None = None) -> tuple[list[Source], bytes | None]:
     sources: list[Source] = []
-    vendor: Optional[bytes] = None
+    vendor: bytes | None = None
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
             name = info.filename
@@ -292,9 +301,9 @@ def _read_zip(path: str, sdist: bool, memo: Optional[Memo] = None) -> tuple[list
     return sources, vendor
 
 
-def _read_tar(path: str) -> tuple[list[Source], Optional[bytes]]:
+def _read_tar(path: str) -> tuple[list[Source], bytes | None]:
     sources: list[Source] = []
-    vendor: Optional[bytes] = None
+    vendor: bytes | None = None
     with tarfile.open(path) as tf:
         for member in tf:
             if not member.isfile():
@@ -312,7 +321,7 @@ def _read_tar(path: str) -> tuple[list[Source], Optional[bytes]]:
     return sources, vendor
 
 
-def _vendored_setuptools(vendor: Optional[bytes]) -> Optional[str]:
+def _vendored_setuptools(vendor: bytes | None) -> str | None:
     if vendor is None:
         return None
     for raw in vendor.decode("utf-8", "replace").splitlines():
@@ -322,7 +331,7 @@ def _vendored_setuptools(vendor: Optional[bytes]) -> Optional[str]:
     return None
 
 
-def read_sources(archive: str, memo: Optional[Memo] = None) -> tuple[list[Source], Optional[str]]:
+def read_sources(archive: str, memo: Memo | None = None) -> tuple[list[Source], str | None]:
     """Every pkg_resources copy in a wheel/egg/sdist, and the setuptools release pip vendors (if said).
 
     With ``memo`` shared between calls, a zip member whose CRC-32 and size were seen before is

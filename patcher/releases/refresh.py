@@ -14,7 +14,6 @@ import difflib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Optional
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -154,8 +153,8 @@ def refresh(
     requirement: str,
     index: Index,
     cache_dir: str,
-    patches_dir: Optional[str] = None,
-    today: Optional[datetime.date] = None,
+    patches_dir: str | None = None,
+    today: datetime.date | None = None,
 ) -> Refreshed:
     """Write a variant of ``patch_name`` for the newest release matching ``requirement``."""
     req = _requirement(requirement)
@@ -179,7 +178,7 @@ def refresh(
     return Refreshed(path, f"{patch.name}/{name}", nearest.id, fuzz, result)
 
 
-def _result(release: Release, source: Source, patchset: PatchSet, vendored: Optional[str]) -> Mapping[str, PatchResult]:
+def _result(release: Release, source: Source, patchset: PatchSet, vendored: str | None) -> Mapping[str, PatchResult]:
     """Each patch's drift result on the release, before refreshing."""
     result = judge(release, source, check_text(source.data, patchset), patchset, vendored)
     return {p.patch: p for p in result.patches}

@@ -10,7 +10,7 @@ import html
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any
 
 from packaging.version import Version
 
@@ -61,8 +61,14 @@ def _offsets(result: Result) -> str:
 
 
 def _patch_json(result: PatchResult) -> dict[str, Any]:
-    return {"patch": result.patch, "status": result.status.value, "variant": result.variant,
-            "offsets": list(result.offsets), "fuzz": result.fuzz, "detail": result.detail}
+    return {
+        "patch": result.patch,
+        "status": result.status.value,
+        "variant": result.variant,
+        "offsets": list(result.offsets),
+        "fuzz": result.fuzz,
+        "detail": result.detail,
+    }
 
 
 def result_json(result: Result) -> dict[str, Any]:
@@ -109,7 +115,9 @@ def render_text(report: DriftReport) -> str:
     for r in _sorted(report.results):
         rows.append((r.project, r.version, r.status, _offsets(r), r.copy, r.detail or ""))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:5], widths)) + ("  " + row[5] if row[5] else "") for row in rows]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row[:5], widths)) + ("  " + row[5] if row[5] else "") for row in rows
+    ]
     return "\n".join(line.rstrip() for line in lines) + "\n" + _summary_text(report)
 
 
@@ -119,8 +127,10 @@ def _summary_text(report: DriftReport) -> str:
     for variant in summary.variants:
         for project, fit in variant.fits.items():
             plural = "s" if fit.releases != 1 else ""
-            lines.append(f"{variant.variant}: fits {project} {fit.first} .. {fit.last} "
-                         f"({fit.releases} release{plural}); suggested {fit.suggested}")
+            lines.append(
+                f"{variant.variant}: fits {project} {fit.first} .. {fit.last} "
+                f"({fit.releases} release{plural}); suggested {fit.suggested}"
+            )
         if not variant.fits:
             lines.append(f"{variant.variant}: picked for no release checked")
     for project, first in summary.first_drift.items():
@@ -130,8 +140,11 @@ def _summary_text(report: DriftReport) -> str:
 
 def render_json(report: DriftReport) -> str:
     """``{"results": [...], "summary": {...}}`` (README: "drift --format json")."""
-    data = {"results": [result_json(r) for r in _sorted(report.results)], "summary": summary_json(report.summary),
-            "errors": [str(e) for e in report.errors]}
+    data = {
+        "results": [result_json(r) for r in _sorted(report.results)],
+        "summary": summary_json(report.summary),
+        "errors": [str(e) for e in report.errors],
+    }
     return json.dumps(data, indent=2) + "\n"
 
 
@@ -149,7 +162,9 @@ def render_markdown(report: DriftReport) -> str:
     out += [f"| {s} | {n} |" for s, n in summary.counts.items() if n]
     if drifting:
         out += ["", "| project | version | copy | status | detail |", "|---|---|---|---|---|"]
-        out += [f"| {r.project} | {r.version} | `{r.copy}` | **{r.status}** | {_md(r.detail or '')} |" for r in drifting]
+        out += [
+            f"| {r.project} | {r.version} | `{r.copy}` | **{r.status}** | {_md(r.detail or '')} |" for r in drifting
+        ]
     out += ["", "| variant | project | first | last | suggested |", "|---|---|---|---|---|"]
     for variant in summary.variants:
         for project, fit in variant.fits.items():
@@ -164,8 +179,15 @@ def render_junit(report: DriftReport) -> str:
     root = ET.Element("testsuites", name="pkgres-patcher drift")
     for project in sorted({r.project for r in report.results}):
         mine = [r for r in _sorted(report.results) if r.project == project]
-        suite = ET.SubElement(root, "testsuite", name=project, tests=str(len(mine)),
-                              failures=str(sum(r.drift for r in mine)), errors="0", skipped="0")
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name=project,
+            tests=str(len(mine)),
+            failures=str(sum(r.drift for r in mine)),
+            errors="0",
+            skipped="0",
+        )
         for r in mine:
             case = ET.SubElement(suite, "testcase", classname=f"drift.{project}", name=f"{r.version} {r.copy}")
             if r.drift:
@@ -174,8 +196,15 @@ def render_junit(report: DriftReport) -> str:
             else:
                 ET.SubElement(case, "system-out").text = f"{r.status}" + (f": {r.detail}" if r.detail else "")
     if report.errors:
-        suite = ET.SubElement(root, "testsuite", name="fetch", tests=str(len(report.errors)), failures="0",
-                              errors=str(len(report.errors)), skipped="0")
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name="fetch",
+            tests=str(len(report.errors)),
+            failures="0",
+            errors=str(len(report.errors)),
+            skipped="0",
+        )
         for error in report.errors:
             case = ET.SubElement(suite, "testcase", classname="drift.fetch", name=error.subject)
             ET.SubElement(case, "error", type="fetch", message=str(error))
@@ -253,8 +282,10 @@ def _tip(result: Result, patch: str | None) -> tuple[str, str]:
 def _cell(result: Result, patch: str | None, first_of_group: bool) -> str:
     status, tip = _tip(result, patch)
     group = " g0" if first_of_group else ""
-    return (f'<td class="cell s-{status}{group}" data-status="{status}" data-version="{_esc(result.version)}" '
-            f'data-patch="{_esc(patch or "")}" title="{_esc(tip)}" data-tip="{_esc(tip)}"></td>')
+    return (
+        f'<td class="cell s-{status}{group}" data-status="{status}" data-version="{_esc(result.version)}" '
+        f'data-patch="{_esc(patch or "")}" title="{_esc(tip)}" data-tip="{_esc(tip)}"></td>'
+    )
 
 
 def _heatmap(title: str, results: Sequence[Result], patches: Sequence[str]) -> str:
@@ -262,10 +293,14 @@ def _heatmap(title: str, results: Sequence[Result], patches: Sequence[str]) -> s
     majors: dict[int, int] = {}
     for r in results:
         majors[Version(r.version).major] = majors.get(Version(r.version).major, 0) + 1
-    starts = {i for i, r in enumerate(results) if i == 0 or Version(results[i - 1].version).major != Version(r.version).major}
+    starts = {
+        i for i, r in enumerate(results) if i == 0 or Version(results[i - 1].version).major != Version(r.version).major
+    }
     head = "".join(f'<th class="major g0" colspan="{n}" data-major="{m}">{m}</th>' for m, n in majors.items())
-    rows = [f'<h2>{_esc(title)}</h2><div class="map"><table class="heatmap" data-map="{_esc(title)}">',
-            f"<tr><th></th>{head}</tr>"]
+    rows = [
+        f'<h2>{_esc(title)}</h2><div class="map"><table class="heatmap" data-map="{_esc(title)}">',
+        f"<tr><th></th>{head}</tr>",
+    ]
     for patch in (None, *patches):
         label = "all patches" if patch is None else patch
         cells = "".join(_cell(r, patch, i in starts) for i, r in enumerate(results))
@@ -279,32 +314,41 @@ def render_html(report: DriftReport, patches: Sequence[str]) -> str:
     css = _CSS + "".join(f".s-{s}, .legend .s-{s} {{ background: {c}; }}\n" for s, c in COLOURS.items())
     legend = "".join(f'<span><i class="s-{s}"></i>{s}</span>' for s in Status)
     drifting = sum(1 for r in report.results if r.drift)
-    body = ["<h1>pkg_resources patch drift</h1>",
-            f'<p id="verdict" data-drift="{drifting}">{len(report.results)} release copies checked, {drifting} drift '
-            f'({_esc(_counts(report.summary))})</p>',
-            f'<p class="legend">{legend}</p>']
+    body = [
+        "<h1>pkg_resources patch drift</h1>",
+        f'<p id="verdict" data-drift="{drifting}">{len(report.results)} release copies checked, {drifting} drift '
+        f"({_esc(_counts(report.summary))})</p>",
+        f'<p class="legend">{legend}</p>',
+    ]
     body += [_heatmap(title, rs, patches) for title, rs in _heatmaps(report.results).items()]
     body.append(_summary_html(report))
     body.append('<pre id="rendered" hidden></pre>')
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>pkg_resources patch drift</title>"
-            f"<style>{css}</style><script>{_JS}</script></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>pkg_resources patch drift</title>'
+        f"<style>{css}</style><script>{_JS}</script></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
 
 
 def _summary_html(report: DriftReport) -> str:
-    rows = ["<h2>Variants</h2>", '<table class="summary"><tr><th>variant</th><th>declared</th><th>project</th>'
-            "<th>first</th><th>last</th><th>suggested</th></tr>"]
+    rows = [
+        "<h2>Variants</h2>",
+        '<table class="summary"><tr><th>variant</th><th>declared</th><th>project</th>'
+        "<th>first</th><th>last</th><th>suggested</th></tr>",
+    ]
     nothing = {"-": ("-", "-", "picked for no release checked")}
     for variant in report.summary.variants:
         fits = {p: (f.first, f.last, f.suggested) for p, f in variant.fits.items()} or nothing
         for project, (first, last, suggested) in fits.items():
-            rows.append(f"<tr><td>{_esc(variant.variant)}</td><td>{_esc('; '.join(variant.declared))}</td>"
-                        f"<td>{_esc(project)}</td><td>{_esc(first)}</td><td>{_esc(last)}</td>"
-                        f"<td>{_esc(suggested)}</td></tr>")
+            rows.append(
+                f"<tr><td>{_esc(variant.variant)}</td><td>{_esc('; '.join(variant.declared))}</td>"
+                f"<td>{_esc(project)}</td><td>{_esc(first)}</td><td>{_esc(last)}</td>"
+                f"<td>{_esc(suggested)}</td></tr>"
+            )
     rows.append("</table>")
     return "\n".join(rows)
 
 
-def render(report: DriftReport, fmt: str, patches: Optional[Sequence[str]] = None) -> str:
+def render(report: DriftReport, fmt: str, patches: Sequence[str] | None = None) -> str:
     """The report in one of :data:`FORMATS` (``patches``: the heatmap's rows, default the report's)."""
     patches = report.patches if patches is None else patches
     if fmt == "json":

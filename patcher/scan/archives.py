@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import zlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from patcher.errors import ArchiveError, reason
 from patcher.model import Container, Copy, Dist
@@ -48,28 +48,30 @@ def scan_archive(path: str, container: Container) -> list[tuple[Copy, bytes]]:
             for name, parts, (root, vendored_by) in found:
                 vendor = None
                 if vendored_by is not None:
-                    vendor_txt = "/".join([*parts[:root + 1], "_vendor", "vendor.txt"])
+                    vendor_txt = "/".join([*parts[: root + 1], "_vendor", "vendor.txt"])
                     if vendor_txt in names:
                         vendor = parse_vendor_txt(zf.read(vendor_txt))
                 record, entry = (None, None)
                 if container is Container.WHEEL:
                     record, entry = _wheel_record(names), name
                 data = zf.read(name)
-                copies.append((
-                    Copy(
-                        file=path,
-                        member=name,
-                        container=container,
-                        vendored_by=vendored_by,
-                        owner=owner,
-                        upstream=upstream(owner, vendored_by, vendor),
-                        sha256=hashlib.sha256(data).hexdigest(),
-                        record=record,
-                        record_entry=entry,
-                        vendor_pip=vendoring_pip(owner, vendored_by),
-                    ),
-                    data,
-                ))
+                copies.append(
+                    (
+                        Copy(
+                            file=path,
+                            member=name,
+                            container=container,
+                            vendored_by=vendored_by,
+                            owner=owner,
+                            upstream=upstream(owner, vendored_by, vendor),
+                            sha256=hashlib.sha256(data).hexdigest(),
+                            record=record,
+                            record_entry=entry,
+                            vendor_pip=vendoring_pip(owner, vendored_by),
+                        ),
+                        data,
+                    )
+                )
             return copies
     except FileNotFoundError:
         return []  # vanished during the scan: absent
@@ -77,7 +79,7 @@ def scan_archive(path: str, container: Container) -> list[tuple[Copy, bytes]]:
         raise ArchiveError(path, reason(exc)) from None
 
 
-def _archive_owner(zf: zipfile.ZipFile, names: Sequence[str], container: Container) -> Optional[Dist]:
+def _archive_owner(zf: zipfile.ZipFile, names: Sequence[str], container: Container) -> Dist | None:
     if container is Container.EGG_ZIP:
         if "EGG-INFO/PKG-INFO" in names:
             return parse_pkg_info(zf.read("EGG-INFO/PKG-INFO"))
@@ -89,7 +91,7 @@ def _archive_owner(zf: zipfile.ZipFile, names: Sequence[str], container: Contain
     return None
 
 
-def _wheel_record(names: Sequence[str]) -> Optional[str]:
+def _wheel_record(names: Sequence[str]) -> str | None:
     for name in names:
         parts = name.split("/")
         if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "RECORD":

@@ -4,7 +4,6 @@ pip's ``_vendor/vendor.txt``. Small files, read whole; unreadable ones say nothi
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Optional
 
 from patcher._headers import read_headers
 from patcher.model import Dist
@@ -12,7 +11,7 @@ from patcher.model import Dist
 __all__ = ["parse_pkg_info", "parse_vendor_txt", "read_small"]
 
 
-def parse_pkg_info(data: bytes) -> Optional[Dist]:
+def parse_pkg_info(data: bytes) -> Dist | None:
     """Name and Version of core metadata (``PKG-INFO``, ``METADATA``); the first of each wins."""
     fields: dict[str, str] = {}
     for key, value in read_headers(data.decode("utf-8", "surrogateescape")):
@@ -23,7 +22,7 @@ def parse_pkg_info(data: bytes) -> Optional[Dist]:
     return Dist(name, version)
 
 
-def parse_vendor_txt(data: bytes) -> Optional[Dist]:
+def parse_vendor_txt(data: bytes) -> Dist | None:
     """The setuptools release a pip vendors its pkg_resources from (``_vendor/vendor.txt``)."""
     for raw in data.decode("utf-8", "replace").splitlines():
         line = raw.split("#", 1)[0].strip()
@@ -33,8 +32,7 @@ def parse_vendor_txt(data: bytes) -> Optional[Dist]:
     return None
 
 
-
-def read_small(path: str, parse: Callable[[bytes], Optional[Dist]]) -> Optional[Dist]:
+def read_small(path: str, parse: Callable[[bytes], Dist | None]) -> Dist | None:
     try:
         with open(path, "rb") as f:
             return parse(f.read())

@@ -55,15 +55,13 @@ class Owners:
         if found is None:
             try:
                 with os.scandir(site) as it:
-                    found = sorted(
-                        e.path for e in it if e.name.endswith((".dist-info", ".egg-info")) and e.is_dir()
-                    )
+                    found = sorted(e.path for e in it if e.name.endswith((".dist-info", ".egg-info")) and e.is_dir())
             except OSError:
                 found = []
             self._metadirs[site] = found
         return found
 
-    def _record_entry(self, meta: str, path: str, tail: str) -> Optional[str]:
+    def _record_entry(self, meta: str, path: str, tail: str) -> str | None:
         """The line of a dist-info ``RECORD`` or egg-info ``installed-files.txt`` naming ``path``,
         as written there, or None.
 
@@ -99,13 +97,12 @@ class Owners:
         return cached
 
     @staticmethod
-    def _meta_dist(meta: str) -> Optional[Dist]:
+    def _meta_dist(meta: str) -> Dist | None:
         name = "METADATA" if meta.endswith(".dist-info") else "PKG-INFO"
         return read_small(os.path.join(meta, name), parse_pkg_info)
 
 
-
-def _record_path(line: str) -> Optional[str]:
+def _record_path(line: str) -> str | None:
     """The path (first field) of a ``RECORD`` line: CSV, quoted only when the path needs it."""
     if not line.startswith('"'):
         return line.split(",", 1)[0]

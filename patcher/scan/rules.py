@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from typing import Optional
 
 __all__ = ["INIT", "MODULE", "PACKAGE", "DirIsPackage", "IsPackage", "ZipIsPackage", "import_root"]
 
@@ -22,7 +21,7 @@ INIT = "__init__.py"
 IsPackage = Callable[[Sequence[str]], bool]
 
 
-def import_root(parts: Sequence[str], is_package: IsPackage) -> Optional[tuple[int, Optional[str]]]:
+def import_root(parts: Sequence[str], is_package: IsPackage) -> tuple[int, str | None] | None:
     """Decide whether the path ``parts`` (split on ``/``) is a copy.
 
     Returns ``(depth of the import root, vendoring package or None)`` or None. The import root
@@ -49,7 +48,6 @@ def import_root(parts: Sequence[str], is_package: IsPackage) -> Optional[tuple[i
     if parent and is_package(parent):
         return None
     return len(parent), None
-
 
 
 class DirIsPackage:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import marshal
 import os
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 from patcher.errors import ArchiveError, ScanError
 from patcher.model import Container, Copy, Dist
@@ -30,17 +30,19 @@ class Findings(NamedTuple):
 
 
 def encode(findings: Findings) -> bytes:
-    return marshal.dumps((
-        [_flatten(copy) for copy in findings.copies],
-        findings.texts,
-        [(isinstance(e, ArchiveError), e.subject, e.reason) for e in findings.errors],
-        findings.visited,
-        findings.deferred,
-        findings.archives,
-    ))
+    return marshal.dumps(
+        (
+            [_flatten(copy) for copy in findings.copies],
+            findings.texts,
+            [(isinstance(e, ArchiveError), e.subject, e.reason) for e in findings.errors],
+            findings.visited,
+            findings.deferred,
+            findings.archives,
+        )
+    )
 
 
-def decode(data: bytes) -> Optional[Findings]:
+def decode(data: bytes) -> Findings | None:
     """A child's findings; None when they cannot be read."""
     try:
         copies, texts, errors, visited, deferred, archives = marshal.loads(data)
@@ -82,20 +84,42 @@ def split_by_size(paths: list[str], parts: int) -> list[list[str]]:
 def _flatten(copy: Copy) -> tuple[Any, ...]:
     """A copy as plain tuples, which :mod:`marshal` carries between processes."""
     dist = _plain_dist
-    return (copy.file, copy.member, copy.container.value, copy.vendored_by, dist(copy.owner), dist(copy.upstream),
-            copy.sha256, tuple(dist(d) for d in copy.conflicts), copy.record, copy.record_entry, dist(copy.vendor_pip))
+    return (
+        copy.file,
+        copy.member,
+        copy.container.value,
+        copy.vendored_by,
+        dist(copy.owner),
+        dist(copy.upstream),
+        copy.sha256,
+        tuple(dist(d) for d in copy.conflicts),
+        copy.record,
+        copy.record_entry,
+        dist(copy.vendor_pip),
+    )
 
 
-def _plain_dist(dist: Optional[Dist]) -> Optional[tuple[str, str]]:
+def _plain_dist(dist: Dist | None) -> tuple[str, str] | None:
     return None if dist is None else (dist.name, dist.version)
 
 
 def _unflatten(flat: Any) -> Copy:
     file, member, container, vendored_by, owner, upstream, sha256, conflicts, record, entry, vendor_pip = flat
     dist = _dist_of
-    return Copy(file, member, Container(container), vendored_by, dist(owner), dist(upstream), sha256,
-                tuple(Dist(*d) for d in conflicts), record, entry, dist(vendor_pip))
+    return Copy(
+        file,
+        member,
+        Container(container),
+        vendored_by,
+        dist(owner),
+        dist(upstream),
+        sha256,
+        tuple(Dist(*d) for d in conflicts),
+        record,
+        entry,
+        dist(vendor_pip),
+    )
 
 
-def _dist_of(flat: Any) -> Optional[Dist]:
+def _dist_of(flat: Any) -> Dist | None:
     return None if flat is None else Dist(*flat)

@@ -6,8 +6,6 @@ in a table built from every pip release.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from patcher.model import Dist
 
 __all__ = ["normalize", "pip_vendored_setuptools", "upstream", "vendoring_pip"]
@@ -48,7 +46,7 @@ _PIP_VENDORED_SETUPTOOLS: tuple[tuple[str, str], ...] = (
 _PIP_VENDOR_TABLE_END = "26.3"
 
 
-def _release(version: str) -> Optional[tuple[int, ...]]:
+def _release(version: str) -> tuple[int, ...] | None:
     """The numeric release of a version, trailing zeros trimmed (``10.0.0b1`` -> ``(10,)``)."""
     numbers: list[int] = []
     for part in version.strip().split("."):
@@ -67,7 +65,7 @@ def _release(version: str) -> Optional[tuple[int, ...]]:
     return tuple(numbers) or None
 
 
-def pip_vendored_setuptools(pip_version: str) -> Optional[Dist]:
+def pip_vendored_setuptools(pip_version: str) -> Dist | None:
     """The setuptools release a pip release vendors pkg_resources from, when known."""
     release = _release(pip_version)
     end = _release(_PIP_VENDOR_TABLE_END)
@@ -81,7 +79,7 @@ def pip_vendored_setuptools(pip_version: str) -> Optional[Dist]:
     return None if found is None else Dist("setuptools", found)
 
 
-def upstream(owner: Optional[Dist], vendored_by: Optional[str], vendor: Optional[Dist]) -> Optional[Dist]:
+def upstream(owner: Dist | None, vendored_by: str | None, vendor: Dist | None) -> Dist | None:
     if vendored_by is not None:
         if vendor is None and vendored_by == "pip" and owner is not None and normalize(owner.name) == "pip":
             return pip_vendored_setuptools(owner.version)
@@ -91,7 +89,7 @@ def upstream(owner: Optional[Dist], vendored_by: Optional[str], vendor: Optional
     return None
 
 
-def vendoring_pip(owner: Optional[Dist], vendored_by: Optional[str]) -> Optional[Dist]:
+def vendoring_pip(owner: Dist | None, vendored_by: str | None) -> Dist | None:
     """pip's own release, for a copy pip vendors: variants may name pip versions in their range."""
     if vendored_by == "pip" and owner is not None and normalize(owner.name) == "pip":
         return owner

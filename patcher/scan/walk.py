@@ -14,7 +14,7 @@ import hashlib
 import os
 import stat
 from collections.abc import Callable
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 from patcher import _forked
 from patcher.errors import ScanError, reason
@@ -59,8 +59,8 @@ class Walker:
         self.visited: set[tuple[int, int]] = set()
         self.processes = 1
         #: archives put aside while a walk is shared (None: each is scanned when met)
-        self.archives: Optional[list[str]] = None
-        self.copies: dict[tuple[str, Optional[str]], Copy] = {}
+        self.archives: list[str] | None = None
+        self.copies: dict[tuple[str, str | None], Copy] = {}
         self.errors: list[ScanError] = []
         self.texts: dict[str, bytes] = {}
         self.owners = Owners()
@@ -286,8 +286,6 @@ class Walker:
         copies = tuple(sorted(self.copies.values(), key=lambda c: (c.file, c.member or "")))
         errors = tuple(sorted(self.errors, key=str))  # the same order however the walk was shared
         return ScanResult(copies, errors, self.texts, self.processes)
-
-
 
 
 def _gone(exc: OSError) -> bool:
