@@ -217,12 +217,14 @@ def load_known_states(root: str) -> dict[str, Any] | None:
 
 
 def known_states_json(root: str, states: Mapping[str, Planned]) -> str | None:
-    """The text of ``known-states.json`` for the patch set ``root`` (``devtools/known_states.py``)."""
+    """The text of ``known-states.json`` for the patch set ``root`` (``devtools/known_states.py``):
+    one state a line, sorted, so that a change of the patch set reads as a diff."""
     digest = patches_digest(root)
     if digest is None:
         return None
-    encoded = {key: encode(states[key]) for key in sorted(states)}
-    return json.dumps({"format": _FORMAT, "patches": digest, "states": encoded}, indent=0, sort_keys=False) + "\n"
+    lines = [f"{json.dumps(key)}:{json.dumps(encode(states[key]), separators=(',', ':'))}" for key in sorted(states)]
+    head = f'{{"format":{_FORMAT},"patches":{json.dumps(digest)},"states":{{'
+    return head + "\n" + ",\n".join(lines) + "\n}}\n"
 
 
 def _prune(directory: str, keep: str) -> None:

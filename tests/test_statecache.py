@@ -1,6 +1,9 @@
 """``locate`` remembers states across runs (``patcher.statecache``), and is never wrong for it.
 
 Each test has a cache directory of its own (``PKGRES_PATCHER_CACHE_DIR``, set in conftest).
+The copies here are edited locally (a line added at the end), so that the known states shipped
+with the patch set (every upstream release's bytes: ``tests/test_known_states.py``) cannot
+answer for them: these tests are about the user's cache.
 """
 
 from __future__ import annotations
@@ -34,10 +37,17 @@ def states(out: str) -> list[str]:
     return [c["state"] for c in json.loads(out)["copies"]]
 
 
+def edit_locally(path: Path) -> None:
+    """Give a copy bytes no upstream release has (the patches still fit)."""
+    path.write_bytes(path.read_bytes() + b"# edited here\n")
+
+
 @pytest.fixture
 def venv(tmp_path: Path) -> Venv:
     env = Venv(tmp_path / "venv")
     env.install(download("setuptools", "81.0.0"), download("pip", "26.3"))
+    edit_locally(env.site / "pkg_resources" / "__init__.py")
+    edit_locally(env.site / "pip" / "_vendor" / "pkg_resources" / "__init__.py")
     return env
 
 
@@ -179,6 +189,7 @@ def test_concurrent_runs_add_up(tmp_path: Path) -> None:
         (tree / "pkg_resources").mkdir(parents=True)
         with zipfile.ZipFile(download(name, version)) as zf:
             (tree / "pkg_resources" / "__init__.py").write_bytes(zf.read(member))
+        edit_locally(tree / "pkg_resources" / "__init__.py")
         trees.append(tree)
     runs = [
         subprocess.Popen(
