@@ -17,6 +17,7 @@ Each distinct source is planned, and so is the text the patch set makes of it.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
 
@@ -58,16 +59,14 @@ def main(argv: list[str] | None = None) -> int:
         plan = plan_copy(text, patchset, MEMBER)
         states[f"{digest}:source"] = (plan.state, plan.fits)
         if plan.state is State.UNPATCHED:
-            import hashlib
-
             patched = plan_copy(plan.result, patchset, MEMBER)
             states[f"{hashlib.sha256(plan.result).hexdigest()}:source"] = (patched.state, patched.fits)
     drifted = sorted(key for key, (state, _) in states.items() if state is State.DRIFTED)
-    text = known_states_json(root, states)
-    if text is None:
+    written = known_states_json(root, states)
+    if written is None:
         print(f"known_states: {root}: cannot read the patch set", file=sys.stderr)
         return 1
-    write_text(os.path.join(root, KNOWN_STATES), text)
+    write_text(os.path.join(root, KNOWN_STATES), written)
     print(
         f"{os.path.join(root, KNOWN_STATES)}: {len(releases)} releases, {len(texts)} distinct sources, "
         f"{len(states)} states ({len(drifted)} drifted)"
