@@ -17,12 +17,16 @@ run it. Then, page cache warm (one untimed run each), it times, interleaved:
 
 - ``pkgres-patcher locate PREFIX --json``, the states of the copies remembered from the
   previous run (the usual case: the user cache directory is kept between runs);
-- the same with ``--no-cache``: every distinct copy planned afresh (a first run);
+- the same as a first run on a fresh machine: an empty user cache directory each time (the
+  known states shipped with the patch set answer for upstream copies);
+- the same with ``--no-cache``: every distinct copy planned afresh;
 - the same with ``--jobs 1``: the walk not shared between processes;
 - ``find PREFIX -name __pycache__ -prune -o \\( -name '*.egg' -o -name '*.whl' \\
   -o -path '*/pkg_resources/__init__.py' -o -name pkg_resources.py \\) -print``
 
-and prints the median of each over ``--runs`` runs and their ratios to find (goal: at most 1.25).
+and prints the median of each over ``--runs`` runs and their ratios to find (goal: at most 1.25,
+warm and first run). ``--source DIR`` installs another checkout (an older commit, through
+``git worktree add``) to compare before and after on the same prefix.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -164,8 +169,8 @@ def build(prefix: Path, target: int) -> None:
     print(f"built {prefix} in {time.perf_counter() - started:.1f} s", flush=True)
 
 
-def install(venv: Path) -> Path:
-    """This checkout, installed into ``venv`` as a user installs it; its console script."""
+def install(venv: Path, source: Path) -> Path:
+    """The checkout ``source``, installed into ``venv`` as a user installs it; its console script."""
     if not (venv / "bin" / "python").exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run(
@@ -178,7 +183,7 @@ def install(venv: Path) -> Path:
             "--disable-pip-version-check",
             "--force-reinstall",
             "--no-deps",
-            str(Path(__file__).resolve().parent.parent),
+            str(source),
         ],
         check=True,
     )
@@ -190,16 +195,16 @@ def install(venv: Path) -> Path:
             "install",
             "--quiet",
             "--disable-pip-version-check",
-            str(Path(__file__).resolve().parent.parent),
+            str(source),
         ],
         check=True,
     )  # its dependencies
     return venv / "bin" / "pkgres-patcher"
 
 
-def timed(cmd: list[str]) -> tuple[float, bytes]:
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, bytes]:
     started = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, check=False)
+    proc = subprocess.run(cmd, capture_output=True, check=False, env=env)
     elapsed = time.perf_counter() - started
     if proc.returncode not in (0,):
         sys.exit(f"{' '.join(cmd)} exited with {proc.returncode}: {proc.stderr.decode(errors='replace')[-2000:]}")
@@ -212,11 +217,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--files", type=int, default=100_000)
     parser.add_argument("--patches", help="patch set for locate (default: the shipped one)")
+    parser.add_argument("--source", default=str(Path(__file__).resolve().parent.parent), help="checkout to install")
     args = parser.parse_args()
 
     prefix = Path(args.dir) / f"prefix-{args.files}"
     build(prefix, args.files)
-    script = install(Path(args.dir) / "venv")
+    source = Path(args.source).resolve()
+    script = install(Path(args.dir) / f"venv-{source.name}", source)
     locate_cmd = [str(script), "locate", str(prefix), "--json"]
     if args.patches:
         locate_cmd += ["--patches", args.patches]
@@ -249,13 +256,16 @@ def main() -> None:
     copies = json.loads(out)["copies"]
     _, found = timed(find_cmd)
     candidates = found.decode().splitlines()
-    locate_times, cold_times, alone_times, find_times = [], [], [], []
+    locate_times, first_times, cold_times, alone_times, find_times = [], [], [], [], []
     for _ in range(args.runs):  # interleaved, so that drift in the machine's load hits all
         locate_times.append(timed(locate_cmd)[0])
+        with tempfile.TemporaryDirectory() as empty:
+            first_times.append(timed(locate_cmd, {**os.environ, "PKGRES_PATCHER_CACHE_DIR": empty})[0])
         cold_times.append(timed(cold_cmd)[0])
         alone_times.append(timed(alone_cmd)[0])
         find_times.append(timed(find_cmd)[0])
-    loc, cold, alone, fnd = (statistics.median(t) for t in (locate_times, cold_times, alone_times, find_times))
+    medians = (statistics.median(t) for t in (locate_times, first_times, cold_times, alone_times, find_times))
+    loc, first, cold, alone, fnd = medians
     files = count_files(prefix)
     dirs = sum(len(d) for _p, d, _f in os.walk(prefix))
     print(f"prefix: {prefix}: {files} files, {dirs} directories")
@@ -266,6 +276,7 @@ def main() -> None:
     )
     rows = (
         ("locate --json", locate_times),
+        ("  first run", first_times),
         ("  --no-cache", cold_times),
         ("  --jobs 1", alone_times),
         ("find", find_times),
@@ -276,7 +287,8 @@ def main() -> None:
             f"(min {min(times) * 1000:.0f} ms)"
         )
     print(
-        f"ratio locate/find: {loc / fnd:.2f} (goal <= 1.25); with --no-cache: {cold / fnd:.2f}; "
+        f"ratio locate/find: {loc / fnd:.2f}, first run: {first / fnd:.2f} (goal <= 1.25 both); "
+        f"with --no-cache: {cold / fnd:.2f}; "
         f"with --jobs 1: {alone / fnd:.2f} ({os.cpu_count()} CPUs)"
     )
 

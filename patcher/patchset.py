@@ -72,10 +72,6 @@ class Hunk:
     def before(self) -> tuple[Line, ...]:
         return tuple(line for line in self.lines if line.kind != "+")
 
-    @property
-    def after(self) -> tuple[Line, ...]:
-        return tuple(line for line in self.lines if line.kind != "-")
-
     def reversed(self) -> Hunk:
         """The hunk that undoes this one: it is expected where this one's result lies."""
         swap = {"+": "-", "-": "+", " ": " "}
@@ -110,10 +106,6 @@ class Variant:
         """``<patch>/<variant>``, as written in ``series``."""
         return f"{self.patch}/{self.name}"
 
-    @property
-    def description(self) -> str:
-        return self.header.get("Description", "").split("\n", 1)[0]
-
     def hunks(self, path: str = MEMBER) -> tuple[Hunk, ...]:
         """Every hunk of this variant for ``path``, in order."""
         return tuple(h for fp in self.files if fp.path == path for h in fp.hunks)
@@ -132,11 +124,6 @@ class Variant:
                         return True
                     answer = False
         return answer
-
-    def reversed(self) -> Variant:
-        return Variant(
-            self.patch, self.name, self.path, self.header, self.ranges, tuple(f.reversed() for f in self.files)
-        )
 
 
 @dataclass(frozen=True)

@@ -50,11 +50,6 @@ def _sorted(results: Sequence[Result]) -> list[Result]:
     return sorted(results, key=lambda r: (r.project, Version(r.version), r.copy))
 
 
-def _variants(result: Result) -> str:
-    chosen = [p.variant for p in result.patches if p.variant]
-    return ", ".join(chosen) or "-"
-
-
 def _offsets(result: Result) -> str:
     offsets = [f"{o:+d}" for p in result.patches for o in p.offsets if o]
     return " ".join(offsets) or "-"
