@@ -12,9 +12,14 @@ within the picked variant's ``Upstream-Releases``, and the patched file byte-com
 the oldest and the newest interpreter (among ``pyenv versions``) that the release's
 ``Requires-Python`` allows.
 
+The patch set is read with the package's own parser (``patcher.patchset``, from this checkout);
+a malformed one is an error (exit status 1, its message on stderr).  On top of it, the patch
+files are linted: LF line endings, the DEP-3 fields in canonical order (Upstream-Releases last),
+only known projects in Upstream-Releases, diff headers ``a/__init__.py`` and ``b/__init__.py``.
+
 Usage: check_patchset.py [--patches DIR] [--wheels DIR] [--sdists DIR] [-v] [--overlaps] [--keep DIR]
 Exit status 0 when every required release passes, 1 otherwise.
-Needs: Python 3.9+, ``packaging``, GNU patch, pyenv.
+Needs: Python 3.9+, ``packaging`` and ``unidiff`` (for patcher), GNU patch, pyenv.
 """
 
 from __future__ import annotations
@@ -31,16 +36,28 @@ import sys
 import tarfile
 import tempfile
 import zipfile
-from dataclasses import dataclass, field
-from typing import Optional
+from dataclasses import dataclass
 
-from packaging.requirements import Requirement
-from packaging.specifiers import SpecifierSet
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+# the patcher package of this checkout, installed or not
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from patcher.errors import PatchSetError
+from patcher.patchset import (
+    DEP3_FIELDS,
+    RANGES_FIELD,
+    Patch,
+    Variant,
+    _split_header,
+    load_patchset,
+)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_PATCHES = os.path.join(os.path.dirname(HERE), "patches")
+ROOT = os.path.dirname(HERE)
+DEFAULT_PATCHES = os.path.join(ROOT, "patches")
 CACHE = os.path.expanduser("~/.cache/pkgres-dev")
 PATCH = shutil.which("patch") or "/usr/bin/patch"
 
@@ -62,10 +79,10 @@ class Release:
     name: str  # canonical project name
     version: Version
     artifact: str
-    sha: Optional[str] = None  # of the LF-normalised copy; None: no pkg_resources package
+    sha: str | None = None  # of the LF-normalised copy; None: no pkg_resources package
     crlf: bool = False
-    vendor: Optional[Version] = None  # setuptools version pip vendors (vendor.txt)
-    requires_python: Optional[str] = None
+    vendor: Version | None = None  # setuptools version pip vendors (vendor.txt)
+    requires_python: str | None = None
     note: str = ""
 
     @property
@@ -84,7 +101,7 @@ class Release:
         return spec is not None and spec.contains(self.version, prereleases=True)
 
 
-def _vendor_txt(data: bytes) -> Optional[Version]:
+def _vendor_txt(data: bytes) -> Version | None:
     for raw in data.decode("utf-8", "replace").splitlines():
         m = re.match(r"\s*setuptools\s*==\s*([^\s#;]+)", raw)
         if m:
@@ -92,7 +109,7 @@ def _vendor_txt(data: bytes) -> Optional[Version]:
     return None
 
 
-def _requires_python(metadata: Optional[bytes]) -> Optional[str]:
+def _requires_python(metadata: bytes | None) -> str | None:
     if not metadata:
         return None
     msg = email.parser.BytesParser().parsebytes(metadata, headersonly=True)
@@ -126,7 +143,8 @@ def read_wheel(path: str, store: str) -> Release:
     rel = Release(name, version, os.path.basename(path))
     with zipfile.ZipFile(path) as zf:
         names = set(zf.namelist())
-        meta = [n for n in names if n.endswith(".dist-info/METADATA")]
+        # the release's own metadata, not that of a package it vendors (setuptools ships ~16)
+        meta = sorted(n for n in names if n.endswith(".dist-info/METADATA") and n.count("/") == 1)
         rel.requires_python = _requires_python(zf.read(meta[0]) if meta else None)
         if "pip/_vendor/vendor.txt" in names:
             rel.vendor = _vendor_txt(zf.read("pip/_vendor/vendor.txt"))
@@ -187,100 +205,46 @@ def collect(wheels: str, sdists: str, store: str) -> list[Release]:
 
 
 # --- the patch set ---------------------------------------------------------------------------
+# Read with the package's own parser (patcher.patchset): series order, variants, DEP-3 header,
+# Upstream-Releases ranges and diffs.  Below is only this tool's lint of the patch files, on top
+# of the parsed variants: what the parser accepts but the patch set does not write.
+
+#: the header fields in the order every variant writes them, Upstream-Releases last
+HEADER_FIELDS = [*DEP3_FIELDS, RANGES_FIELD]
+#: the diff headers of the one file every variant patches
+DIFF_HEADERS = "--- a/__init__.py\n+++ b/__init__.py\n"
 
 
-@dataclass(eq=False)
-class Variant:
-    patch: str
-    name: str
-    path: str
-    diff: str  # the unified diff, header removed
-    releases: list[Requirement] = field(default_factory=list)
-    header_errors: list[str] = field(default_factory=list)
-
-    @property
-    def label(self) -> str:
-        return f"{self.patch}/{self.name}"
-
-    def covers(self, rel: Release) -> bool:
-        for req in self.releases:
-            for name, version in rel.identities():
-                if canonicalize_name(req.name) == name and req.specifier.contains(version, prereleases=True):
-                    return True
-        return False
+def covers(var: Variant, rel: Release) -> bool:
+    """Whether the release (or the setuptools pip vendors) is within the variant's Upstream-Releases."""
+    return var.in_range((name, str(version)) for name, version in rel.identities()) is True
 
 
-HEADER_FIELDS = [
-    "Description",
-    "Author",
-    "Origin",
-    "Bug",
-    "Forwarded",
-    "Applied-Upstream",
-    "Last-Update",
-    "Upstream-Releases",
-]
-
-
-def parse_variant(patch: str, path: str) -> Variant:
-    with open(path, "rb") as f:
+def read_variant(var: Variant) -> tuple[bytes, str, str]:
+    """The variant file's raw bytes, its DEP-3 header and its diff, split where the parser splits them."""
+    with open(var.path, "rb") as f:
         raw = f.read()
-    name = os.path.basename(path)[: -len(".patch")]
-    var = Variant(patch, name, path, "")
+    header, diff = _split_header(raw.decode("utf-8"), var.path)
+    return raw, header, diff
+
+
+def lint_variant(var: Variant, raw: bytes, header: str, diff: str) -> list[str]:
+    errors: list[str] = []
     if b"\r" in raw:
-        var.header_errors.append("not LF line endings")
-    text = raw.decode("utf-8")
-    lines = text.split("\n")
-    try:
-        sep = lines.index("---")
-    except ValueError:
-        var.header_errors.append("no '---' line ending the header")
-        return var
-    var.diff = "\n".join(lines[sep + 1 :])
-    fields: list[tuple[str, list[str]]] = []
-    for line in lines[:sep]:
-        if line.startswith(" ") and fields:
-            fields[-1][1].append(line[1:])
-        elif ":" in line:
-            key, _, value = line.partition(":")
-            fields.append((key, [value.strip()] if value.strip() else []))
-        else:
-            var.header_errors.append(f"bad header line {line!r}")
-    keys = [k for k, _ in fields]
+        errors.append("not LF line endings")
+    # the parser also takes a header that runs straight into "--- a/...": the patch set writes "---"
+    if raw.decode("utf-8").splitlines()[len(header.splitlines())] != "---":
+        errors.append("no '---' line ending the header")
+    # the parser keeps the fields, not their order: read the field names off the header's lines
+    keys = [line.partition(":")[0] for line in header.splitlines() if not line[:1].isspace()]
     if keys != HEADER_FIELDS:
-        var.header_errors.append(f"header fields {keys} != {HEADER_FIELDS}")
-    for key, values in fields:
-        if key == "Upstream-Releases":
-            for v in values:
-                try:
-                    req = Requirement(v)
-                except Exception as exc:  # packaging.requirements.InvalidRequirement
-                    var.header_errors.append(f"bad Upstream-Releases entry {v!r}: {exc}")
-                    continue
-                if canonicalize_name(req.name) not in REQUIRED:
-                    var.header_errors.append(f"unknown project in Upstream-Releases: {req.name}")
-                var.releases.append(req)
-    if not var.releases:
-        var.header_errors.append("no Upstream-Releases")
-    if "--- a/__init__.py\n+++ b/__init__.py\n" not in var.diff:
-        var.header_errors.append("diff headers are not a/__init__.py, b/__init__.py")
-    return var
-
-
-def load_series(patches: str) -> list[tuple[str, list[Variant]]]:
-    order: list[str] = []
-    variants: dict[str, list[Variant]] = {}
-    with open(os.path.join(patches, "series"), encoding="utf-8") as f:
-        for raw in f:
-            line = raw.split("#", 1)[0].strip()
-            if not line:
-                continue
-            patch, _, vname = line.partition("/")
-            if patch not in variants:
-                order.append(patch)
-                variants[patch] = []
-            variants[patch].append(parse_variant(patch, os.path.join(patches, line)))
-    return [(p, variants[p]) for p in order]
+        errors.append(f"header fields {keys} != {HEADER_FIELDS}")
+    for req in var.ranges:
+        if canonicalize_name(req.name) not in REQUIRED:
+            errors.append(f"unknown project in Upstream-Releases: {req.name}")
+    if DIFF_HEADERS not in diff or any(fp.path != "__init__.py" for fp in var.files):
+        errors.append("diff headers are not a/__init__.py, b/__init__.py")
+    return errors
 
 
 # --- applying --------------------------------------------------------------------------------
@@ -301,7 +265,7 @@ def try_patch(workdir: str, diff_file: str, dry_run: bool, fuzz: int = 0) -> Fit
     cmd = [PATCH, "-p1", f"-F{fuzz}", "-N", "--no-backup-if-mismatch", "-r", "-", "-d", workdir, "-i", diff_file]
     if dry_run:
         cmd.append("--dry-run")
-    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
     out = p.stdout + p.stderr
     fuzzed = bool(_FUZZ.search(out))
     offsets = [int(m.group(3)) for m in _OFFSET.finditer(out)]
@@ -312,7 +276,7 @@ def try_patch(workdir: str, diff_file: str, dry_run: bool, fuzz: int = 0) -> Fit
 @dataclass
 class Pick:
     patch: str
-    variant: Optional[Variant]
+    variant: Variant | None
     offsets: list[int]
     note: str = ""
 
@@ -321,19 +285,19 @@ class Pick:
 class Result:
     sha: str
     picks: list[Pick]
-    patched: Optional[str]  # path of the patched file
+    patched: str | None  # path of the patched file
 
 
-def apply_series(sha: str, store: str, series: list[tuple[str, list[Variant]]], diffdir: str, outdir: str) -> Result:
+def apply_series(sha: str, store: str, series: tuple[Patch, ...], diffdir: str, outdir: str) -> Result:
     work = tempfile.mkdtemp(prefix="chk-", dir=outdir)
     target = os.path.join(work, "__init__.py")
     shutil.copyfile(os.path.join(store, sha + ".py"), target)
     picks: list[Pick] = []
-    for patch, variants in series:
-        chosen: Optional[Pick] = None
+    for patch in series:
+        chosen: Pick | None = None
         fuzzed = []
-        for var in variants:
-            dfile = os.path.join(diffdir, var.label.replace("/", "__") + ".diff")
+        for var in patch.variants:
+            dfile = os.path.join(diffdir, var.id.replace("/", "__") + ".diff")
             fit = try_patch(work, dfile, dry_run=True)
             if fit.fuzz:
                 fuzzed.append(var.name)
@@ -341,19 +305,19 @@ def apply_series(sha: str, store: str, series: list[tuple[str, list[Variant]]], 
                 continue
             real = try_patch(work, dfile, dry_run=False)
             if not real.ok:
-                chosen = Pick(patch, None, [], f"{var.name}: dry run fitted but applying failed: {real.output}")
+                chosen = Pick(patch.name, None, [], f"{var.name}: dry run fitted but applying failed: {real.output}")
             else:
-                chosen = Pick(patch, var, real.offsets)
+                chosen = Pick(patch.name, var, real.offsets)
             break
         if chosen is None:
             note = "no variant fits"
-            for var in variants:  # say which would fit if fuzz were allowed (it is not)
-                dfile = os.path.join(diffdir, var.label.replace("/", "__") + ".diff")
+            for var in patch.variants:  # say which would fit if fuzz were allowed (it is not)
+                dfile = os.path.join(diffdir, var.id.replace("/", "__") + ".diff")
                 if try_patch(work, dfile, dry_run=True, fuzz=3).fuzz:
                     fuzzed.append(var.name)
             if fuzzed:
                 note += f" (would need fuzz: {', '.join(fuzzed)})"
-            chosen = Pick(patch, None, [], note)
+            chosen = Pick(patch.name, None, [], note)
         picks.append(chosen)
     final = os.path.join(outdir, sha + ".patched.py")
     shutil.move(target, final)
@@ -379,7 +343,7 @@ for b in bad:
 
 
 def interpreters() -> list[tuple[Version, str]]:
-    found = []
+    found: list[tuple[Version, str]] = []
     try:
         out = subprocess.run(["pyenv", "versions", "--bare"], capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
@@ -389,7 +353,7 @@ def interpreters() -> list[tuple[Version, str]]:
             v = Version(line)
         except InvalidVersion:
             continue
-        prefix = subprocess.run(["pyenv", "prefix", line], capture_output=True, text=True).stdout.strip()
+        prefix = subprocess.run(["pyenv", "prefix", line], capture_output=True, text=True, check=False).stdout.strip()
         exe = os.path.join(prefix, "bin", "python")
         if os.path.exists(exe):
             found.append((v, exe))
@@ -401,9 +365,7 @@ def compile_many(exe: str, files: list[str]) -> dict[str, str]:
     errors: dict[str, str] = {}
     for i in range(0, len(files), 200):
         chunk = files[i : i + 200]
-        p = subprocess.run(
-            [exe, "-W", "ignore", "-c", _COMPILER, *chunk], capture_output=True, text=True
-        )
+        p = subprocess.run([exe, "-W", "ignore", "-c", _COMPILER, *chunk], capture_output=True, text=True, check=False)
         if p.returncode != 0:
             for f in chunk:
                 errors[f] = f"compiler crashed: {p.stderr.strip()[-200:]}"
@@ -413,12 +375,12 @@ def compile_many(exe: str, files: list[str]) -> dict[str, str]:
     return errors
 
 
-def allowed(pythons: list[tuple[Version, str]], requires: Optional[str]) -> list[tuple[Version, str]]:
+def allowed(pythons: list[tuple[Version, str]], requires: str | None) -> list[tuple[Version, str]]:
     if not requires:
         return pythons
     try:
         spec = SpecifierSet(requires)
-    except Exception:
+    except InvalidSpecifier:
         return pythons
     # Requires-Python compares release versions: use major.minor.micro of the interpreter
     return [(v, e) for v, e in pythons if spec.contains(v, prereleases=True)]
@@ -427,7 +389,7 @@ def allowed(pythons: list[tuple[Version, str]], requires: Optional[str]) -> list
 # --- main ------------------------------------------------------------------------------------
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--patches", default=DEFAULT_PATCHES)
     ap.add_argument("--wheels", default=os.path.join(CACHE, "wheels"))
@@ -443,11 +405,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = ap.parse_args(argv)
 
     failures: list[str] = []
-    series = load_series(args.patches)
-    for _, variants in series:
-        for var in variants:
-            for err in var.header_errors:
-                failures.append(f"{var.label}: {err}")
+    diffs: dict[str, str] = {}  # variant id -> its diff, header removed
+    try:
+        series = load_patchset(args.patches).patches
+        for patch in series:
+            for var in patch.variants:
+                raw, header, diffs[var.id] = read_variant(var)
+                failures.extend(f"{var.id}: {e}" for e in lint_variant(var, raw, header, diffs[var.id]))
+    except PatchSetError as exc:
+        print(exc, file=sys.stderr)
+        return 1
 
     tmp = tempfile.mkdtemp(prefix="check-patchset-")
     try:
@@ -456,18 +423,14 @@ def main(argv: Optional[list[str]] = None) -> int:
         outdir = args.keep or os.path.join(tmp, "patched")
         for d in (store, diffdir, outdir):
             os.makedirs(d, exist_ok=True)
-        for _, variants in series:
-            for var in variants:
-                with open(os.path.join(diffdir, var.label.replace("/", "__") + ".diff"), "w") as f:
-                    f.write(var.diff)
+        for var_id, diff in diffs.items():
+            with open(os.path.join(diffdir, var_id.replace("/", "__") + ".diff"), "w") as out:
+                out.write(diff)
 
         releases = collect(args.wheels, args.sdists, store)
         shas = sorted({r.sha for r in releases if r.sha})
         with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 4) as pool:
-            results = {
-                r.sha: r
-                for r in pool.map(lambda s: apply_series(s, store, series, diffdir, outdir), shas)
-            }
+            results = {r.sha: r for r in pool.map(lambda s: apply_series(s, store, series, diffdir, outdir), shas)}
 
         # compile: per release the oldest and newest allowed interpreter (that compiles upstream)
         pythons = interpreters()
@@ -484,8 +447,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         compile_errors: dict[tuple[str, str], str] = {}  # (exe, file) -> error
         for exe, pairs in wanted.items():
             files = sorted({os.path.join(store, s + ".py") for s, _ in pairs} | {p for _, p in pairs if p})
-            for fn, err in compile_many(exe, files).items():
-                compile_errors[(exe, fn)] = err
+            for fn, message in compile_many(exe, files).items():
+                compile_errors[(exe, fn)] = message
 
         # per release verdicts
         picked: dict[str, list[Release]] = {}
@@ -504,19 +467,19 @@ def main(argv: Optional[list[str]] = None) -> int:
                     problems.append(f"{pick.patch}: {pick.note}")
                     parts.append(f"{pick.patch}=NONE")
                     continue
-                picked.setdefault(pick.variant.label, []).append(rel)
+                picked.setdefault(pick.variant.id, []).append(rel)
                 off = ""
                 if pick.offsets:
                     off = "@" + ",".join(f"{o:+d}" for o in pick.offsets)
-                parts.append(f"{pick.variant.label}{off}")
-                if not pick.variant.covers(rel):
-                    problems.append(f"{pick.variant.label}: release not in Upstream-Releases")
+                parts.append(f"{pick.variant.id}{off}")
+                if not covers(pick.variant, rel):
+                    problems.append(f"{pick.variant.id}: release not in Upstream-Releases")
             # ranges must not claim a release for a variant that is not picked for it
-            for patch, variants in series:
-                got = next((p.variant for p in res.picks if p.patch == patch), None)
-                for var in variants:
-                    if var is not got and var.covers(rel):
-                        problems.append(f"{var.label}: declares this release but is not picked for it")
+            for patch in series:
+                got = next((p.variant for p in res.picks if p.patch == patch.name), None)
+                for var in patch.variants:
+                    if var is not got and covers(var, rel):
+                        problems.append(f"{var.id}: declares this release but is not picked for it")
             # compile
             cands = plan.get(rel.label, [])
             orig = os.path.join(store, rel.sha + ".py")
@@ -550,11 +513,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         print("\n".join(lines))
         print()
         print("Variants picked (first .. last release, count):")
-        for _, variants in series:
-            for var in variants:
-                rels = picked.get(var.label, [])
+        for patch in series:
+            for var in patch.variants:
+                rels = picked.get(var.id, [])
                 if not rels:
-                    print(f"  {var.label:42} never picked")
+                    print(f"  {var.id:42} never picked")
                     continue
                 by_name: dict[str, list[Release]] = {}
                 for r in rels:
@@ -563,29 +526,30 @@ def main(argv: Optional[list[str]] = None) -> int:
                     f"{n} {min(rs, key=lambda r: r.version).version}..{max(rs, key=lambda r: r.version).version} ({len(rs)})"
                     for n, rs in sorted(by_name.items())
                 )
-                print(f"  {var.label:42} {desc}")
+                print(f"  {var.id:42} {desc}")
         if args.overlaps:
             print("\nShadowed fits (variant fits the unpatched copy alone, but another variant is picked):")
-            jobs = [(var, sha) for _, variants in series for var in variants for sha in shas]
+            jobs = [(var, sha) for patch in series for var in patch.variants for sha in shas]
 
             def fits_alone(job: tuple[Variant, str]) -> bool:
                 var, sha = job
                 work = tempfile.mkdtemp(prefix="ovl-", dir=outdir)
                 try:
                     shutil.copyfile(os.path.join(store, sha + ".py"), os.path.join(work, "__init__.py"))
-                    return try_patch(work, os.path.join(diffdir, var.label.replace("/", "__") + ".diff"), True).ok
+                    return try_patch(work, os.path.join(diffdir, var.id.replace("/", "__") + ".diff"), True).ok
                 finally:
                     shutil.rmtree(work, ignore_errors=True)
 
             with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 4) as pool:
-                fit_alone = dict(zip(jobs, pool.map(fits_alone, jobs)))
-            for _, variants in series:
-                for var in variants:
+                # keyed by variant id: a parsed Variant (its header a dict) is not hashable
+                fit_alone = {(var.id, sha): ok for (var, sha), ok in zip(jobs, pool.map(fits_alone, jobs))}
+            for patch in series:
+                for var in patch.variants:
                     extra_rels = [
                         r
                         for r in releases
                         if r.sha
-                        and fit_alone[(var, r.sha)]
+                        and fit_alone[(var.id, r.sha)]
                         and next(p.variant for p in results[r.sha].picks if p.patch == var.patch) is not var
                     ]
                     if extra_rels:
@@ -593,7 +557,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                         for r in extra_rels:
                             by.setdefault(r.name, []).append(r.version)
                         desc = "; ".join(f"{n} {min(v)}..{max(v)} ({len(v)})" for n, v in sorted(by.items()))
-                        print(f"  {var.label:42} {desc}")
+                        print(f"  {var.id:42} {desc}")
         if skipped:
             print(f"\nSkipped ({len(skipped)} releases without a pkg_resources package), e.g.:")
             for s in skipped[:3] + (["  ..."] if len(skipped) > 4 else []) + skipped[-1:]:

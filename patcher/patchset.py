@@ -213,7 +213,8 @@ def _parse_ranges(value: str, where: str) -> tuple[Requirement, ...]:
         try:
             ranges.append(Requirement(item))
         except InvalidRequirement as exc:
-            raise PatchSetError(where, f"{RANGES_FIELD}: {item!r} is not a requirement ({exc})") from None
+            first = str(exc).splitlines()[0]  # packaging adds the requirement and a caret below: one line
+            raise PatchSetError(where, f"{RANGES_FIELD}: {item!r} is not a requirement ({first})") from None
     if not ranges:
         raise PatchSetError(where, f"{RANGES_FIELD} names no release")
     return tuple(ranges)
