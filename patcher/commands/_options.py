@@ -12,24 +12,26 @@ __all__ = ["MAX_SCAN_JOBS", "add_change_options", "add_release_options", "add_ta
 MAX_SCAN_JOBS = 4
 
 
-def jobs(value: str) -> int:
+def _whole_number(value: str, low: int, high: int | None = None) -> int:
     try:
         number = int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    if high is None and number < low:
+        raise argparse.ArgumentTypeError(f"must be at least {low}, got {number}")
+    if high is not None and not low <= number <= high:
+        raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {number}")
     return number
+
+
+def jobs(value: str) -> int:
+    """``--jobs``: a whole number, at least 1."""
+    return _whole_number(value, 1)
 
 
 def fuzz(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if not 0 <= number <= 3:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 3, got {number}")
-    return number
+    """``--fuzz``: 0 to 3 outer context lines."""
+    return _whole_number(value, 0, 3)
 
 
 def scan_jobs(args: argparse.Namespace) -> int:
