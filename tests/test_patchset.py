@@ -113,6 +113,7 @@ def test_malformed_patch_sets_are_named(tmp_path: Path, series: str, files: dict
         load_patchset(str(root))
     assert str(info.value).startswith(str(root) + "/")
     assert message in str(info.value)
+    assert "\n" not in str(info.value)  # one line, whatever the parser said
 
 
 def test_missing_series(tmp_path: Path) -> None:
