@@ -22,9 +22,9 @@ import sys
 import tempfile
 import time
 
-from patcher._releases import Index, fetch_all, is_archive, read_sources
-from patcher.drift import check_releases, resolve, run_drift, summarize
 from patcher.patchset import load_patchset
+from patcher.releases.drift import check_releases, resolve, run_drift, summarize
+from patcher.releases.index import Index, fetch_all, is_archive, read_sources
 
 
 def warm_cache(wheels: str, cache: str) -> None:
@@ -83,10 +83,10 @@ def main() -> int:
     drift = t_cache + t_check  # the cache lookup is timed once: after it, a rerun is all cache hits
     print(f"cpus: {os.cpu_count()}  patch set: {patchset.root} ({len(patchset.variants)} variants)")
     print(
-        f"releases: {len(archives)} ({len(results)} copies, {summary['distinct_sources']} distinct sources); "
+        f"releases: {len(archives)} ({len(results)} copies, {summary.distinct_sources} distinct sources); "
         f"problems: {len(errors) + len(fetch_errors) + len(read_errors)}"
     )
-    print(f"counts: {', '.join(f'{n} {s}' for s, n in summary['counts'].items() if n)}")
+    print(f"counts: {', '.join(f'{n} {s}' for s, n in summary.counts.items() if n)}")
     print(f"listing versions through pip: {t_list:6.2f} s (fixed cost, 3 pip runs)")
     print(f"read every pkg_resources only: {t_read:6.2f} s  (baseline)")
     print(

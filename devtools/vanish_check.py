@@ -57,6 +57,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from typing import TypedDict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -75,6 +76,22 @@ SCENARIOS = [
 ]
 #: races outside the patch set, run only when named with --scenario (none at present)
 EXTRA_SCENARIOS: list[str] = []
+
+
+class Outcome(TypedDict, total=False):
+    """What a child reported on its ``RESULT`` line (or what went wrong running it), and the copy it ran."""
+
+    scenario: str
+    python: str
+    fired: bool
+    result: str  # "survived", "crash" or "harness-error"
+    vanish_present: bool
+    keep_present: bool
+    phase: str
+    error: str
+    where: str
+    copy: str  # "unpatched" or "patched": added by the parent
+
 
 # The child: runs under any Python from 2.7 on; argv: root module scenario workdir
 CHILD = r'''
@@ -289,12 +306,14 @@ def prepare(release: str, dest: str) -> tuple[str, str]:
 
 def patch_copy(init: str, patches: str) -> list[str]:
     """Apply the patch set to init (CRLF kept as the engine does: convert, patch, convert back)."""
-    import check_patchset as cp
+    import check_patchset as cp  # puts the patcher package of this checkout on sys.path
+
+    from patcher.patchset import load_patchset
 
     with open(init, "rb") as f:
         data = f.read()
     crlf = b"\r\n" in data
-    series = cp.load_series(patches)
+    series = load_patchset(patches).patches
     tmp = tempfile.mkdtemp(prefix="vanish-patch-")
     try:
         store = os.path.join(tmp, "store")
@@ -302,13 +321,14 @@ def patch_copy(init: str, patches: str) -> list[str]:
         out = os.path.join(tmp, "out")
         for d in (store, diffdir, out):
             os.makedirs(d)
-        for _, variants in series:
-            for var in variants:
-                with open(os.path.join(diffdir, var.label.replace("/", "__") + ".diff"), "w") as f:
-                    f.write(var.diff)
+        for patch in series:
+            for var in patch.variants:
+                with open(os.path.join(diffdir, var.id.replace("/", "__") + ".diff"), "w") as f:
+                    f.write(cp.read_variant(var)[2])
         sha, _ = cp._store(data, store)
         res = cp.apply_series(sha, store, series, diffdir, out)
-        picked = [p.variant.label if p.variant else f"{p.patch}=NONE" for p in res.picks]
+        picked = [p.variant.id if p.variant else f"{p.patch}=NONE" for p in res.picks]
+        assert res.patched is not None  # apply_series always leaves the file, patched or not
         with open(res.patched, "rb") as f:
             new = f.read()
         if crlf:
@@ -322,7 +342,7 @@ def patch_copy(init: str, patches: str) -> list[str]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run(python: str, root: str, mod: str, scenario: str) -> dict:
+def run(python: str, root: str, mod: str, scenario: str) -> Outcome:
     work = tempfile.mkdtemp(prefix="vanish-")
     try:
         script = os.path.join(work, "child.py")
@@ -339,13 +359,14 @@ def run(python: str, root: str, mod: str, scenario: str) -> dict:
         )
         for line in p.stdout.splitlines():
             if line.startswith("RESULT "):
-                return json.loads(line[7:])
+                outcome: Outcome = json.loads(line[7:])
+                return outcome
         return {"scenario": scenario, "result": "harness-error", "error": (p.stderr or p.stdout).strip()[-400:]}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def verdict(r: dict) -> str:
+def verdict(r: Outcome) -> str:
     if r.get("result") == "crash":
         return f"CRASH in {r.get('phase')}: {r['error']}  @ {r['where']}"
     if r.get("result") != "survived":
@@ -380,15 +401,16 @@ def main(argv: list[str] | None = None) -> int:
     status = 0
     tmp = tempfile.mkdtemp(prefix="vanish-check-")
     try:
-        copies = []
+        copies: list[tuple[str, str, str, list[str] | None]] = []  # (label, import root, module, variants picked)
         if not args.only_patched:
             root, mod = prepare(args.release, os.path.join(tmp, "unpatched"))
             copies.append(("unpatched", root, mod, None))
         if args.patched or args.only_patched:
             root, mod = prepare(args.release, os.path.join(tmp, "patched"))
-            picked = patch_copy(os.path.join(root, *mod.split("."), "__init__.py"), args.patches)
-            copies.append(("patched", root, mod, picked))
-        results = []
+            copies.append(
+                ("patched", root, mod, patch_copy(os.path.join(root, *mod.split("."), "__init__.py"), args.patches))
+            )
+        results: list[Outcome] = []
         for python in pythons:
             for label, root, mod, picked in copies:
                 if picked is not None and python == pythons[0]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import email.parser
 import glob
+import io
+import json
 import os
 import shutil
 import subprocess
@@ -15,6 +17,7 @@ import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, NamedTuple, Protocol
 
 import pytest
 
@@ -126,8 +129,9 @@ class Venv:
             check=True,
         )
 
-    def run(self, code: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([self.python, "-c", code], capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
+    def run(self, code: str, *, check: bool = False, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+        """``code`` run by the venv's interpreter, its output caught as text."""
+        return subprocess.run([self.python, "-c", code], capture_output=True, text=True, check=check, timeout=timeout)
 
 
 def make_egg(
@@ -169,10 +173,25 @@ def add_to_easy_install_pth(site: Path, *eggs: Path) -> None:
     pth.write_text("\n".join(lines) + "\n")
 
 
-def run_cli(*argv: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+class CliRun(NamedTuple):
+    """One run of the command line in this process: its exit status and what it wrote to each stream."""
+
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> dict[str, Any]:
+        """``out`` parsed: what ``--json`` / ``--format json`` print is one JSON object."""
+        data: dict[str, Any] = json.loads(self.out)
+        return data
+
+
+def cli(*argv: str) -> CliRun:
+    """Run ``pkgres-patcher *argv`` in this process, its output and errors caught in strings."""
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out, err)
+    return CliRun(code, out.getvalue(), err.getvalue())
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
@@ -197,8 +216,14 @@ def _private_lock_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     yield
 
 
+class VenvFactory(Protocol):
+    """The ``venv_factory`` fixture: a new venv below the test's ``tmp_path`` at each call."""
+
+    def __call__(self, python: str | None = None) -> Venv: ...
+
+
 @pytest.fixture
-def venv_factory(tmp_path: Path) -> Callable[..., Venv]:
+def venv_factory(tmp_path: Path) -> VenvFactory:
     counter = iter(range(1000))
 
     def make(python: str | None = None) -> Venv:

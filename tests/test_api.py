@@ -6,7 +6,6 @@ and running one command imports no other command's code.
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
@@ -15,13 +14,12 @@ from pathlib import Path
 import pytest
 
 import patcher
-from patcher.cli import main
 from patcher.commands import COMMANDS
 from patcher.errors import PatcherError, ScanError
 from patcher.model import Action, Container, Outcome, State, Status
 from patcher.render import copies_json
 
-from .conftest import Venv, download
+from .conftest import Venv, cli, download
 
 
 @pytest.fixture
@@ -29,12 +27,6 @@ def venv(tmp_path: Path) -> Venv:
     env = Venv(tmp_path / "venv")
     env.install(download("setuptools", "81.0.0"), download("pip", "26.3"))
     return env
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out, err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_every_exported_name_is_there() -> None:
@@ -57,7 +49,7 @@ def test_inspect_is_what_locate_prints(venv: Venv) -> None:
     assert [r.state for r in report.results] == [State.UNPATCHED, State.UNPATCHED]
     assert {r.copy.container for r in report.results} == {Container.DIRECTORY}
     assert all(fit.action is Action.CHANGE for r in report.results for fit in r.fits)
-    code, out, err = run("locate", "--json", str(venv.site))
+    code, out, err = cli("locate", "--json", str(venv.site))
     assert (code, err) == (0, "")
     assert json.loads(out) == json.loads(copies_json(report.results))
 
@@ -114,7 +106,7 @@ def test_a_command_imports_only_its_own_module(tmp_path: Path) -> None:
 
 def test_help_lists_every_command_without_importing_them(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
-        main(["--help"])
+        cli("--help")  # argparse prints the help to sys.stdout itself, and exits
     assert exited.value.code == 0
     out = capsys.readouterr().out
     for name, info in COMMANDS.items():

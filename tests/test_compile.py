@@ -11,9 +11,7 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from patcher.cli import main
-
-from .conftest import download, pyenv_python
+from .conftest import cli, download, pyenv_python
 from .test_patching import ROUND_TRIP
 
 PYTHONS = ["2.7", "3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
@@ -37,7 +35,7 @@ def test_patched_copy_compiles_on_oldest_and_newest_supported_python(
     wheel = download(project, version)
     with zipfile.ZipFile(wheel) as zf:
         zf.extractall(tmp_path)
-    assert main(["apply", str(tmp_path)]) == 0
+    assert cli("apply", str(tmp_path)).code == 0
     member = tmp_path / ("pip/_vendor/pkg_resources/__init__.py" if project == "pip" else "pkg_resources/__init__.py")
     pythons = supported(wheel)
     assert pythons, "no supported Python known"

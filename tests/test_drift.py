@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import xml.etree.ElementTree as ET
@@ -13,7 +12,7 @@ import pytest
 
 from patcher.cli import main
 
-from .conftest import DRIFT_PATCHES, RELEASES, download, make_patchset, pkg_resources_of, remake_wheel, run_cli
+from .conftest import DRIFT_PATCHES, RELEASES, cli, download, make_patchset, pkg_resources_of, remake_wheel
 
 SPREAD = (
     "setuptools==44.0.0",
@@ -25,15 +24,13 @@ SPREAD = (
     "pip==22.0",
 )
 
+#: ``drift`` printing its JSON report, without the progress line
+DRIFT_JSON = ("drift", "--format", "json", "--quiet")
+
 
 @pytest.fixture
 def patches(tmp_path: Path) -> Path:
     return make_patchset(tmp_path / "patches")
-
-
-def drift_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any], str]:
-    code, out, err = run_cli("drift", "--format", "json", "--quiet", *argv, capsys=capsys)
-    return code, json.loads(out), err
 
 
 def statuses(data: dict[str, Any]) -> dict[tuple[str, str], str]:
@@ -44,8 +41,9 @@ def row(data: dict[str, Any], project: str, version: str) -> dict[str, Any]:
     return next(r for r in data["results"] if (r["project"], r["version"]) == (project, version))
 
 
-def test_spread_of_real_releases_through_pip(patches: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, data, err = drift_json(capsys, *SPREAD, "--patches", str(patches), "--cache-dir", str(RELEASES))
+def test_spread_of_real_releases_through_pip(patches: Path) -> None:
+    run = cli(*DRIFT_JSON, *SPREAD, "--patches", str(patches), "--cache-dir", str(RELEASES))
+    code, data, err = run.code, run.json, run.err
     assert err == ""
     assert statuses(data) == {
         ("setuptools", "44.0.0"): "clean",
@@ -93,10 +91,9 @@ def test_spread_of_real_releases_through_pip(patches: Path, capsys: pytest.Captu
     }
 
 
-def test_crlf_pip_10_copies_fit_and_the_json_names_their_offsets(
-    patches: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, data, _ = drift_json(capsys, "pip>=10,<10.1", "--patches", str(patches), "--cache-dir", str(RELEASES))
+def test_crlf_pip_10_copies_fit_and_the_json_names_their_offsets(patches: Path) -> None:
+    run = cli(*DRIFT_JSON, "pip>=10,<10.1", "--patches", str(patches), "--cache-dir", str(RELEASES))
+    code, data = run.code, run.json
     assert code == 0
     assert [(r["version"], r["status"]) for r in data["results"]] == [("10.0.0", "offset"), ("10.0.1", "offset")]
     for r in data["results"]:
@@ -104,13 +101,10 @@ def test_crlf_pip_10_copies_fit_and_the_json_names_their_offsets(
         assert r["identities"] == [{"name": "pip", "version": r["version"]}]  # pip 10 has no vendor.txt
 
 
-def test_a_real_release_that_does_not_fit_fails_with_patch_hunk_and_line(
-    patches: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_real_release_that_does_not_fit_fails_with_patch_hunk_and_line(patches: Path) -> None:
     # pkg-resources-backport writes "PKG-INFO" with double quotes: find-eggs-in-zip no longer fits
-    code, data, _ = drift_json(
-        capsys, "pkg-resources-backport==1.0.1", "--patches", str(patches), "--cache-dir", str(RELEASES)
-    )
+    run = cli(*DRIFT_JSON, "pkg-resources-backport==1.0.1", "--patches", str(patches), "--cache-dir", str(RELEASES))
+    code, data = run.code, run.json
     assert code == 1
     (result,) = data["results"]
     assert result["status"] == "fails"
@@ -135,9 +129,7 @@ def find_links(tmp_path: Path) -> Path:
     return links
 
 
-def test_offline_find_links_and_a_fresh_cache(
-    patches: Path, find_links: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_offline_find_links_and_a_fresh_cache(patches: Path, find_links: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     argv = (
         "setuptools>=60",
@@ -150,7 +142,8 @@ def test_offline_find_links_and_a_fresh_cache(
         "--patches",
         str(patches),
     )
-    code, data, _ = drift_json(capsys, *argv)
+    run = cli(*DRIFT_JSON, *argv)
+    code, data = run.code, run.json
     assert code == 0
     assert statuses(data) == {
         ("setuptools", "60.0.0"): "clean",
@@ -164,8 +157,8 @@ def test_offline_find_links_and_a_fresh_cache(
     # a second run reads the cache (the find-links directory may be gone)
     shutil.rmtree(find_links)
     find_links.mkdir()
-    code, again, _ = drift_json(
-        capsys,
+    run = cli(
+        *DRIFT_JSON,
         "setuptools==61.0.0",
         "--no-index",
         "--find-links",
@@ -175,20 +168,21 @@ def test_offline_find_links_and_a_fresh_cache(
         "--patches",
         str(patches),
     )
+    code, _ = run.code, run.json  # a JSON report still
     # listing goes through pip, which sees no release now: that is a fetch problem
     assert code == 3
 
 
 def test_no_requirement_checks_the_covered_range_and_the_newest(
-    patches: Path, find_links: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    patches: Path, find_links: Path, tmp_path: Path
 ) -> None:
     shutil.copy(download("setuptools", "44.0.0"), find_links)
     shutil.copy(download("pkg-resources-backport", "1.0.1"), find_links)
     (patches / "zip-manifest-load" / "modern.patch").write_text(
         (patches / "zip-manifest-load" / "modern.patch").read_text().replace("setuptools>=44\n", "setuptools>=60,<61\n")
     )
-    code, data, _ = drift_json(
-        capsys,
+    run = cli(
+        *DRIFT_JSON,
         "--no-index",
         "--find-links",
         str(find_links),
@@ -197,6 +191,7 @@ def test_no_requirement_checks_the_covered_range_and_the_newest(
         "--patches",
         str(patches),
     )
+    code, data = run.code, run.json
     # setuptools: the union of the ranges (>=44 and >=60,<61) and the newest (82.0.0); pip>=10; the backport: all
     assert sorted(statuses(data)) == [
         ("pip", "22.0"),
@@ -214,17 +209,16 @@ def test_no_requirement_checks_the_covered_range_and_the_newest(
     )
 
 
-def test_identical_sources_are_checked_once(patches: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, data, _ = drift_json(capsys, "setuptools>=60,<60.1", "--patches", str(patches), "--cache-dir", str(RELEASES))
+def test_identical_sources_are_checked_once(patches: Path) -> None:
+    run = cli(*DRIFT_JSON, "setuptools>=60,<60.1", "--patches", str(patches), "--cache-dir", str(RELEASES))
+    code, data = run.code, run.json
     assert code == 0
     releases = data["summary"]["releases"]
     assert releases == 6  # 60.0.0 .. 60.0.5
     assert data["summary"]["distinct_sources"] == len({r["sha256"] for r in data["results"]}) < releases
 
 
-def test_future_release_that_moved_code_fails_and_exits_1(
-    patches: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_future_release_that_moved_code_fails_and_exits_1(patches: Path, tmp_path: Path) -> None:
     links = tmp_path / "links"
     links.mkdir()
     real = download("setuptools", "61.0.0")
@@ -240,8 +234,8 @@ def test_future_release_that_moved_code_fails_and_exits_1(
         ),
     )
     assert moved.name == "setuptools-99.0.0-py3-none-any.whl"
-    code, data, err = drift_json(
-        capsys,
+    run = cli(
+        *DRIFT_JSON,
         "setuptools==99.0.0",
         "--no-index",
         "--find-links",
@@ -251,6 +245,7 @@ def test_future_release_that_moved_code_fails_and_exits_1(
         "--patches",
         str(patches),
     )
+    code, data, err = run.code, run.json, run.err
     assert (code, err) == (1, "")
     (result,) = data["results"]
     assert result["status"] == "fails"
@@ -261,15 +256,15 @@ def test_future_release_that_moved_code_fails_and_exits_1(
     assert result["patches"][1]["status"] == "offset"
 
 
-def test_prepatched_copy_is_applied(patches: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_prepatched_copy_is_applied(patches: Path, tmp_path: Path) -> None:
     links = tmp_path / "links"
     links.mkdir()
     wheel = Path(shutil.copy(download("setuptools", "60.0.0"), links))
-    code, _, err = run_cli("apply", "--wheels", "--patches", str(patches), str(links), capsys=capsys)
+    code, _, err = cli("apply", "--wheels", "--patches", str(patches), str(links))
     assert code == 0, err
     assert pkg_resources_of(wheel) != pkg_resources_of(download("setuptools", "60.0.0"))
-    code, data, _ = drift_json(
-        capsys,
+    run = cli(
+        *DRIFT_JSON,
         "setuptools==60.0.0",
         "--no-index",
         "--find-links",
@@ -279,19 +274,20 @@ def test_prepatched_copy_is_applied(patches: Path, tmp_path: Path, capsys: pytes
         "--patches",
         str(patches),
     )
+    code, data = run.code, run.json
     assert code == 0
     (result,) = data["results"]
     assert result["status"] == "applied"
     assert [p["status"] for p in result["patches"]] == ["applied", "applied"]
 
 
-def test_partly_upstream_names_the_spot(patches: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_partly_upstream_names_the_spot(patches: Path, tmp_path: Path) -> None:
     links = tmp_path / "links"
     links.mkdir()
     _, _, before, after = DRIFT_PATCHES[1]
     remake_wheel(download("setuptools", "60.0.0"), links, "98.0.0", lambda text: text.replace(before, after))
-    code, data, _ = drift_json(
-        capsys,
+    run = cli(
+        *DRIFT_JSON,
         "setuptools==98.0.0",
         "--no-index",
         "--find-links",
@@ -301,6 +297,7 @@ def test_partly_upstream_names_the_spot(patches: Path, tmp_path: Path, capsys: p
         "--patches",
         str(patches),
     )
+    code, data = run.code, run.json
     assert code == 0
     (result,) = data["results"]
     assert result["status"] == "partly-upstream"
@@ -311,12 +308,10 @@ def test_partly_upstream_names_the_spot(patches: Path, tmp_path: Path, capsys: p
 # --- exit statuses and formats ---------------------------------------------------------------
 
 
-def test_exit_3_names_what_could_not_be_fetched(
-    patches: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_exit_3_names_what_could_not_be_fetched(patches: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    code, out, err = run_cli(
+    code, out, err = cli(
         "drift",
         "setuptools==1234.0",
         "--no-index",
@@ -326,7 +321,6 @@ def test_exit_3_names_what_could_not_be_fetched(
         str(tmp_path / "c"),
         "--patches",
         str(patches),
-        capsys=capsys,
     )
     assert code == 3
     assert err == "pkgres-patcher: cannot fetch setuptools==1234.0: no release found through pip\n"
@@ -347,16 +341,14 @@ def test_exit_3_names_what_could_not_be_fetched(
         ),
     ],
 )
-def test_exit_2_on_usage_errors(
-    argv: tuple[str, ...], message: str, patches: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, err = run_cli("drift", *argv, "--patches", str(patches), capsys=capsys)
+def test_exit_2_on_usage_errors(argv: tuple[str, ...], message: str, patches: Path) -> None:
+    code, out, err = cli("drift", *argv, "--patches", str(patches))
     assert code == 2
     assert out == ""
     assert err.splitlines()[-1] == message
 
 
-def test_text_markdown_junit_and_output_file(patches: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_text_markdown_junit_and_output_file(patches: Path, tmp_path: Path) -> None:
     argv = (
         "setuptools==60.0.0",
         "setuptools==82.0.0",
@@ -367,7 +359,7 @@ def test_text_markdown_junit_and_output_file(patches: Path, tmp_path: Path, caps
         "--cache-dir",
         str(RELEASES),
     )
-    code, text, err = run_cli("drift", *argv, capsys=capsys)
+    code, text, err = cli("drift", *argv)
     assert (code, err) == (1, "")
     lines = text.splitlines()
     assert lines[0].split() == ["PROJECT", "VERSION", "STATUS", "OFFSETS", "COPY", "DETAIL"]
@@ -376,18 +368,18 @@ def test_text_markdown_junit_and_output_file(patches: Path, tmp_path: Path, caps
     assert "3 releases checked: 1 fails, 1 absent, 1 clean" in text
     assert "first drift in pkg-resources-backport: 1.0.1 (fails)" in text
 
-    code, md, _ = run_cli("drift", *argv, "--format", "markdown", capsys=capsys)
+    code, md, _ = cli("drift", *argv, "--format", "markdown")
     assert code == 1
     assert "**1 of 3 release copies drift** (3 releases checked)" in md
     assert "| pkg-resources-backport | 1.0.1 | `pkg_resources/__init__.py` | **fails** |" in md
 
     out_file = tmp_path / "report" / "junit.xml"
     out_file.parent.mkdir()
-    code, stdout, _ = run_cli("drift", *argv, "--format", "junit", "--output", str(out_file), capsys=capsys)
+    code, stdout, _ = cli("drift", *argv, "--format", "junit", "--output", str(out_file))
     assert (code, stdout) == (1, "")
     assert os.listdir(out_file.parent) == ["junit.xml"]  # no temporary file left
     root = ET.parse(out_file).getroot()
-    cases = {c.get("name"): c for c in root.iter("testcase")}
+    cases = {c.get("name", ""): c for c in root.iter("testcase")}
     assert sorted(cases) == [
         "1.0.1 pkg_resources/__init__.py",
         "60.0.0 pkg_resources/__init__.py",
@@ -399,7 +391,7 @@ def test_text_markdown_junit_and_output_file(patches: Path, tmp_path: Path, caps
     assert [s.get("failures") for s in root.iter("testsuite")] == ["1", "0"]
 
 
-def test_progress_line_only_on_a_terminal(patches: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_line_only_on_a_terminal(patches: Path) -> None:
     import io
 
     class Terminal(io.StringIO):

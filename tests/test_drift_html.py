@@ -14,7 +14,7 @@ import pytest
 
 from patcher.releases.report import COLOURS
 
-from .conftest import RELEASES, make_patchset, run_cli
+from .conftest import RELEASES, cli, make_patchset
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)")
@@ -88,7 +88,7 @@ def png_pixels(png: bytes) -> tuple[int, int, list[tuple[int, int, int]]]:
     assert depth == 8 and colour in (2, 6) and interlace == 0
     bpp = 4 if colour == 6 else 3
     raw, stride, prev = zlib.decompress(idat), width * bpp, bytearray(width * bpp)
-    pixels = []
+    pixels: list[tuple[int, int, int]] = []
     for y in range(height):
         kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         for i in range(stride):
@@ -104,7 +104,7 @@ def png_pixels(png: bytes) -> tuple[int, int, list[tuple[int, int, int]]]:
                 p = left + up - corner
                 pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
                 line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 0xFF
-        pixels += [tuple(line[x * bpp : x * bpp + 3]) for x in range(width)]  # type: ignore[misc]
+        pixels += [(line[x * bpp], line[x * bpp + 1], line[x * bpp + 2]) for x in range(width)]
         prev = line
     return width, height, pixels
 
@@ -113,10 +113,10 @@ def rgb(hex_colour: str) -> tuple[int, int, int]:
     return int(hex_colour[1:3], 16), int(hex_colour[3:5], 16), int(hex_colour[5:7], 16)
 
 
-def test_heatmap_renders_in_chromium(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_heatmap_renders_in_chromium(tmp_path: Path) -> None:
     patches = make_patchset(tmp_path / "patches")
     page = tmp_path / "drift.html"
-    code, out, _ = run_cli(
+    code, out, _ = cli(
         "drift",
         *RELEASE_SET,
         "--format",
@@ -128,7 +128,6 @@ def test_heatmap_renders_in_chromium(tmp_path: Path, capsys: pytest.CaptureFixtu
         str(patches),
         "--cache-dir",
         str(RELEASES),
-        capsys=capsys,
     )
     assert (code, out) == (1, "")  # the backport fails
 

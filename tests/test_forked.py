@@ -51,7 +51,11 @@ def test_a_child_killed_midway_gives_nothing() -> None:
 
 
 def test_cancel_stops_a_child_at_work() -> None:
-    child = _forked.fork(lambda: time.sleep(60) or b"late")
+    def late() -> bytes:
+        time.sleep(60)
+        return b"late"
+
+    child = _forked.fork(late)
     assert child is not None
     started = time.monotonic()
     child.cancel()

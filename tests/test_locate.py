@@ -9,7 +9,6 @@ the code under test: from the wheels themselves and from ``hashlib`` over the fi
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -25,9 +24,7 @@ from typing import Any
 
 import pytest
 
-from patcher.cli import main
-
-from .conftest import Venv, add_to_easy_install_pth, download, make_egg, pyenv_python
+from .conftest import Venv, VenvFactory, add_to_easy_install_pth, cli, download, make_egg, pyenv_python
 
 PKG = "pkg_resources/__init__.py"
 PIP_VENDORED = "pip/_vendor/pkg_resources/__init__.py"
@@ -66,12 +63,6 @@ def write_patchset(directory: Path) -> Path:
 @pytest.fixture
 def patches(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_patchset(tmp_path_factory.mktemp("patchset"))
-
-
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out, err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def locate(patches: Path, *argv: str) -> tuple[int, list[dict[str, Any]], str]:
@@ -916,10 +907,9 @@ def test_python_that_is_not_python(tmp_path: Path, patches: Path) -> None:
     assert proc.stderr == f"pkgres-patcher: {fake}: exited with status 3 (not python)\n"
 
 
-def test_a_named_path_that_does_not_exist_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_named_path_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-prefix"
-    code = main(["locate", str(missing)])
-    out, err = capsys.readouterr()
+    code, out, err = cli("locate", str(missing))
     assert code == 1
     assert err == f"pkgres-patcher: {missing}: No such file or directory\n"
     assert out == "no copy of pkg_resources found\n"
@@ -928,7 +918,7 @@ def test_a_named_path_that_does_not_exist_is_an_error(tmp_path: Path, capsys: py
 # --- a walk shared between processes (--jobs) ------------------------------------------------------
 
 
-def _big_prefix(root: Path, venv_factory: Any) -> Path:
+def _big_prefix(root: Path, venv_factory: VenvFactory) -> Path:
     """A prefix large enough for its walk to be shared, with every kind of copy and trouble."""
     env = venv_factory()
     env.install(download("setuptools", "81.0.0"), download("pip", "26.3"))
@@ -952,7 +942,7 @@ def _big_prefix(root: Path, venv_factory: Any) -> Path:
     return prefix
 
 
-def test_a_shared_walk_finds_what_one_process_finds(tmp_path: Path, venv_factory: Any, patches: Path) -> None:
+def test_a_shared_walk_finds_what_one_process_finds(tmp_path: Path, venv_factory: VenvFactory, patches: Path) -> None:
     from patcher.scan import scan
 
     prefix = _big_prefix(tmp_path, venv_factory)
@@ -971,7 +961,7 @@ def test_a_shared_walk_finds_what_one_process_finds(tmp_path: Path, venv_factory
 
     four = [cli("locate", "--json", "--patches", str(patches), "--jobs", str(j), str(prefix)) for j in (1, 4)]
     assert four[0] == four[1]
-    assert four[0][0] == 1 and len(json.loads(four[0][1])["copies"]) == 5
+    assert four[0].code == 1 and len(four[0].json["copies"]) == 5
 
 
 def test_small_trees_are_walked_by_one_process(venv: Venv) -> None:
@@ -984,7 +974,7 @@ def test_small_trees_are_walked_by_one_process(venv: Venv) -> None:
 
 
 def test_a_share_whose_process_fails_is_walked_by_the_parent(
-    tmp_path: Path, venv_factory: Any, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, venv_factory: VenvFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from patcher.scan import scan, walk
 
@@ -1000,7 +990,7 @@ def test_a_share_whose_process_fails_is_walked_by_the_parent(
     assert (result.copies, [str(e) for e in result.errors]) == (alone.copies, [str(e) for e in alone.errors])
 
 
-def test_no_fork_beside_other_threads(tmp_path: Path, venv_factory: Any) -> None:
+def test_no_fork_beside_other_threads(tmp_path: Path, venv_factory: VenvFactory) -> None:
     import threading
 
     from patcher.scan import scan

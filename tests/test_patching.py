@@ -14,14 +14,13 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from patcher import atomic, locks
 
-from .conftest import Venv, download, make_egg, run_cli, snapshot
+from .conftest import Venv, VenvFactory, cli, download, make_egg, snapshot
 
 SETUPTOOLS = "81.0.0"
 PIP = "26.3"
@@ -41,14 +40,8 @@ def record_hash(path: Path) -> str:
     return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def copies_json(capsys: pytest.CaptureFixture[str], *argv: str) -> list[dict[str, object]]:
-    code, out, err = run_cli("locate", "--json", *argv, capsys=capsys)
-    assert code == 0, err
-    return json.loads(out)["copies"]  # type: ignore[no-any-return]
-
-
 @pytest.fixture
-def venv(venv_factory: Callable[..., Venv]) -> Venv:
+def venv(venv_factory: VenvFactory) -> Venv:
     env = venv_factory()
     env.install(download("setuptools", SETUPTOOLS), download("pip", PIP))
     # byte-code as an installer leaves it, to see that stale entries go away
@@ -56,13 +49,15 @@ def venv(venv_factory: Callable[..., Venv]) -> Venv:
     return env
 
 
-def test_apply_then_revert_gives_every_byte_back(venv: Venv, capsys: pytest.CaptureFixture[str]) -> None:
+def test_apply_then_revert_gives_every_byte_back(venv: Venv) -> None:
     before = snapshot(venv.root)
-    code, out, err = run_cli("apply", str(venv.root), capsys=capsys)
+    code, out, err = cli("apply", str(venv.root))
     assert code == 0, err
     assert err == ""
     assert out.count("patched ") == 2
-    states = {c["vendored_by"]: c["state"] for c in copies_json(capsys, str(venv.root))}
+    run = cli("locate", "--json", str(venv.root))
+    assert run.code == 0, run.err
+    states = {c["vendored_by"]: c["state"] for c in run.json["copies"]}
     assert states == {None: "patched", "pip": "patched"}
 
     init = venv.site / "pkg_resources" / "__init__.py"
@@ -83,7 +78,7 @@ def test_apply_then_revert_gives_every_byte_back(venv: Venv, capsys: pytest.Capt
     )
     assert proc.returncode == 0, proc.stderr
 
-    code, out, err = run_cli("revert", str(venv.root), capsys=capsys)
+    code, out, err = cli("revert", str(venv.root))
     assert code == 0, err
     assert out.count("reverted ") == 2
     after = snapshot(venv.root)
@@ -93,18 +88,18 @@ def test_apply_then_revert_gives_every_byte_back(venv: Venv, capsys: pytest.Capt
     assert {k for k in after if k not in before and "__pycache__" not in k} == set()
 
 
-def test_apply_twice_changes_nothing(venv: Venv, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_cli("apply", str(venv.root), capsys=capsys)[0] == 0
+def test_apply_twice_changes_nothing(venv: Venv) -> None:
+    assert cli("apply", str(venv.root)).code == 0
     once = snapshot(venv.root)
-    code, out, err = run_cli("apply", str(venv.root), capsys=capsys)
+    code, out, err = cli("apply", str(venv.root))
     assert code == 0, err
     assert out.count("already-patched") == 2
     assert snapshot(venv.root) == once
 
 
-def test_dry_run_and_diff_write_nothing(venv: Venv, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dry_run_and_diff_write_nothing(venv: Venv) -> None:
     before = snapshot(venv.root)
-    code, out, err = run_cli("apply", "--dry-run", "--diff", str(venv.root), capsys=capsys)
+    code, out, err = cli("apply", "--dry-run", "--diff", str(venv.root))
     assert code == 0, err
     assert out.count("would patch") == 2
     assert "+        except OSError:" in out
@@ -112,15 +107,13 @@ def test_dry_run_and_diff_write_nothing(venv: Venv, capsys: pytest.CaptureFixtur
     assert snapshot(venv.root) == before
 
 
-def test_locally_edited_copy_is_named_untouched_and_others_still_patched(
-    venv: Venv, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_locally_edited_copy_is_named_untouched_and_others_still_patched(venv: Venv) -> None:
     vendored = venv.site / "pip" / "_vendor" / "pkg_resources" / "__init__.py"
     text = vendored.read_bytes()
     edited = text.replace(b"mtime = os.stat(path).st_mtime", b"mtime = os.stat(path).st_mtime  # local edit")
     assert edited != text
     vendored.write_bytes(edited)
-    code, out, err = run_cli("apply", str(venv.root), capsys=capsys)
+    code, out, err = cli("apply", str(venv.root))
     assert code == 1
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
@@ -129,15 +122,17 @@ def test_locally_edited_copy_is_named_untouched_and_others_still_patched(
     assert "Traceback" not in err
     assert vendored.read_bytes() == edited
     assert "except OSError" in (venv.site / "pkg_resources" / "__init__.py").read_text()
-    states = {c["vendored_by"]: c["state"] for c in copies_json(capsys, str(venv.root))}
+    run = cli("locate", "--json", str(venv.root))
+    assert run.code == 0, run.err
+    states = {c["vendored_by"]: c["state"] for c in run.json["copies"]}
     assert states == {None: "patched", "pip": "drifted"}
 
 
-def test_read_only_file_is_an_error_and_untouched(venv: Venv, capsys: pytest.CaptureFixture[str]) -> None:
+def test_read_only_file_is_an_error_and_untouched(venv: Venv) -> None:
     init = venv.site / "pkg_resources" / "__init__.py"
     init.chmod(0o444)
     before = init.read_bytes()
-    code, _out, err = run_cli("apply", str(venv.root), capsys=capsys)
+    code, _out, err = cli("apply", str(venv.root))
     assert code == 1
     assert err.strip() == f"pkgres-patcher: {init}: file is read-only"
     assert init.read_bytes() == before
@@ -145,14 +140,14 @@ def test_read_only_file_is_an_error_and_untouched(venv: Venv, capsys: pytest.Cap
     assert [p for p in init.parent.iterdir() if atomic.TEMP_MARK in p.name] == []
 
 
-def test_mode_is_kept(venv: Venv, capsys: pytest.CaptureFixture[str]) -> None:
+def test_mode_is_kept(venv: Venv) -> None:
     init = venv.site / "pkg_resources" / "__init__.py"
     init.chmod(0o640)
-    assert run_cli("apply", str(venv.root), capsys=capsys)[0] == 0
+    assert cli("apply", str(venv.root)).code == 0
     assert stat.S_IMODE(init.stat().st_mode) == 0o640
 
 
-def test_zipped_and_directory_eggs_are_patched_in_place(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_zipped_and_directory_eggs_are_patched_in_place(tmp_path: Path) -> None:
     site = tmp_path / "site-packages"
     site.mkdir()
     zegg = make_egg(download("setuptools", "44.1.1"), site, zipped=True)
@@ -164,7 +159,7 @@ def test_zipped_and_directory_eggs_are_patched_in_place(tmp_path: Path, capsys: 
         before_members = {i.filename: zf.read(i) for i in zf.infolist()}
     before_dir = snapshot(degg)
 
-    code, out, err = run_cli("apply", str(site), capsys=capsys)
+    code, out, err = cli("apply", str(site))
     assert code == 0, err
     with zipfile.ZipFile(zegg) as zf:
         assert zf.testzip() is None
@@ -177,21 +172,21 @@ def test_zipped_and_directory_eggs_are_patched_in_place(tmp_path: Path, capsys: 
                 assert zf.read(name) == data, name
     assert "except" in (degg / "pip" / "_vendor" / "pkg_resources" / "__init__.py").read_text()
 
-    assert run_cli("revert", str(site), capsys=capsys)[0] == 0
+    assert cli("revert", str(site)).code == 0
     with zipfile.ZipFile(zegg) as zf:
         assert zf.read("pkg_resources/__init__.py") == before_members["pkg_resources/__init__.py"]
     assert snapshot(degg) == before_dir
 
 
-def test_wheels_only_with_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_wheels_only_with_flag(tmp_path: Path) -> None:
     wheel = tmp_path / download("pip", PIP).name
     wheel.write_bytes(download("pip", PIP).read_bytes())
     original = wheel.read_bytes()
-    code, out, err = run_cli("apply", str(tmp_path), capsys=capsys)
+    code, out, err = cli("apply", str(tmp_path))
     assert (code, out) == (0, "")
     assert wheel.read_bytes() == original
 
-    code, out, err = run_cli("apply", "--wheels", str(tmp_path), capsys=capsys)
+    code, out, err = cli("apply", "--wheels", str(tmp_path))
     assert code == 0, err
     member = "pip/_vendor/pkg_resources/__init__.py"
     with zipfile.ZipFile(wheel) as zf:
@@ -206,23 +201,21 @@ def test_wheels_only_with_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str
     env.install(wheel)
     assert (env.site / member).read_bytes() == data
 
-    assert run_cli("revert", "--wheels", str(tmp_path), capsys=capsys)[0] == 0
+    assert cli("revert", "--wheels", str(tmp_path)).code == 0
     with zipfile.ZipFile(wheel) as zf, zipfile.ZipFile(download("pip", PIP)) as orig:
         assert [i.filename for i in zf.infolist()] == [i.filename for i in orig.infolist()]
         for info in orig.infolist():
             assert zf.read(info.filename) == orig.read(info), info.filename
 
 
-def test_truncated_egg_is_named_and_counts_as_failure(
-    tmp_path: Path, venv_factory: Callable[..., Venv], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_truncated_egg_is_named_and_counts_as_failure(tmp_path: Path, venv_factory: VenvFactory) -> None:
     site = tmp_path / "site"
     site.mkdir()
     egg = make_egg(download("setuptools", "44.1.1"), site)
     data = egg.read_bytes()
     egg.write_bytes(data[: len(data) // 2])
     good = make_egg(download("pip", "20.3.4"), site, zipped=False)
-    code, out, err = run_cli("apply", str(site), capsys=capsys)
+    code, out, err = cli("apply", str(site))
     assert code == 1
     assert err.startswith(f"pkgres-patcher: {egg}: not a valid zip archive")
     assert len(err.strip().splitlines()) == 1
@@ -236,10 +229,10 @@ def _run_apply(target: Path, *extra: str) -> subprocess.Popen[bytes]:
     )
 
 
-def test_parallel_runs_end_as_one_run_would(tmp_path: Path, venv: Venv, capsys: pytest.CaptureFixture[str]) -> None:
+def test_parallel_runs_end_as_one_run_would(tmp_path: Path, venv: Venv) -> None:
     reference = Venv(tmp_path / "reference")
     reference.install(download("setuptools", SETUPTOOLS), download("pip", PIP))
-    assert run_cli("apply", str(reference.root), capsys=capsys)[0] == 0
+    assert cli("apply", str(reference.root)).code == 0
     expected = snapshot(reference.root)
 
     files_before = set(snapshot(venv.root))
@@ -259,9 +252,7 @@ def test_parallel_runs_end_as_one_run_would(tmp_path: Path, venv: Venv, capsys: 
     assert {k for k in set(got) - files_before if "__pycache__" not in k} == set()
 
 
-def test_sigkill_leaves_each_copy_whole_and_next_run_finishes(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_sigkill_leaves_each_copy_whole_and_next_run_finishes(tmp_path: Path) -> None:
     site = tmp_path / "site"
     site.mkdir()
     eggs = [make_egg(download("setuptools", "44.1.1"), site)]
@@ -272,14 +263,19 @@ def test_sigkill_leaves_each_copy_whole_and_next_run_finishes(
     targets = [site, env.root]
 
     def sources() -> dict[str, str]:
-        return {c["file"] + "!" + str(c["member"]): c["sha256"] for t in targets for c in copies_json(capsys, str(t))}  # type: ignore[operator]
+        found: dict[str, str] = {}
+        for t in targets:
+            run = cli("locate", "--json", str(t))
+            assert run.code == 0, run.err
+            found.update({c["file"] + "!" + str(c["member"]): c["sha256"] for c in run.json["copies"]})
+        return found
 
     original = sources()
     for t in targets:
-        assert run_cli("apply", str(t), capsys=capsys)[0] == 0
+        assert cli("apply", str(t)).code == 0
     patched = sources()
     for t in targets:
-        assert run_cli("revert", str(t), capsys=capsys)[0] == 0
+        assert cli("revert", str(t)).code == 0
     assert sources() == original
 
     rng = random.Random(21435)
@@ -293,7 +289,7 @@ def test_sigkill_leaves_each_copy_whole_and_next_run_finishes(
         for key, digest in now.items():
             assert digest in (original[key], patched[key]), key
     for t in targets:
-        code, _out, err = run_cli("apply", str(t), capsys=capsys)
+        code, _out, err = cli("apply", str(t))
         assert code == 0, err
     assert sources() == patched
     assert [p for t in targets for p in t.rglob("*") if atomic.TEMP_MARK in p.name] == []
@@ -302,7 +298,7 @@ def test_sigkill_leaves_each_copy_whole_and_next_run_finishes(
     assert record_row(env.site, "pip-*.dist-info", "pip/_vendor/pkg_resources/__init__.py")[1] == record_hash(vendored)
 
 
-def test_lock_interoperates_with_flock_1(venv: Venv, capsys: pytest.CaptureFixture[str]) -> None:
+def test_lock_interoperates_with_flock_1(venv: Venv) -> None:
     """While flock(1) holds a copy's lock, apply waits for it."""
     init = venv.site / "pkg_resources" / "__init__.py"
     lock = locks.lock_path(str(init))
@@ -332,16 +328,16 @@ def test_lock_interoperates_with_flock_1(venv: Venv, capsys: pytest.CaptureFixtu
     assert b"except OSError" in init.read_bytes()
 
 
-def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run_cli("apply", "--fuzz", "x", capsys=capsys)
+def test_usage_errors_exit_2() -> None:
+    code, out, err = cli("apply", "--fuzz", "x")
     assert code == 2
     assert err.splitlines()[-1] == "pkgres-patcher apply: argument --fuzz: not a whole number: 'x'"
-    code, out, err = run_cli("frobnicate", capsys=capsys)
+    code, out, err = cli("frobnicate")
     assert code == 2
     assert "invalid choice: 'frobnicate'" in err
 
 
-def test_egg_with_only_byte_code_is_unpatchable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_egg_with_only_byte_code_is_unpatchable(tmp_path: Path) -> None:
     """An egg built without sources (``bdist_egg --exclude-source-files``) cannot be patched."""
     import importlib.util
     import marshal
@@ -359,11 +355,13 @@ def test_egg_with_only_byte_code_is_unpatchable(tmp_path: Path, capsys: pytest.C
                 out.writestr(name, data)
         out.writestr("EGG-INFO/PKG-INFO", "Metadata-Version: 1.1\nName: setuptools\nVersion: 44.1.1\n")
     before = egg.read_bytes()
-    [copy] = copies_json(capsys, str(tmp_path))
+    run = cli("locate", "--json", str(tmp_path))
+    assert run.code == 0, run.err
+    [copy] = run.json["copies"]
     assert (copy["member"], copy["state"]) == ("pkg_resources/__init__.pyc", "unpatchable")
-    code, out, err = run_cli("apply", str(tmp_path), capsys=capsys)
-    assert code == 1
-    assert err == f"pkgres-patcher: {egg}!pkg_resources/__init__.pyc: holds only byte-code, no source to patch\n"
+    run = cli("apply", str(tmp_path))
+    assert run.code == 1
+    assert run.err == f"pkgres-patcher: {egg}!pkg_resources/__init__.pyc: holds only byte-code, no source to patch\n"
     assert egg.read_bytes() == before
 
 
@@ -391,15 +389,13 @@ ROUND_TRIP = (
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("project", "version"), ROUND_TRIP, ids=[f"{p}-{v}" for p, v in ROUND_TRIP])
-def test_every_era_patches_cleanly_and_reverts_byte_for_byte(
-    tmp_path: Path, project: str, version: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_every_era_patches_cleanly_and_reverts_byte_for_byte(tmp_path: Path, project: str, version: str) -> None:
     with zipfile.ZipFile(download(project, version)) as zf:
         zf.extractall(tmp_path)
     member = "pip/_vendor/pkg_resources/__init__.py" if project == "pip" else "pkg_resources/__init__.py"
     copy = tmp_path / member
     original = copy.read_bytes()
-    code, out, err = run_cli("apply", "--json", str(tmp_path), capsys=capsys)
+    code, out, err = cli("apply", "--json", str(tmp_path))
     assert (code, err) == (0, "")
     [row] = json.loads(out)["copies"]
     assert row["outcome"] == "patched" and row["warnings"] == []  # in the declared range
@@ -408,9 +404,9 @@ def test_every_era_patches_cleanly_and_reverts_byte_for_byte(
     assert patched.count(b"vanished under us") >= len(row["patches"])  # each patch says why, once or more
     if b"\r\n" in original:  # pip 10.0.x: CRLF throughout, and it stays so
         assert patched.count(b"\n") == patched.count(b"\r\n")
-    assert run_cli("apply", str(tmp_path), capsys=capsys)[1].startswith("already-patched")
+    assert cli("apply", str(tmp_path)).out.startswith("already-patched")
     assert copy.read_bytes() == patched
-    assert run_cli("revert", str(tmp_path), capsys=capsys)[0] == 0
+    assert cli("revert", str(tmp_path)).code == 0
     assert copy.read_bytes() == original
 
 

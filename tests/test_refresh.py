@@ -11,7 +11,7 @@ import pytest
 
 from patcher.patchset import load_patchset
 
-from .conftest import download, make_patchset, remake_wheel, run_cli
+from .conftest import cli, download, make_patchset, remake_wheel
 
 #: setuptools 99.0.0: 40 lines more at the top, and the line just before the patched one rewritten
 MOVE = b"# moved\n" * 40
@@ -33,16 +33,14 @@ def offline(links: Path, cache: Path, patches: Path) -> tuple[str, ...]:
     return ("--no-index", "--find-links", str(links), "--cache-dir", str(cache), "--patches", str(patches))
 
 
-def test_refresh_writes_a_variant_that_then_applies_clean(
-    future: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_refresh_writes_a_variant_that_then_applies_clean(future: Path, tmp_path: Path) -> None:
     patches = make_patchset(tmp_path / "patches")
     opts = offline(future, tmp_path / "cache", patches)
-    code, out, _ = run_cli("drift", "setuptools==99.0.0", "--format", "json", *opts, capsys=capsys)
+    code, out, _ = cli("drift", "setuptools==99.0.0", "--format", "json", *opts)
     assert code == 1
     assert json.loads(out)["results"][0]["status"] == "fails"
 
-    code, out, err = run_cli("refresh", "zip-manifest-load", "--for", "setuptools==99.0.0", *opts, capsys=capsys)
+    code, out, err = cli("refresh", "zip-manifest-load", "--for", "setuptools==99.0.0", *opts)
     assert (code, err) == (0, "")
     new = patches / "zip-manifest-load" / "setuptools-99.0.0.patch"
     assert out == (
@@ -62,7 +60,7 @@ def test_refresh_writes_a_variant_that_then_applies_clean(
     variant = next(v for v in load_patchset(str(patches)).variants if v.name == "setuptools-99.0.0")
     assert [str(r) for r in variant.ranges] == ["setuptools>=99.0.0"]
 
-    code, out, _ = run_cli("drift", "setuptools==99.0.0", "--format", "json", *opts, capsys=capsys)
+    code, out, _ = cli("drift", "setuptools==99.0.0", "--format", "json", *opts)
     assert code == 0
     (result,) = json.loads(out)["results"]
     assert result["patches"][0] == {
@@ -74,7 +72,7 @@ def test_refresh_writes_a_variant_that_then_applies_clean(
         "detail": None,
     }
     # the older releases still pick the variant they picked before
-    code, out, _ = run_cli(
+    code, out, _ = cli(
         "drift",
         "setuptools==60.0.0",
         "--format",
@@ -83,25 +81,17 @@ def test_refresh_writes_a_variant_that_then_applies_clean(
         str(tmp_path / "cache"),
         "--patches",
         str(patches),
-        capsys=capsys,
     )
     assert json.loads(out)["results"][0]["variant"]["zip-manifest-load"] == "zip-manifest-load/modern"
 
 
-def test_refresh_never_writes_over_an_existing_variant(
-    future: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_refresh_never_writes_over_an_existing_variant(future: Path, tmp_path: Path) -> None:
     patches = make_patchset(tmp_path / "patches")
     new = patches / "zip-manifest-load" / "setuptools-99.0.0.patch"
     new.write_text("work in progress, not yet in series\n")
     series = (patches / "series").read_text()
-    code, out, err = run_cli(
-        "refresh",
-        "zip-manifest-load",
-        "--for",
-        "setuptools==99.0.0",
-        *offline(future, tmp_path / "cache", patches),
-        capsys=capsys,
+    code, out, err = cli(
+        "refresh", "zip-manifest-load", "--for", "setuptools==99.0.0", *offline(future, tmp_path / "cache", patches)
     )
     assert (code, out) == (1, "")
     assert (
@@ -112,18 +102,13 @@ def test_refresh_never_writes_over_an_existing_variant(
     assert sorted(p.name for p in new.parent.iterdir()) == ["modern.patch", "setuptools-99.0.0.patch"]
 
 
-def test_refresh_refuses_when_the_variant_already_fits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_refresh_refuses_when_the_variant_already_fits(tmp_path: Path) -> None:
     links = tmp_path / "links"
     links.mkdir()
     shutil.copy(download("setuptools", "60.0.0"), links)
     patches = make_patchset(tmp_path / "patches")
-    code, out, err = run_cli(
-        "refresh",
-        "zip-manifest-load",
-        "--for",
-        "setuptools==60.0.0",
-        *offline(links, tmp_path / "cache", patches),
-        capsys=capsys,
+    code, out, err = cli(
+        "refresh", "zip-manifest-load", "--for", "setuptools==60.0.0", *offline(links, tmp_path / "cache", patches)
     )
     assert (code, out) == (1, "")
     assert err == (
@@ -132,20 +117,18 @@ def test_refresh_refuses_when_the_variant_already_fits(tmp_path: Path, capsys: p
     )
 
 
-def test_refresh_unknown_patch_and_unfetchable_release(
-    future: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_refresh_unknown_patch_and_unfetchable_release(future: Path, tmp_path: Path) -> None:
     patches = make_patchset(tmp_path / "patches")
     opts = offline(future, tmp_path / "cache", patches)
-    code, _, err = run_cli("refresh", "nope", "--for", "setuptools==99.0.0", *opts, capsys=capsys)
+    code, _, err = cli("refresh", "nope", "--for", "setuptools==99.0.0", *opts)
     assert code == 1
     assert (
         err
         == f"pkgres-patcher: {patches}/series: no patch named 'nope' (patches: zip-manifest-load, find-eggs-in-zip)\n"
     )
-    code, _, err = run_cli("refresh", "zip-manifest-load", "--for", "setuptools==98.0.0", *opts, capsys=capsys)
+    code, _, err = cli("refresh", "zip-manifest-load", "--for", "setuptools==98.0.0", *opts)
     assert code == 3
     assert err == "pkgres-patcher: cannot fetch setuptools==98.0.0: no release found through pip\n"
-    code, _, err = run_cli("refresh", "zip-manifest-load", *opts, capsys=capsys)
+    code, _, err = cli("refresh", "zip-manifest-load", *opts)
     assert code == 2
     assert err.splitlines()[-1] == "pkgres-patcher refresh: the following arguments are required: --for"

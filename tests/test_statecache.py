@@ -8,7 +8,6 @@ answer for them: these tests are about the user's cache.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -17,16 +16,9 @@ from pathlib import Path
 import pytest
 
 from patcher._paths import default_patches_dir
-from patcher.cli import main
 from patcher.statecache import patchset_digest
 
-from .conftest import Venv, download
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out, err)
-    return code, out.getvalue(), err.getvalue()
+from .conftest import Venv, cli, download
 
 
 def cache_files() -> list[Path]:
@@ -59,34 +51,34 @@ def tamper(path: Path, state: str) -> None:
 
 
 def test_a_second_run_answers_from_the_cache(venv: Venv) -> None:
-    first = run("locate", "--json", str(venv.site))
+    first = cli("locate", "--json", str(venv.site))
     assert first[0] == 0 and first[2] == ""
     assert states(first[1]) == ["unpatched", "unpatched"]
     [cache] = cache_files()
     assert len(json.loads(cache.read_text())["states"]) == 2
 
-    assert run("locate", "--json", str(venv.site)) == first
+    assert cli("locate", "--json", str(venv.site)) == first
 
     # it really is the cache that answers: what it says is what is reported ...
     tamper(cache, "drifted")
-    assert states(run("locate", "--json", str(venv.site))[1]) == ["drifted", "drifted"]
+    assert states(cli("locate", "--json", str(venv.site))[1]) == ["drifted", "drifted"]
     # ... unless it is not asked
     before = cache.read_bytes()
-    assert run("locate", "--json", "--no-cache", str(venv.site)) == first
+    assert cli("locate", "--json", "--no-cache", str(venv.site)) == first
     assert cache.read_bytes() == before
 
 
 def test_a_changed_patch_set_is_planned_afresh(venv: Venv, tmp_path: Path) -> None:
     patches = tmp_path / "patches"
     shutil.copytree(default_patches_dir(), patches)
-    first = run("locate", "--json", "--patches", str(patches), str(venv.site))
+    first = cli("locate", "--json", "--patches", str(patches), str(venv.site))
     [cache] = cache_files()
     tamper(cache, "drifted")
 
     target = patches / "zip-manifest-load" / "py3-typed.patch"
     target.write_text(target.read_text().replace("Description: ", "Description: (edited) ", 1))
 
-    assert run("locate", "--json", "--patches", str(patches), str(venv.site)) == first
+    assert cli("locate", "--json", "--patches", str(patches), str(venv.site)) == first
     assert len(cache_files()) == 2
 
 
@@ -110,40 +102,40 @@ def test_identical_patch_sets_share_a_digest(tmp_path: Path) -> None:
     ],
 )
 def test_a_corrupt_cache_is_ignored_and_rewritten(venv: Venv, content: str) -> None:
-    first = run("locate", "--json", str(venv.site))
+    first = cli("locate", "--json", str(venv.site))
     [cache] = cache_files()
     cache.write_text(content)
-    assert run("locate", "--json", str(venv.site)) == first
+    assert cli("locate", "--json", str(venv.site)) == first
     assert len(json.loads(cache.read_text())["states"]) == 2
 
 
 def test_an_entry_of_the_wrong_shape_is_planned_afresh(venv: Venv) -> None:
-    first = run("locate", "--json", str(venv.site))
+    first = cli("locate", "--json", str(venv.site))
     [cache] = cache_files()
     data = json.loads(cache.read_text())
     for value in data["states"].values():
         value["state"] = 5
     cache.write_text(json.dumps(data))
-    assert run("locate", "--json", str(venv.site)) == first
+    assert cli("locate", "--json", str(venv.site)) == first
 
 
 def test_an_unusable_cache_directory_changes_nothing(
     venv: Venv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = run("locate", "--json", str(venv.site))
+    first = cli("locate", "--json", str(venv.site))
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     monkeypatch.setenv("PKGRES_PATCHER_CACHE_DIR", str(blocker / "cache"))
-    assert run("locate", "--json", str(venv.site)) == first
-    assert run("locate", "--json", str(venv.site)) == first
+    assert cli("locate", "--json", str(venv.site)) == first
+    assert cli("locate", "--json", str(venv.site)) == first
 
 
 def test_patched_copies_are_reported_patched(venv: Venv) -> None:
-    assert states(run("locate", "--json", str(venv.site))[1]) == ["unpatched", "unpatched"]
-    assert run("apply", str(venv.site))[0] == 0
-    assert states(run("locate", "--json", str(venv.site))[1]) == ["patched", "patched"]
-    assert run("revert", str(venv.site))[0] == 0
-    assert states(run("locate", "--json", str(venv.site))[1]) == ["unpatched", "unpatched"]
+    assert states(cli("locate", "--json", str(venv.site))[1]) == ["unpatched", "unpatched"]
+    assert cli("apply", str(venv.site))[0] == 0
+    assert states(cli("locate", "--json", str(venv.site))[1]) == ["patched", "patched"]
+    assert cli("revert", str(venv.site))[0] == 0
+    assert states(cli("locate", "--json", str(venv.site))[1]) == ["unpatched", "unpatched"]
 
 
 def test_a_malformed_patch_set_is_named_even_when_no_copy_is_found(tmp_path: Path) -> None:
@@ -152,7 +144,7 @@ def test_a_malformed_patch_set_is_named_even_when_no_copy_is_found(tmp_path: Pat
     (patches / "series").write_text("not a patch\n")
     empty = tmp_path / "empty"
     empty.mkdir()
-    code, out, err = run("locate", "--patches", str(patches), str(empty))
+    code, out, err = cli("locate", "--patches", str(patches), str(empty))
     assert code == 1
     assert (
         err == f"pkgres-patcher: {patches / 'series'}: line 1: expected '<patch>/<variant>.patch', got 'not a patch'\n"
@@ -167,7 +159,7 @@ def test_old_cache_files_are_pruned(venv: Venv) -> None:
         old = states_dir / f"{n:064x}.json"
         old.write_text('{"format": 1, "states": {}}')
         os.utime(old, (1_000_000 + n, 1_000_000 + n))
-    run("locate", "--json", str(venv.site))
+    cli("locate", "--json", str(venv.site))
     left = cache_files()
     assert len(left) == 8
     # the newest stay, and the one just written is among them

@@ -19,9 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from patcher.cli import main
-
-from .conftest import download, require_python
+from .conftest import cli, download, require_python
 
 DRIVER = r"""
 import os, shutil, sys, json
@@ -153,8 +151,8 @@ KINDS = ["egg-zip", "egg-dir", "egg-info", "dist-info"]
 CORE = {("setuptools", "24.0.2"), ("setuptools", "81.0.0"), ("pip", "8.1.2"), ("pip", "26.3")}
 
 
-def _cases() -> list[object]:
-    cases = []
+def _cases() -> list[pytest.ParameterSet]:
+    cases: list[pytest.ParameterSet] = []
     for project, version, python in SETUPTOOLS + PIP:
         marks = [] if (project, version) in CORE else [pytest.mark.slow]
         cases.append(pytest.param(project, version, python, marks=marks, id=f"{project}-{version}-py{python}"))
@@ -203,7 +201,7 @@ def scenario(
     if kind == "egg-info-read":
         (victim / "namespace_packages.txt").write_text("")  # activate() reads it during the import
     if patched:
-        assert main(["apply", str(site)]) == 0
+        assert cli("apply", str(site)).code == 0
     module = "pip._vendor.pkg_resources" if project == "pip" else "pkg_resources"
     require = "pip" if project == "pip" else project.replace("pkg-resources-backport", "pkg_resources_backport")
     return run_driver(exe, site, victim, WHEN[kind], module, require, tmp)
@@ -212,17 +210,17 @@ def scenario(
 def result_of(proc: subprocess.CompletedProcess[str]) -> dict[str, list[str]]:
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT ") :])  # type: ignore[no-any-return]
+            result: dict[str, list[str]] = json.loads(line[len("RESULT ") :])
+            return result
     raise AssertionError(f"no result (exit {proc.returncode}):\n{proc.stderr}")
 
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize(("project", "version", "python"), _cases())
 def test_patched_copy_treats_vanished_distribution_as_absent(
-    tmp_path: Path, project: str, version: str, python: str, kind: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, project: str, version: str, python: str, kind: str
 ) -> None:
     proc = scenario(tmp_path, project, version, python, kind, patched=True)
-    capsys.readouterr()
     assert proc.returncode == 0, proc.stderr
     names = result_of(proc)["names"]
     assert names, "nothing found at all: the scan did not run"
@@ -247,14 +245,14 @@ def test_unpatched_copy_crashes_on_vanished_zipped_egg(tmp_path: Path, project: 
 
 @pytest.mark.parametrize(
     ("project", "version", "python"), [c for c in _cases() if c.values[1] in ("81.0.0", "26.3", "44.1.1", "40.8.0")]
-)  # type: ignore[attr-defined]
+)
 def test_unpatched_copy_crashes_on_vanished_dist_info(tmp_path: Path, project: str, version: str, python: str) -> None:
     proc = scenario(tmp_path, project, version, python, "dist-info", patched=False)
     assert proc.returncode != 0
     assert "No such file or directory" in proc.stderr.strip().splitlines()[-1], proc.stderr
 
 
-@pytest.mark.parametrize(("project", "version", "python"), [c for c in _cases() if c.values[1] in ("81.0.0", "24.0.2")])  # type: ignore[attr-defined]
+@pytest.mark.parametrize(("project", "version", "python"), [c for c in _cases() if c.values[1] in ("81.0.0", "24.0.2")])
 def test_patched_and_unpatched_list_the_same_when_nothing_vanishes(
     tmp_path: Path, project: str, version: str, python: str
 ) -> None:
@@ -270,7 +268,7 @@ def test_patched_and_unpatched_list_the_same_when_nothing_vanishes(
         make_victim(site, "dist-info", python)
         make_victim(site, "egg-zip", python)
         if patched:
-            assert main(["apply", str(site)]) == 0
+            assert cli("apply", str(site)).code == 0
         proc = run_driver(exe, site, site / "nothing-vanishes", "before-import", "pkg_resources", project, tmp_path)
         assert proc.returncode == 0, proc.stderr
         results.append(result_of(proc))
@@ -300,7 +298,7 @@ sys.stdout.write("RESULT " + " ".join(names) + "\n")
 
 
 @pytest.mark.parametrize("patched", [False, True], ids=["unpatched", "patched"])
-def test_2016_layout_on_python_2_7(tmp_path: Path, patched: bool, capsys: pytest.CaptureFixture[str]) -> None:
+def test_2016_layout_on_python_2_7(tmp_path: Path, patched: bool) -> None:
     """Sage trac 21435 as reported: setuptools 24.0.2 zipped egg, pip 8.1.2 directory egg."""
     from .conftest import make_egg
 
@@ -316,8 +314,7 @@ def test_2016_layout_on_python_2_7(tmp_path: Path, patched: bool, capsys: pytest
         zf.writestr("EGG-INFO/PKG-INFO", "Metadata-Version: 1.1\nName: backports-abc\nVersion: 0.4\n")
     (site / "easy-install.pth").write_text("".join(f"./{e.name}\n" for e in (setuptools_egg, pip_egg, victim)))
     if patched:
-        code = main(["apply", str(site)])
-        out = capsys.readouterr().out
+        code, out, _ = cli("apply", str(site))
         assert code == 0
         assert out.count("patched ") == 2
     script = tmp_path / "pip-script.py"
@@ -346,20 +343,19 @@ def test_2016_layout_on_python_2_7(tmp_path: Path, patched: bool, capsys: pytest
 
 
 #: releases whose interpreter has audit hooks (Python >= 3.8), to vanish right before a read
-READ_CASES = [c for c in _cases() if c.values[2] not in ("2.7", "3.6")]  # type: ignore[attr-defined]
+READ_CASES = [c for c in _cases() if c.values[2] not in ("2.7", "3.6")]
 
 
 @pytest.mark.parametrize(("project", "version", "python"), READ_CASES)
 def test_patched_copy_survives_metadata_vanishing_before_its_read(
-    tmp_path: Path, project: str, version: str, python: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, project: str, version: str, python: str
 ) -> None:
     proc = scenario(tmp_path, project, version, python, "egg-info-read", patched=True)
-    capsys.readouterr()
     assert proc.returncode == 0, proc.stderr
     assert not (tmp_path / "site" / f"{VICTIM_NAME}-1.0-py{python}.egg-info").exists(), "the victim never vanished"
 
 
-@pytest.mark.parametrize(("project", "version", "python"), [c for c in READ_CASES if c.values[1] in ("81.0.0", "26.3")])  # type: ignore[attr-defined]
+@pytest.mark.parametrize(("project", "version", "python"), [c for c in READ_CASES if c.values[1] in ("81.0.0", "26.3")])
 def test_unpatched_copy_crashes_on_metadata_vanishing_before_its_read(
     tmp_path: Path, project: str, version: str, python: str
 ) -> None:
