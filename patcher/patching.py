@@ -52,19 +52,19 @@ def change(copy: Copy, patchset: PatchSet, *, revert: bool = False, dry_run: boo
 
 
 def _result(copy: Copy, patchset: PatchSet, planned: CopyPlan, revert: bool) -> CopyResult:
-    change = (planned.original, planned.result) if planned.changes else None
+    before_after = (planned.original, planned.result) if planned.changes else None
     if planned.failed:
         reasons = "; ".join(f"{s.patch}: {s.failure}" for s in planned.failed)
         state = plan_copy(planned.original, patchset, MEMBER).state  # as locate would say
         return CopyResult(
-            copy, state, planned.fits, Outcome.FAILED, f"{copy.location}: does not fit: {reasons}", change=change
+            copy, state, planned.fits, Outcome.FAILED, f"{copy.location}: does not fit: {reasons}", change=before_after
         )
     changes = any(s.action is Action.CHANGE for s in planned.steps)
     if revert:
         outcome, state = (Outcome.REVERTED if changes else Outcome.ALREADY_UNPATCHED), State.UNPATCHED
     else:
         outcome, state = (Outcome.PATCHED if changes else Outcome.ALREADY_PATCHED), State.PATCHED
-    return CopyResult(copy, state, planned.fits, outcome, warnings=_warnings(copy, planned), change=change)
+    return CopyResult(copy, state, planned.fits, outcome, warnings=_warnings(copy, planned), change=before_after)
 
 
 def _warnings(copy: Copy, planned: CopyPlan) -> tuple[str, ...]:

@@ -96,18 +96,22 @@ def patches_digest(root: str) -> str | None:
         return None
 
 
-def patchset_digest(root: str) -> str | None:
+def patchset_digest(root: str, patches: str | None = None) -> str | None:
     """A digest of the patch set in ``root`` and of this package's code, or None if unreadable.
 
     The code is part of it so that a planner that changes (an upgrade, a checkout being
-    worked on) never reads what an older one wrote.
+    worked on) never reads what an older one wrote. ``patches`` is :func:`patches_digest` of
+    ``root`` when the caller has it already: the patch files are read once.
     """
+    patches = patches or patches_digest(root)
+    if patches is None:
+        return None
     here = os.path.dirname(os.path.abspath(__file__))
     try:
         code = [("code", os.path.relpath(path, here), path) for path in _code_files()]
-        return _digest(f"pkgres-patcher {__version__} cache {_FORMAT}\0", code + _patches(root))
     except OSError:
         return None
+    return _digest(f"pkgres-patcher {__version__} cache {_FORMAT}\0{patches}\0", code)
 
 
 def state_key(copy: Copy) -> str:
@@ -210,9 +214,10 @@ def _load(path: str, patches: str | None = None) -> dict[str, Any] | None:
     return states
 
 
-def load_known_states(root: str) -> dict[str, Any] | None:
-    """The known states shipped in the patch set ``root``, when they were made for it."""
-    digest = patches_digest(root)
+def load_known_states(root: str, digest: str | None = None) -> dict[str, Any] | None:
+    """The known states shipped in the patch set ``root``, when they were made for it
+    (``digest``: its :func:`patches_digest`, when the caller has it already)."""
+    digest = digest or patches_digest(root)
     return None if digest is None else _load(os.path.join(root, KNOWN_STATES), digest)
 
 
@@ -250,8 +255,9 @@ def open_cache(patches: str | None, enabled: bool = True) -> StateCache:
         root = os.path.abspath(patches) if patches else default_patches_dir()
     except PatcherError:
         return StateCache(None)  # reported when the patch set is loaded
-    known = load_known_states(root)
-    digest = patchset_digest(root)
+    patches_key = patches_digest(root)
+    known = None if patches_key is None else load_known_states(root, patches_key)
+    digest = patchset_digest(root, patches_key)
     if digest is None:
         return StateCache(None, known)
     return StateCache(os.path.join(user_cache_dir(), "states", f"{digest}.json"), known)
