@@ -99,12 +99,10 @@ def _change(
 
     patchset = _load_patchset(patches)
     found = locate(paths, pythons=pythons, jobs=jobs)
-    results = tuple(
-        change(copy, patchset, revert=revert, dry_run=dry_run, fuzz=fuzz)
-        for copy in found.copies
-        if wheels or copy.container is not Container.WHEEL
-    )
-    return Report(results, found.errors)
+    chosen = [copy for copy in found.copies if wheels or copy.container is not Container.WHEEL]
+    left_alone = tuple(copy for copy in found.copies if copy not in chosen)
+    results = tuple(change(copy, patchset, revert=revert, dry_run=dry_run, fuzz=fuzz) for copy in chosen)
+    return Report(results, found.errors, left_alone)
 
 
 def apply(

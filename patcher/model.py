@@ -187,6 +187,9 @@ class Report(NamedTuple):
 
     results: tuple[CopyResult, ...]
     errors: tuple[PatcherError, ...] = ()
+    #: copies in wheels met while walking a tree, left alone by ``apply``/``revert`` (artefacts:
+    #: only patched when named, or with ``wheels``)
+    left_alone: tuple[Copy, ...] = ()
 
     @property
     def ok(self) -> bool:
