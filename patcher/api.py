@@ -8,35 +8,47 @@ cache does without it, and that is most of ``locate``'s speed (see benchmarks/be
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from patcher.errors import PatcherError
-from patcher.model import Container, CopyResult, Report
+from patcher.errors import PatcherError, UsageError
+from patcher.model import Container, Copy, CopyResult, Report
 from patcher.scan import ScanResult, scan
-from patcher.scan.interpreters import current_path, interpreter_path
 from patcher.statecache import open_cache, state_key
 
 if TYPE_CHECKING:
     from patcher.patchset import PatchSet
     from patcher.releases.drift import DriftReport
+    from patcher.scan.interpreters import Interpreter
 
 __all__ = ["apply", "drift", "inspect", "locate", "revert"]
 
 
-def locate(paths: Iterable[str] = (), *, pythons: Iterable[str] = (), jobs: int = 1) -> ScanResult:
+def locate(
+    paths: Iterable[str] = (),
+    *,
+    pythons: Iterable[str] = (),
+    jobs: int = 1,
+    exclude: Iterable[str] = (),
+    one_file_system: bool = False,
+) -> ScanResult:
     """Find every copy below ``paths`` and on the ``sys.path`` of each interpreter in
-    ``pythons``; with neither, on the running interpreter's ``sys.path``.
+    ``pythons`` (and in the wheels its ``ensurepip`` bundles); with neither, the running
+    interpreter's.
 
     With ``jobs`` > 1, a large tree is walked by that many processes (the result is the same).
+    ``exclude`` globs leave paths out; ``one_file_system`` keeps each walk on its PATH's device.
     """
     paths, pythons = list(paths), list(pythons)
-    sys_path: list[str] = []
-    for python in pythons:
-        sys_path.extend(interpreter_path(python))
-    if not paths and not pythons:
-        sys_path = current_path()
-    return scan(paths, sys_path, jobs=jobs)
+    if "" in paths:  # an unset variable: "the current directory" would be a surprise
+        raise UsageError("PATH", "empty argument '' (an unset variable?)")
+    interpreters: list[Interpreter] = []
+    if pythons or not paths:
+        from patcher.scan.interpreters import current_interpreter, probe
+
+        interpreters = [probe(python) for python in pythons] if pythons else [current_interpreter()]
+    return scan(paths, interpreters, jobs=jobs, exclude=exclude, one_file_system=one_file_system)
 
 
 def _load_patchset(patches: str | None) -> PatchSet:
@@ -52,6 +64,8 @@ def inspect(
     jobs: int = 1,
     patches: str | None = None,
     cache: bool = True,
+    exclude: Iterable[str] = (),
+    one_file_system: bool = False,
 ) -> Report:
     """Every copy with its state and each patch's fit (what ``locate`` prints).
 
@@ -62,7 +76,7 @@ def inspect(
     # a patch set the cache knows was parsed without error before; any other is parsed (and
     # so checked) even when no copy is found
     patchset = None if states.known else _load_patchset(patches)
-    found = locate(paths, pythons=pythons, jobs=jobs)
+    found = locate(paths, pythons=pythons, jobs=jobs, exclude=exclude, one_file_system=one_file_system)
     results: list[CopyResult] = []
     errors: list[PatcherError] = []
     for copy in found.copies:
@@ -94,15 +108,24 @@ def _change(
     dry_run: bool,
     fuzz: int,
     wheels: bool,
+    exclude: Iterable[str],
+    one_file_system: bool,
 ) -> Report:
     from patcher.patching import change
 
+    paths = list(paths)
     patchset = _load_patchset(patches)
-    found = locate(paths, pythons=pythons, jobs=jobs)
-    chosen = [copy for copy in found.copies if wheels or copy.container is not Container.WHEEL]
-    left_alone = tuple(copy for copy in found.copies if copy not in chosen)
+    found = locate(paths, pythons=pythons, jobs=jobs, exclude=exclude, one_file_system=one_file_system)
+    # wheels are artefacts: patched when named (a PATH), or with ``wheels``; the others met in a
+    # tree or bundled with an interpreter are left alone (and said so)
+    named = {os.path.realpath(path) for path in paths}
+    chosen: list[Copy] = []
+    left_alone: list[Copy] = []
+    for copy in found.copies:
+        asked = wheels or copy.container is not Container.WHEEL or os.path.realpath(copy.file) in named
+        (chosen if asked else left_alone).append(copy)
     results = tuple(change(copy, patchset, revert=revert, dry_run=dry_run, fuzz=fuzz) for copy in chosen)
-    return Report(results, found.errors, left_alone)
+    return Report(results, found.errors, tuple(left_alone))
 
 
 def apply(
@@ -114,10 +137,24 @@ def apply(
     dry_run: bool = False,
     fuzz: int = 0,
     wheels: bool = False,
+    exclude: Iterable[str] = (),
+    one_file_system: bool = False,
 ) -> Report:
     """Patch every copy found (as :func:`locate` finds them): all patches or none per copy,
-    atomically, under each copy's lock. Wheels lying in a tree are artefacts: only with ``wheels``."""
-    return _change(paths, pythons, jobs, patches, revert=False, dry_run=dry_run, fuzz=fuzz, wheels=wheels)
+    atomically, under each copy's lock. Wheels are artefacts: patched when named in ``paths``,
+    else only with ``wheels`` (those left alone are listed in ``Report.left_alone``)."""
+    return _change(
+        paths,
+        pythons,
+        jobs,
+        patches,
+        revert=False,
+        dry_run=dry_run,
+        fuzz=fuzz,
+        wheels=wheels,
+        exclude=exclude,
+        one_file_system=one_file_system,
+    )
 
 
 def revert(
@@ -129,9 +166,22 @@ def revert(
     dry_run: bool = False,
     fuzz: int = 0,
     wheels: bool = False,
+    exclude: Iterable[str] = (),
+    one_file_system: bool = False,
 ) -> Report:
     """Give every patched copy its original bytes back (and its RECORD its original hash)."""
-    return _change(paths, pythons, jobs, patches, revert=True, dry_run=dry_run, fuzz=fuzz, wheels=wheels)
+    return _change(
+        paths,
+        pythons,
+        jobs,
+        patches,
+        revert=True,
+        dry_run=dry_run,
+        fuzz=fuzz,
+        wheels=wheels,
+        exclude=exclude,
+        one_file_system=one_file_system,
+    )
 
 
 def drift(

@@ -127,6 +127,8 @@ class Copy(NamedTuple):
     record: str | None = None
     record_entry: str | None = None
     vendor_pip: Dist | None = None
+    #: the interpreter whose ``ensurepip`` ships this wheel (its artefact), else None
+    bundled_by: str | None = None
 
     @property
     def location(self) -> str:
@@ -187,8 +189,8 @@ class Report(NamedTuple):
 
     results: tuple[CopyResult, ...]
     errors: tuple[PatcherError, ...] = ()
-    #: copies in wheels met while walking a tree, left alone by ``apply``/``revert`` (artefacts:
-    #: only patched when named, or with ``wheels``)
+    #: copies in wheels met while walking a tree or bundled with an interpreter, left alone by
+    #: ``apply``/``revert`` (artefacts: only patched when named, or with ``wheels``)
     left_alone: tuple[Copy, ...] = ()
 
     @property

@@ -35,6 +35,7 @@ def copy_json(result: CopyResult, dry_run: bool | None = None) -> dict[str, Any]
         "sha256": copy.sha256,
         "state": result.state.value,
         "conflicts": [_dist(d) for d in copy.conflicts],
+        "bundled_by": None if copy.bundled_by is None else display(copy.bundled_by),
     }
     if result.outcome is not None:
         obj["outcome"] = result.outcome.value
@@ -65,6 +66,8 @@ def locate_table(results: Sequence[CopyResult]) -> str:
         owner = _short(copy.owner)
         if copy.conflicts:
             owner += " (also: " + ", ".join(_short(d) for d in copy.conflicts) + ")"
+        if copy.bundled_by is not None:
+            owner += " (ensurepip)"  # the interpreter's bundled wheel, not an installed copy
         table.append((result.state.value, copy.container.value, owner, _short(copy.upstream), display(copy.location)))
     widths = [max(len(r[i]) for r in table) for i in range(len(header) - 1)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r[:-1], widths)) + "  " + r[-1] for r in table]

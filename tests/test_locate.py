@@ -129,6 +129,7 @@ def copy_entry(
         "sha256": sha256,
         "state": state,
         "conflicts": conflicts or [],
+        "bundled_by": None,
     }
 
 

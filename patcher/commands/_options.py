@@ -6,7 +6,16 @@ import argparse
 
 from patcher import _forked
 
-__all__ = ["MAX_SCAN_JOBS", "add_change_options", "add_release_options", "add_targets", "fuzz", "jobs", "scan_jobs"]
+__all__ = [
+    "MAX_SCAN_JOBS",
+    "add_change_options",
+    "add_release_options",
+    "add_targets",
+    "fuzz",
+    "jobs",
+    "non_empty",
+    "scan_jobs",
+]
 
 #: beyond this many processes a walk is bound by the disk, not by the interpreter
 MAX_SCAN_JOBS = 4
@@ -34,6 +43,13 @@ def fuzz(value: str) -> int:
     return _whole_number(value, 0, 3)
 
 
+def non_empty(value: str) -> str:
+    """A PATH, EXE or GLOB: an empty one is an unset variable, not "the current directory"."""
+    if not value:
+        raise argparse.ArgumentTypeError("empty argument '' (an unset variable?)")
+    return value
+
+
 def scan_jobs(args: argparse.Namespace) -> int:
     """``--jobs``, else the CPUs this process may use (at most :data:`MAX_SCAN_JOBS`)."""
     return int(args.jobs) if args.jobs is not None else min(_forked.usable_cpus(), MAX_SCAN_JOBS)
@@ -43,6 +59,7 @@ def add_targets(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "paths",
         nargs="*",
+        type=non_empty,
         metavar="PATH",
         help="a directory to scan recursively (a prefix, a site-packages, a staging tree) or one egg/wheel",
     )
@@ -50,8 +67,23 @@ def add_targets(parser: argparse.ArgumentParser) -> None:
         "--python",
         action="append",
         default=[],
+        type=non_empty,
         metavar="EXE",
-        help="scan the sys.path of this interpreter (2.7 to 3.x); repeatable",
+        help="scan the sys.path of this interpreter (2.7 to 3.x) and its ensurepip wheels; repeatable",
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        type=non_empty,
+        metavar="GLOB",
+        help="leave out files and directories whose name (GLOB without /) or whole path (GLOB with /) "
+        "matches; repeatable",
+    )
+    parser.add_argument(
+        "--one-file-system",
+        action="store_true",
+        help="do not walk into another file system than the PATH's (like find -xdev)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument(
@@ -85,7 +117,8 @@ def add_change_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--wheels",
         action="store_true",
-        help="also patch wheels lying in the scanned trees (artefacts, skipped by default)",
+        help="also patch wheels lying in the scanned trees or bundled with an interpreter "
+        "(artefacts, left alone unless named as a PATH)",
     )
 
 

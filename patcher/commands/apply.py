@@ -29,6 +29,8 @@ def change(args: argparse.Namespace, out: TextIO, err: TextIO, *, revert: bool) 
         dry_run=args.dry_run,
         fuzz=args.fuzz,
         wheels=args.wheels,
+        exclude=args.exclude,
+        one_file_system=args.one_file_system,
     )
     if args.json:
         out.write(copies_json(report.results, dry_run=args.dry_run))

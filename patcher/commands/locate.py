@@ -42,7 +42,13 @@ def report_problems(report: Report, err: TextIO) -> int:
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     report = api.inspect(
-        args.paths, pythons=args.python, jobs=scan_jobs(args), patches=args.patches, cache=not args.no_cache
+        args.paths,
+        pythons=args.python,
+        jobs=scan_jobs(args),
+        patches=args.patches,
+        cache=not args.no_cache,
+        exclude=args.exclude,
+        one_file_system=args.one_file_system,
     )
     out.write(copies_json(report.results) if args.json else locate_table(report.results))
     return report_problems(report, err)

@@ -15,19 +15,30 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from patcher.scan.walk import ScanResult, Walker
+
+if TYPE_CHECKING:
+    from patcher.scan.interpreters import Interpreter
 
 __all__ = ["ScanResult", "scan"]
 
 
-def scan(paths: Iterable[str], sys_path: Iterable[str] = (), jobs: int = 1) -> ScanResult:
-    """Find every copy below ``paths`` (directories scanned recursively, or single archives)
-    and in the entries of an interpreter's ``sys_path``.
+def scan(
+    paths: Iterable[str],
+    interpreters: Iterable[Interpreter] = (),
+    jobs: int = 1,
+    exclude: Iterable[str] = (),
+    one_file_system: bool = False,
+) -> ScanResult:
+    """Find every copy below ``paths`` (directories scanned recursively, or single archives),
+    in the entries of each interpreter's ``sys.path`` and in the wheels its ``ensurepip`` bundles.
 
     With ``jobs`` > 1, large trees are walked by that many processes (the result is the same).
+    ``exclude`` globs and ``one_file_system`` bound the walks (see :class:`Walker`).
     """
-    walker = Walker(jobs)
+    walker = Walker(jobs, exclude, one_file_system)
     # A scan makes some 100,000 short-lived objects and no reference cycle: the collector's
     # passes over them would cost a third of the scan.
     collecting = gc.isenabled()
@@ -35,8 +46,11 @@ def scan(paths: Iterable[str], sys_path: Iterable[str] = (), jobs: int = 1) -> S
     try:
         for path in paths:
             walker.scan(path)
-        for entry in sys_path:
-            walker.scan(entry, sys_path_entry=True)
+        for interpreter in interpreters:
+            for entry in interpreter.path:
+                walker.scan(entry, sys_path_entry=True)
+            if interpreter.bundled is not None:
+                walker.scan_bundled(interpreter.bundled, interpreter.python)
     finally:
         if collecting:
             gc.enable()

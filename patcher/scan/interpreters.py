@@ -1,16 +1,47 @@
-"""The ``sys.path`` to scan: the running interpreter's, or another one's (2.7 to 3.x), asked."""
+"""The ``sys.path`` to scan: the running interpreter's, or another one's (2.7 to 3.x), asked;
+and where that interpreter's ``ensurepip`` keeps the wheels it installs pip from."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from patcher.errors import InterpreterError, reason
 
-__all__ = ["current_path", "interpreter_path"]
+__all__ = ["Interpreter", "current_interpreter", "probe"]
 
-_SYS_PATH_PROBE = "import sys, json; sys.stdout.write(json.dumps(sys.path))"
+# Runs on 2.7 to 3.x. ensurepip is found, not imported (importing runs its code).
+_PROBE = """\
+import sys, json
+try:
+    from importlib.util import find_spec
+    spec = find_spec("ensurepip")
+    found = list(spec.submodule_search_locations or [])[:1] if spec else []
+except ImportError:
+    import imp
+    try:
+        found = [imp.find_module("ensurepip")[1]]
+    except ImportError:
+        found = []
+except Exception:
+    found = []
+sys.stdout.write(json.dumps({"path": sys.path, "ensurepip": found[0] if found else None}))
+"""
 
 
-def interpreter_path(python: str) -> list[str]:
-    """Ask an interpreter (2.7 to 3.x) for its ``sys.path`` after site processing.
+class Interpreter(NamedTuple):
+    """What a scan of an interpreter covers."""
+
+    #: the name it was asked by (``--python EXE``), or the running one's ``sys.executable``
+    python: str
+    #: its ``sys.path`` after site processing, without the empty entry
+    path: list[str]
+    #: ``<ensurepip>/_bundled``, where its bundled wheels lie (None: it has no ensurepip)
+    bundled: str | None
+
+
+def probe(python: str) -> Interpreter:
+    """Ask an interpreter (2.7 to 3.x) for its ``sys.path`` after site processing, and where
+    its ``ensurepip`` is.
 
     The empty entry (the probe's working directory) is dropped: it says nothing about the
     interpreter's installation.
@@ -20,7 +51,7 @@ def interpreter_path(python: str) -> list[str]:
 
     try:
         proc = subprocess.run(
-            [python, "-c", _SYS_PATH_PROBE],
+            [python, "-c", _PROBE],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=60,
@@ -34,14 +65,30 @@ def interpreter_path(python: str) -> list[str]:
         last = (proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["no output"])[-1]
         raise InterpreterError(python, f"exited with status {proc.returncode} ({last})")
     try:
-        entries = json.loads(proc.stdout.decode("utf-8", "surrogateescape"))
-    except ValueError:
+        answer = json.loads(proc.stdout.decode("utf-8", "surrogateescape"))
+        entries, ensurepip = answer["path"], answer["ensurepip"]
+    except (ValueError, KeyError, TypeError):
         raise InterpreterError(python, "printed something other than its sys.path") from None
-    return [e for e in entries if isinstance(e, str) and e]
+    path = [e for e in entries if isinstance(e, str) and e] if isinstance(entries, list) else []
+    return Interpreter(python, path, _bundled(ensurepip if isinstance(ensurepip, str) else None))
 
 
-def current_path() -> list[str]:
-    """The running interpreter's ``sys.path`` (eggs added by ``.pth`` files included)."""
+def current_interpreter() -> Interpreter:
+    """The running interpreter, as :func:`probe` describes another one (its ``sys.path``
+    with the eggs ``.pth`` files added)."""
     import sys
+    from importlib.util import find_spec
 
-    return [e for e in sys.path if e]
+    try:
+        spec = find_spec("ensurepip")
+    except (ImportError, ValueError):
+        spec = None
+    found = list(spec.submodule_search_locations or []) if spec is not None else []
+    path = [e for e in sys.path if e]
+    return Interpreter(sys.executable or "python", path, _bundled(found[0] if found else None))
+
+
+def _bundled(ensurepip: str | None) -> str | None:
+    import os
+
+    return None if ensurepip is None else os.path.join(ensurepip, "_bundled")

@@ -96,6 +96,7 @@ def _flatten(copy: Copy) -> tuple[Any, ...]:
         copy.record,
         copy.record_entry,
         dist(copy.vendor_pip),
+        copy.bundled_by,
     )
 
 
@@ -104,7 +105,7 @@ def _plain_dist(dist: Dist | None) -> tuple[str, str] | None:
 
 
 def _unflatten(flat: Any) -> Copy:
-    file, member, container, vendored_by, owner, upstream, sha256, conflicts, record, entry, vendor_pip = flat
+    file, member, container, vendored_by, owner, upstream, sha256, conflicts, record, entry, vendor_pip, bundled = flat
     dist = _dist_of
     return Copy(
         file,
@@ -118,6 +119,7 @@ def _unflatten(flat: Any) -> Copy:
         record,
         entry,
         dist(vendor_pip),
+        bundled,
     )
 
 

@@ -13,7 +13,7 @@ import functools
 import hashlib
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from patcher import _forked
@@ -21,6 +21,7 @@ from patcher.errors import ScanError, reason
 from patcher.model import Container, Copy
 from patcher.scan import sharing
 from patcher.scan.archives import scan_archive
+from patcher.scan.bounds import SYSTEM_DIRS, excluder, system_devices
 from patcher.scan.metadata import parse_pkg_info, parse_vendor_txt, read_small
 from patcher.scan.owners import Owners
 from patcher.scan.rules import INIT, MODULE, PACKAGE, DirIsPackage, import_root
@@ -35,8 +36,6 @@ SHARE_AT = 128
 ARCHIVES_SHARED_AT = 4
 #: names of files the walk looks into
 _FILE_SUFFIXES = (".egg", ".whl", MODULE)
-#: a ``sys.path`` entry's own site directories below it are other installations'
-_SITE_DIRS = frozenset({"site-packages", "dist-packages"})
 
 
 class ScanResult(NamedTuple):
@@ -51,11 +50,22 @@ class ScanResult(NamedTuple):
 
 
 class Walker:
-    """Walks directories once each (by device and inode), collecting copies and errors."""
+    """Walks directories once each (by device and inode), collecting copies and errors.
 
-    def __init__(self, jobs: int = 1) -> None:
+    A walk never enters the kernel's and the devices' file systems (:mod:`.bounds`), nor, with
+    ``one_file_system``, another device than its PATH's; ``exclude`` globs leave paths out.
+    """
+
+    def __init__(self, jobs: int = 1, exclude: Iterable[str] = (), one_file_system: bool = False) -> None:
         #: processes sharing a large walk (see :mod:`patcher._forked`)
         self.jobs = jobs
+        self.one_file_system = one_file_system
+        self._excluded = excluder(exclude)
+        #: devices never entered (read when a PATH is first walked)
+        self._system: frozenset[int] = frozenset()
+        #: the device of the PATH being walked, and ``/`` (whose proc, sys and dev are not entered)
+        self._device = -1
+        self._fs_root: tuple[int, int] | None = None
         self.visited: set[tuple[int, int]] = set()
         self.processes = 1
         #: archives put aside while a walk is shared (None: each is scanned when met)
@@ -64,19 +74,18 @@ class Walker:
         self.errors: list[ScanError] = []
         self.texts: dict[str, bytes] = {}
         self.owners = Owners()
-        self._skip_dirs: frozenset[str] = frozenset()
 
     # the walk
 
     def scan(self, root: str, sys_path_entry: bool = False) -> None:
         """Scan a directory recursively, or one egg/wheel.
 
-        A ``sys.path`` entry is scanned for what that path holds: a site directory below it
-        (the base interpreter's ``site-packages`` below its standard library, when a venv runs)
-        is another installation's, and is scanned only when it is an entry of its own.
+        A ``sys.path`` entry is not a tree to descend: it is looked into where the import
+        system looks (see :meth:`_scan_entry`).
         """
-        self._skip_dirs = _SITE_DIRS if sys_path_entry else frozenset()
         root = os.path.abspath(root)
+        if self._excluded is not None and self._excluded(os.path.basename(root), root):
+            return
         try:
             st = os.stat(root)
         except FileNotFoundError as exc:
@@ -86,7 +95,15 @@ class Walker:
         except OSError as exc:
             self.errors.append(ScanError(root, reason(exc)))
             return
-        if stat.S_ISDIR(st.st_mode):
+        if stat.S_ISDIR(st.st_mode) and sys_path_entry:
+            self._scan_entry(root)
+        elif stat.S_ISDIR(st.st_mode):
+            if self._fs_root is None:
+                self._system, self._fs_root = system_devices(), _identity("/")
+            if st.st_dev in self._system:
+                self.errors.append(ScanError(root, "not walked (a kernel or device file system)"))
+                return
+            self._device = st.st_dev
             self._walk(root)
         elif stat.S_ISREG(st.st_mode):
             self._scan_file(root, os.path.basename(root))
@@ -135,6 +152,8 @@ class Walker:
             key = (st.st_dev, st.st_ino)
             if key in self.visited:
                 return
+            if st.st_dev != self._device and (self.one_file_system or st.st_dev in self._system):
+                return  # another device (--one-file-system), or the kernel's
             self.visited.add(key)
             with os.scandir(path) as it:
                 entries = list(it)
@@ -142,12 +161,16 @@ class Walker:
             if not _gone(exc):  # else vanished, or a dangling link
                 self.errors.append(ScanError(path, reason(exc)))
             return
-        skip = self._skip_dirs
+        if key == self._fs_root:  # however it was reached: /, a link to it, /proc/1/root
+            entries = [entry for entry in entries if entry.name not in SYSTEM_DIRS]
+        excluded = self._excluded
+        if excluded is not None:
+            entries = [entry for entry in entries if not excluded(entry.name, entry.path)]
         for entry in entries:
             name = entry.name
             try:
                 if entry.is_dir():
-                    if name == "__pycache__" or name in skip:
+                    if name == "__pycache__":
                         continue
                     if name == PACKAGE and self._check(entry.path + os.sep + INIT):
                         continue  # nothing below a pkg_resources package is a copy: tests, data
@@ -159,6 +182,91 @@ class Walker:
                         self._scan_file(entry.path, name)
             except OSError:
                 continue  # vanished between listing and looking
+
+    # a sys.path entry
+
+    def _scan_entry(self, top: str) -> None:
+        """Look into a ``sys.path`` entry where the import system and pkg_resources' working set
+        look, not into every subdirectory: the entry itself (``pkg_resources/``,
+        ``pkg_resources.py``), the packages below it (a vendored copy lies in
+        ``<pkg>/_vendor/``, maybe deeper in packages), its eggs, the targets of its
+        ``.egg-link`` files (develop installs) and the entries its ``.pth`` files list.
+
+        Packages are regular ones (an ``__init__.py``): a directory without one is data, a
+        build tree, a checkout, or the whole file system when ``/`` is the working directory.
+        """
+        todo = [(top, True)]  # (directory, whether it is an entry rather than a package)
+        while todo:
+            path, is_entry = todo.pop()
+            if is_entry and path != top:  # listed by a .pth or .egg-link file
+                if self._excluded is not None and self._excluded(os.path.basename(path), path):
+                    continue
+                if not os.path.isdir(path):
+                    if os.path.isfile(path):  # a zipped egg (or wheel)
+                        self._scan_file(path, os.path.basename(path))
+                    continue
+            self._visit_importable(path, is_entry, todo)
+
+    def _visit_importable(self, path: str, is_entry: bool, todo: list[tuple[str, bool]]) -> None:
+        entries = self._list(path)
+        excluded = self._excluded
+        for entry in entries:
+            name = entry.name
+            if excluded is not None and excluded(name, entry.path):
+                continue
+            try:
+                if entry.is_dir():
+                    if name == PACKAGE:
+                        self._check(entry.path + os.sep + INIT)  # nothing below a copy is one
+                    elif is_entry and name.endswith(".egg"):
+                        todo.append((entry.path, True))  # a directory egg: an import root
+                    elif name != "__pycache__" and os.path.isfile(entry.path + os.sep + INIT):
+                        todo.append((entry.path, False))
+                elif name == MODULE:
+                    self._check(entry.path)
+                elif not is_entry or not entry.is_file():
+                    continue
+                elif name.endswith(".egg"):
+                    self._scan_file(entry.path, name)
+                elif name.endswith(".egg-link"):
+                    todo.extend((target, True) for target in _listed(entry.path, first=True))
+                elif name.endswith(".pth"):
+                    todo.extend((target, True) for target in _listed(entry.path, first=False))
+            except OSError:
+                continue  # vanished between listing and looking
+
+    def _list(self, path: str) -> list[os.DirEntry[str]]:
+        """A directory's entries, the first time it is met (by device and inode)."""
+        try:
+            st = os.stat(path)
+            key = (st.st_dev, st.st_ino)
+            if key in self.visited:
+                return []
+            self.visited.add(key)
+            with os.scandir(path) as it:
+                return list(it)
+        except OSError as exc:
+            if not _gone(exc):
+                self.errors.append(ScanError(path, reason(exc)))
+            return []
+
+    def scan_bundled(self, directory: str, python: str) -> None:
+        """The wheels an interpreter's ``ensurepip`` installs pip (and setuptools) from: that
+        interpreter's artefacts, marked as such (``bundled_by``)."""
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            return  # none bundled (a distribution's interpreter may ship them elsewhere)
+        for name in names:
+            path = os.path.join(directory, name)
+            if not name.endswith(".whl") or (self._excluded is not None and self._excluded(name, path)):
+                continue
+            try:
+                for copy, data in scan_archive(path, Container.WHEEL):
+                    self.copies[(copy.file, copy.member)] = copy._replace(bundled_by=python)
+                    self.texts.setdefault(copy.sha256, data)
+            except ScanError as exc:
+                self.errors.append(exc)
 
     # sharing a walk between processes
 
@@ -288,6 +396,33 @@ class Walker:
         return ScanResult(copies, errors, self.texts, self.processes)
 
 
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 def _gone(exc: OSError) -> bool:
     """Whether an error only says that the path is not there (any more): absent, not a failure."""
     return isinstance(exc, (FileNotFoundError, NotADirectoryError)) or exc.errno == errno.ELOOP
+
+
+def _listed(path: str, first: bool) -> list[str]:
+    """The paths a ``.pth`` file lists (``site``'s rules: no comments, no ``import`` lines),
+    or the first one of an ``.egg-link``, relative to the file's directory."""
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []  # vanished or unreadable: it adds nothing to sys.path either
+    found = []
+    for raw in lines:
+        line = os.fsdecode(raw.rstrip())
+        if not line or line.startswith("#") or line.startswith(("import ", "import\t")):
+            continue
+        found.append(os.path.normpath(os.path.join(os.path.dirname(path), line)))
+        if first:
+            break
+    return found
