@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from patcher.releases.drift import DriftReport
     from patcher.scan.interpreters import Interpreter
 
-__all__ = ["apply", "drift", "inspect", "locate", "revert"]
+__all__ = ["apply", "drift", "inspect", "locate", "revert", "select"]
 
 
 def locate(
@@ -98,6 +98,21 @@ def inspect(
     return Report(tuple(results), (*errors, *found.errors))
 
 
+def select(copies: Iterable[Copy], paths: Iterable[str], *, wheels: bool) -> tuple[list[Copy], list[Copy]]:
+    """The copies ``apply``/``revert`` change, and those they leave alone.
+
+    Wheels are artefacts: changed when named (a PATH), or with ``wheels``; the others met in a
+    tree or bundled with an interpreter are left alone (and said so).
+    """
+    named = {os.path.realpath(path) for path in paths}
+    chosen: list[Copy] = []
+    left_alone: list[Copy] = []
+    for copy in copies:
+        asked = wheels or copy.container is not Container.WHEEL or os.path.realpath(copy.file) in named
+        (chosen if asked else left_alone).append(copy)
+    return chosen, left_alone
+
+
 def _change(
     paths: Iterable[str],
     pythons: Iterable[str],
@@ -116,14 +131,7 @@ def _change(
     paths = list(paths)
     patchset = _load_patchset(patches)
     found = locate(paths, pythons=pythons, jobs=jobs, exclude=exclude, one_file_system=one_file_system)
-    # wheels are artefacts: patched when named (a PATH), or with ``wheels``; the others met in a
-    # tree or bundled with an interpreter are left alone (and said so)
-    named = {os.path.realpath(path) for path in paths}
-    chosen: list[Copy] = []
-    left_alone: list[Copy] = []
-    for copy in found.copies:
-        asked = wheels or copy.container is not Container.WHEEL or os.path.realpath(copy.file) in named
-        (chosen if asked else left_alone).append(copy)
+    chosen, left_alone = select(found.copies, paths, wheels=wheels)
     results = tuple(change(copy, patchset, revert=revert, dry_run=dry_run, fuzz=fuzz) for copy in chosen)
     return Report(results, found.errors, tuple(left_alone))
 

@@ -1,12 +1,32 @@
 """The command line: the one place that prints and chooses exit statuses.
 
-Exit statuses: 0 everything asked for was done; 1 something could not be done (each named on
-stderr, one line each); 2 usage; 3 (``drift``, ``refresh``) releases could not be fetched.
+Exit statuses (README, "Exit statuses"):
+
+0
+    everything asked for was done; with ``--check``: ``locate``, every copy judged is
+    ``patched``; ``apply``/``revert``, no copy would change;
+1
+    something could not be done (each named on stderr, one line each, no traceback); ``drift``,
+    ``refresh``: a copy drifts; with ``--check``: ``locate``, a copy judged is ``unpatched``,
+    ``drifted`` or ``unpatchable`` (each named on stderr); ``apply``/``revert``, a copy would
+    be changed, does not fit or has no source;
+2
+    usage (nothing is printed on stdout, not even with ``--json``);
+3
+    (``drift``, ``refresh``) releases could not be listed, fetched or read;
+130
+    interrupted.
+
+With ``--json`` (``drift``: ``--format json``) every run that is not a usage error prints one
+JSON document, which names its ``schema`` and holds the run's ``errors``: a run stopped by an
+error prints the document with nothing found and that error. A reader that goes away (``| head``)
+ends the run quietly, with status 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn, TextIO
@@ -55,6 +75,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     argv = sys.argv[1:] if argv is None else list(argv)
     command = _command(argv)
     parser = build_parser(command if command in commands.COMMANDS else None)
+    args: argparse.Namespace | None = None
     try:
         args = parser.parse_args(argv)
         return commands.load(args.command).run(args, out, err)
@@ -64,6 +85,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         return EXIT_USAGE
     except PatcherError as exc:
         warn(str(exc), err)
+        document = None if args is None else commands.load(args.command).json_failure(args, exc)
+        if document is not None:
+            out.write(document)
         return EXIT_FAILED
     except KeyboardInterrupt:
         err.write("pkgres-patcher: interrupted\n")
@@ -71,5 +95,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
 
 
 def entrypoint() -> NoReturn:
-    """Console script."""
-    sys.exit(main())
+    """Console script. A reader that went away (``pkgres-patcher locate | head -1``) is no error
+    worth a word: the run ends with status 1, and Python is kept from complaining at exit."""
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        status = EXIT_FAILED
+    sys.exit(status)

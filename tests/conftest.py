@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email.parser
 import glob
+import importlib.resources
 import io
 import json
 import os
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
+import jsonschema
 import pytest
 
 from patcher.cli import main
@@ -187,11 +189,52 @@ class CliRun(NamedTuple):
         return data
 
 
+#: the JSON Schemas shipped in ``patcher/schemas``, by name; ``apply`` describes ``revert`` too
+SCHEMA_FILES = ("locate", "apply", "drift", "refresh")
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    """A shipped JSON Schema, read as a user reads it: a data file of the installed package."""
+    text = (importlib.resources.files("patcher") / "schemas" / f"{name}.schema.json").read_text()
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def validate_json(document: Any) -> None:
+    """Check a JSON output against the shipped schema its ``schema`` field names."""
+    kind = document["schema"].split("/")[1]
+    schema = load_schema("apply" if kind == "revert" else kind)
+    jsonschema.Draft202012Validator(schema).validate(document)
+
+
+def json_output(text: str) -> dict[str, Any]:
+    """A JSON output (of a run in another process) parsed, and validated against its schema."""
+    document: dict[str, Any] = json.loads(text)
+    validate_json(document)
+    return document
+
+
+def _json_asked(argv: tuple[str, ...]) -> bool:
+    return "--json" in argv or any(a == "--format" and b == "json" for a, b in zip(argv, argv[1:]))
+
+
 def cli(*argv: str) -> CliRun:
-    """Run ``pkgres-patcher *argv`` in this process, its output and errors caught in strings."""
+    """Run ``pkgres-patcher *argv`` in this process, its output and errors caught in strings.
+
+    Every JSON output is validated against its shipped schema: with ``--json`` (or
+    ``--format json``) a run that is not a usage error prints one JSON document, on stdout or
+    in the ``--output`` file.
+    """
     out, err = io.StringIO(), io.StringIO()
     code = main(list(argv), out, err)
-    return CliRun(code, out.getvalue(), err.getvalue())
+    run = CliRun(code, out.getvalue(), err.getvalue())
+    if _json_asked(argv) and code != 2:
+        output = Path(argv[argv.index("--output") + 1]) if "--output" in argv else None
+        if output is None:
+            json_output(run.out)
+        elif output.exists():  # a run that stopped writes no file
+            json_output(output.read_text())
+    return run
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, bytes]]:

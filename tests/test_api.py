@@ -17,7 +17,7 @@ import patcher
 from patcher.commands import COMMANDS
 from patcher.errors import PatcherError, ScanError
 from patcher.model import Action, Container, Outcome, State, Status
-from patcher.render import copies_json
+from patcher.render import locate_json
 
 from .conftest import Venv, cli, download
 
@@ -51,7 +51,7 @@ def test_inspect_is_what_locate_prints(venv: Venv) -> None:
     assert all(fit.action is Action.CHANGE for r in report.results for fit in r.fits)
     code, out, err = cli("locate", "--json", str(venv.site))
     assert (code, err) == (0, "")
-    assert json.loads(out) == json.loads(copies_json(report.results))
+    assert json.loads(out) == json.loads(locate_json(report))
 
 
 def test_apply_and_revert_through_the_library(venv: Venv) -> None:

@@ -353,7 +353,6 @@ def test_text_markdown_junit_and_output_file(patches: Path, tmp_path: Path) -> N
         "setuptools==60.0.0",
         "setuptools==82.0.0",
         "pkg-resources-backport==1.0.1",
-        "--quiet",
         "--patches",
         str(patches),
         "--cache-dir",

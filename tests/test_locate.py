@@ -24,7 +24,16 @@ from typing import Any
 
 import pytest
 
-from .conftest import Venv, VenvFactory, add_to_easy_install_pth, cli, download, make_egg, pyenv_python
+from .conftest import (
+    Venv,
+    VenvFactory,
+    add_to_easy_install_pth,
+    cli,
+    download,
+    json_output,
+    make_egg,
+    pyenv_python,
+)
 
 PKG = "pkg_resources/__init__.py"
 PIP_VENDORED = "pip/_vendor/pkg_resources/__init__.py"
@@ -169,7 +178,7 @@ def test_venv_with_setuptools_81_and_pip_26_3(venv: Venv, patches: Path) -> None
     assert lines[0].split() == ["STATE", "CONTAINER", "OWNER", "UPSTREAM", "LOCATION"]
     assert lines[1].split() == ["unpatched", "directory", "pip", "26.3", "setuptools", "70.3.0", str(vendored)]
     assert lines[2].split() == ["unpatched", "directory", "setuptools", "81.0.0", "setuptools", "81.0.0", str(top)]
-    assert lines[3:] == ["", "2 copies of pkg_resources"]
+    assert lines[3:] == ["", "2 copies of pkg_resources: 2 unpatched"]
 
 
 def test_state_is_read_from_the_copy(venv: Venv, patches: Path) -> None:
@@ -555,7 +564,7 @@ def test_no_arguments_scans_the_running_interpreter(tmp_path: Path, patches: Pat
 
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
-    copies = keyed(json.loads(proc.stdout)["copies"])
+    copies = keyed(json_output(proc.stdout)["copies"])
     top, vendored = venv.site / PKG, venv.site / PIP_VENDORED
     assert copies[(str(top), None)]["owner"] == setuptools("81.0.0")
     assert copies[(str(top), None)]["sha256"] == sha_file(top)
@@ -711,7 +720,7 @@ def test_unreadable_directory_chmod_000(public_tmp: Path) -> None:
 
     assert proc.returncode == 1
     assert proc.stderr == f"pkgres-patcher: {locked}: Permission denied\n"
-    assert [c["file"] for c in json.loads(proc.stdout)["copies"]] == [str(tree / PKG)]
+    assert [c["file"] for c in json_output(proc.stdout)["copies"]] == [str(tree / PKG)]
 
 
 def test_symlink_loops_terminate_and_list_each_copy_once(venv: Venv, patches: Path) -> None:
@@ -856,7 +865,7 @@ def test_files_vanishing_during_the_scan(venv: Venv, tmp_path: Path, patches: Pa
         assert proc.stderr in {f"fired {n}\n" for n in range(4)}, proc.stderr
     assert proc.returncode == 0
     assert not egg.exists() and not vanishing_dir.exists() and not (venv.site / PIP_VENDORED).exists()
-    assert [(c["file"], c["member"]) for c in json.loads(proc.stdout)["copies"]] == [
+    assert [(c["file"], c["member"]) for c in json_output(proc.stdout)["copies"]] == [
         (str(venv.site / PKG), None),
         (str(wheel), PIP_VENDORED),
     ]

@@ -18,7 +18,7 @@ import pytest
 from patcher._paths import default_patches_dir
 from patcher.statecache import patchset_digest
 
-from .conftest import Venv, cli, download
+from .conftest import Venv, cli, download, json_output
 
 
 def cache_files() -> list[Path]:
@@ -26,7 +26,7 @@ def cache_files() -> list[Path]:
 
 
 def states(out: str) -> list[str]:
-    return [c["state"] for c in json.loads(out)["copies"]]
+    return [c["state"] for c in json_output(out)["copies"]]
 
 
 def edit_locally(path: Path) -> None:
@@ -194,7 +194,7 @@ def test_concurrent_runs_add_up(tmp_path: Path) -> None:
     outputs = [run.communicate() for run in runs]
     assert [run.returncode for run in runs] == [0] * 6, outputs
     [cache] = cache_files()
-    shas = {json.loads(out)["copies"][0]["sha256"] for out, _ in outputs}
+    shas = {json_output(out.decode())["copies"][0]["sha256"] for out, _ in outputs}
     assert len(shas) == 6
     assert {key.split(":")[0] for key in json.loads(cache.read_text())["states"]} == shas
 

@@ -1,7 +1,9 @@
 """The commands, as a table (like pip's ``commands_dict``): a command's module is imported only
 when that command runs, so that ``locate`` pays for nothing else.
 
-Each module has ``add_arguments(parser)`` and ``run(args, out, err) -> exit status``.
+Each module has ``add_arguments(parser)``, ``run(args, out, err) -> exit status`` and
+``json_failure(args, error)``: the JSON document of a run that ``error`` stopped, when JSON was
+asked for on stdout (else None), so that a script always gets one document to read.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import importlib
 from typing import NamedTuple, Protocol, TextIO
 
+from patcher.errors import PatcherError
 from patcher.render import display
 
 __all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_FETCH", "EXIT_OK", "EXIT_USAGE", "Command", "CommandInfo", "load", "warn"]
@@ -31,22 +34,27 @@ class Command(Protocol):
 
     def run(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> int: ...
 
+    def json_failure(self, args: argparse.Namespace, error: PatcherError) -> str | None: ...
+
 
 COMMANDS: dict[str, CommandInfo] = {
     "locate": CommandInfo(
         "patcher.commands.locate",
         "list every copy of pkg_resources",
-        "List every copy of pkg_resources. With no PATH and no --python: the running interpreter's sys.path.",
+        "List every copy of pkg_resources. With no PATH and no --python: the running interpreter's sys.path. "
+        "With --check: exit 1 unless every copy is patched.",
     ),
     "apply": CommandInfo(
         "patcher.commands.apply",
         "patch every copy",
-        "Patch every copy of pkg_resources (same targets as locate). Exit 0 when every copy ends patched.",
+        "Patch every copy of pkg_resources (same targets as locate). Exit 0 when every copy ends patched; "
+        "with --check (a dry run), exit 1 when any copy would change.",
     ),
     "revert": CommandInfo(
         "patcher.commands.revert",
         "give every patched copy its original bytes back",
-        "Revert the patch set on every copy (same targets as locate). Exit 0 when every copy ends unpatched.",
+        "Revert the patch set on every copy (same targets as locate). Exit 0 when every copy ends unpatched; "
+        "with --check (a dry run), exit 1 when any copy would change.",
     ),
     "drift": CommandInfo(
         "patcher.commands.drift",

@@ -85,7 +85,17 @@ def add_targets(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not walk into another file system than the PATH's (like find -xdev)",
     )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON instead of a table (README: JSON format; schema in patcher/schemas)",
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="leave out the line of every copy that is fine: problems and the summary",
+    )
     parser.add_argument(
         "--jobs",
         type=jobs,
@@ -103,9 +113,18 @@ def add_targets(parser: argparse.ArgumentParser) -> None:
 def add_change_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="decide and report, write nothing")
     parser.add_argument(
+        "--check",
+        action="store_true",
+        help="--dry-run that exits 1 when any copy would change or cannot be changed (for CI)",
+    )
+    parser.add_argument(
         "--diff",
         action="store_true",
-        help="print the unified diff written (or, with --dry-run, to be written) per copy",
+        help="print the unified diff written (or, with --dry-run, to be written) per copy, relative to its "
+        "import root (patch -p1 from the site-packages); the other lines go to stderr",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="name the variant of each patch, and its offsets, on each line"
     )
     parser.add_argument(
         "--fuzz",

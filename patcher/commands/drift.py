@@ -10,10 +10,10 @@ from patcher import api
 from patcher.atomic import write_text
 from patcher.commands import EXIT_FAILED, EXIT_FETCH, EXIT_OK, warn
 from patcher.commands._options import add_release_options, jobs
-from patcher.errors import WriteError, reason
-from patcher.releases.report import FORMATS, render
+from patcher.errors import PatcherError, WriteError, reason
+from patcher.releases.report import FORMATS, failure_json, render
 
-__all__ = ["add_arguments", "progress", "run"]
+__all__ = ["add_arguments", "json_failure", "output_format", "progress", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,10 +24,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="PEP 508 requirements (e.g. 'setuptools>=60'); default: every release the patch set covers, and the newest",
     )
     add_release_options(parser)
-    parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
+    formats = parser.add_mutually_exclusive_group()
+    formats.add_argument("--format", choices=FORMATS, default=None, help="output format (default text)")
+    formats.add_argument("--json", action="store_true", help="the same as --format json")
     parser.add_argument("--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
     parser.add_argument("--jobs", type=jobs, default=8, metavar="N", help="parallel downloads and checks (default 8)")
-    parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress line on stderr; the text table lists only the releases that drift",
+    )
+
+
+def output_format(args: argparse.Namespace) -> str:
+    """``--format``, or ``json`` for ``--json``; text by default."""
+    return "json" if args.json else str(args.format or "text")
 
 
 def progress(err: TextIO, quiet: bool) -> Callable[[int, int], None] | None:
@@ -52,7 +64,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         jobs=args.jobs,
         progress=progress(err, args.quiet),
     )
-    text = render(report, args.format)
+    text = render(report, output_format(args), quiet=args.quiet)
     if args.output:
         try:
             write_text(args.output, text)
@@ -65,3 +77,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if report.errors:
         return EXIT_FETCH
     return EXIT_FAILED if report.drift else EXIT_OK
+
+
+def json_failure(args: argparse.Namespace, error: PatcherError) -> str | None:
+    """The JSON of a run that ``error`` stopped (JSON on stdout only: an ``--output`` file is not written)."""
+    return failure_json(error) if output_format(args) == "json" and not args.output else None

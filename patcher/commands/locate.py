@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 from typing import TextIO
 
 from patcher import api
 from patcher.commands import EXIT_FAILED, EXIT_OK, warn
 from patcher.commands._options import add_targets, scan_jobs
-from patcher.model import Report
-from patcher.render import copies_json, locate_table
+from patcher.errors import PatcherError
+from patcher.model import CopyResult, Report, State
+from patcher.render import locate_json, locate_table
 
-__all__ = ["add_arguments", "report_problems", "run"]
+__all__ = ["add_arguments", "json_failure", "report_problems", "run", "unfit"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +22,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-cache",
         action="store_true",
         help="plan every copy afresh instead of reusing the states remembered in the user cache directory",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 unless every copy is patched (each other one named on stderr; for CI)",
+    )
+    parser.add_argument(
+        "--wheels",
+        action="store_true",
+        help="with --check, judge wheels lying in the scanned trees too (as apply --wheels would patch them)",
     )
 
 
@@ -40,6 +52,14 @@ def report_problems(report: Report, err: TextIO) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
+def unfit(results: Iterable[CopyResult], paths: Iterable[str], wheels: bool) -> list[CopyResult]:
+    """The copies ``--check`` fails on: every copy not ``patched``, except in wheels lying in a
+    tree (artefacts ``apply`` leaves alone) unless ``wheels`` or the wheel is named in ``paths``."""
+    results = list(results)
+    chosen = set(api.select([r.copy for r in results], paths, wheels=wheels)[0])
+    return [r for r in results if r.state is not State.PATCHED and r.copy in chosen]
+
+
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     report = api.inspect(
         args.paths,
@@ -50,5 +70,15 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         exclude=args.exclude,
         one_file_system=args.one_file_system,
     )
-    out.write(copies_json(report.results) if args.json else locate_table(report.results))
-    return report_problems(report, err)
+    out.write(locate_json(report) if args.json else locate_table(report.results, quiet=args.quiet))
+    status = report_problems(report, err)
+    if args.check:
+        for result in unfit(report.results, args.paths, args.wheels):
+            warn(f"{result.copy.location}: {result.state}", err)
+            status = EXIT_FAILED
+    return status
+
+
+def json_failure(args: argparse.Namespace, error: PatcherError) -> str | None:
+    """The JSON of a run that ``error`` stopped (with ``--json``): no copy, the error."""
+    return locate_json(Report((), (error,))) if args.json else None

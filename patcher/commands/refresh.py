@@ -7,12 +7,13 @@ from typing import TextIO
 
 from patcher.commands import EXIT_FAILED, EXIT_FETCH, EXIT_OK, warn
 from patcher.commands._options import add_release_options
-from patcher.errors import FetchError
+from patcher.errors import FetchError, PatcherError
 from patcher.releases.index import Index, default_cache_dir
 from patcher.releases.refresh import refresh
+from patcher.releases.report import refresh_json
 from patcher.render import display
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "json_failure", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--for", dest="for_", required=True, metavar="REQUIREMENT", help="the release, e.g. 'setuptools==99.0.0'"
     )
     add_release_options(parser)
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON: the variant written and its drift result (README: JSON format)"
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -29,11 +33,20 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         done = refresh(args.patch, args.for_, index, args.cache_dir or default_cache_dir(), args.patches)
     except FetchError as exc:
         warn(f"cannot fetch {exc}", err)
+        if args.json:
+            out.write(refresh_json(None, (exc,)))
         return EXIT_FETCH
-    fuzz = f" with fuzz {done.fuzz}" if done.fuzz else ""
-    out.write(f"wrote {display(done.path)}: {done.variant} (from {done.derived_from}{fuzz})\n")
     row = done.result
-    out.write(
-        f"{row.project} {row.version} {row.copy}: {row.status}" + (f" ({row.detail})" if row.detail else "") + "\n"
-    )
+    if args.json:
+        out.write(refresh_json(done))
+    else:
+        fuzz = f" with fuzz {done.fuzz}" if done.fuzz else ""
+        out.write(f"wrote {display(done.path)}: {done.variant} (from {done.derived_from}{fuzz})\n")
+        detail = f" ({row.detail})" if row.detail else ""
+        out.write(f"{row.project} {row.version} {row.copy}: {row.status}{detail}\n")
     return EXIT_FAILED if row.drift else EXIT_OK
+
+
+def json_failure(args: argparse.Namespace, error: PatcherError) -> str | None:
+    """The JSON of a run that ``error`` stopped (with ``--json``): nothing written, the error."""
+    return refresh_json(None, (error,)) if args.json else None

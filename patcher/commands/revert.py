@@ -5,10 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from patcher.commands.apply import add_arguments, change
+from patcher.commands.apply import add_arguments, change, failure
+from patcher.errors import PatcherError
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "json_failure", "run"]
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return change(args, out, err, revert=True)
+
+
+def json_failure(args: argparse.Namespace, error: PatcherError) -> str | None:
+    return failure(args, error, revert=True)

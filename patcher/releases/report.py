@@ -10,15 +10,22 @@ import html
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.version import Version
 
+from patcher.errors import PatcherError
 from patcher.model import Status
 from patcher.releases.drift import DriftReport, PatchResult, Result, Summary
+from patcher.render import display, error_json, schema_name
+
+if TYPE_CHECKING:
+    from patcher.releases.refresh import Refreshed
 
 __all__ = [
     "FORMATS",
+    "failure_json",
+    "refresh_json",
     "render",
     "render_html",
     "render_json",
@@ -104,11 +111,14 @@ def _counts(summary: Summary) -> str:
     return ", ".join(f"{n} {s}" for s, n in summary.counts.items() if n)
 
 
-def render_text(report: DriftReport) -> str:
-    """A table for the terminal, then the summary."""
+def render_text(report: DriftReport, quiet: bool = False) -> str:
+    """A table for the terminal, then the summary; with ``quiet`` only the rows that drift."""
     rows = [("PROJECT", "VERSION", "STATUS", "OFFSETS", "COPY", "DETAIL")]
     for r in _sorted(report.results):
-        rows.append((r.project, r.version, r.status, _offsets(r), r.copy, r.detail or ""))
+        if r.drift or not quiet:
+            rows.append((r.project, r.version, r.status, _offsets(r), r.copy, r.detail or ""))
+    if len(rows) == 1 and quiet:
+        return _summary_text(report).lstrip("\n")
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(row[:5], widths)) + ("  " + row[5] if row[5] else "") for row in rows
@@ -134,12 +144,34 @@ def _summary_text(report: DriftReport) -> str:
 
 
 def render_json(report: DriftReport) -> str:
-    """``{"results": [...], "summary": {...}}`` (README: "drift --format json")."""
+    """``{"schema", "results", "summary", "errors"}`` (README: "drift --format json")."""
     data = {
+        "schema": schema_name("drift"),
         "results": [result_json(r) for r in _sorted(report.results)],
         "summary": summary_json(report.summary),
-        "errors": [str(e) for e in report.errors],
+        "errors": [error_json(e) for e in report.errors],
     }
+    return json.dumps(data, indent=2) + "\n"
+
+
+def failure_json(error: PatcherError) -> str:
+    """``drift --format json`` of a run that ``error`` stopped: nothing checked, no summary."""
+    data = {"schema": schema_name("drift"), "results": [], "summary": None, "errors": [error_json(error)]}
+    return json.dumps(data, indent=2) + "\n"
+
+
+def refresh_json(done: Refreshed | None, errors: Sequence[PatcherError] = ()) -> str:
+    """``refresh --json``: the variant written (None when nothing was) and the errors."""
+    refreshed = None
+    if done is not None:
+        refreshed = {
+            "path": display(done.path),
+            "variant": done.variant,
+            "derived_from": done.derived_from,
+            "fuzz": done.fuzz,
+            "result": result_json(done.result),
+        }
+    data = {"schema": schema_name("refresh"), "refreshed": refreshed, "errors": [error_json(e) for e in errors]}
     return json.dumps(data, indent=2) + "\n"
 
 
@@ -343,8 +375,9 @@ def _summary_html(report: DriftReport) -> str:
     return "\n".join(rows)
 
 
-def render(report: DriftReport, fmt: str, patches: Sequence[str] | None = None) -> str:
-    """The report in one of :data:`FORMATS` (``patches``: the heatmap's rows, default the report's)."""
+def render(report: DriftReport, fmt: str, patches: Sequence[str] | None = None, quiet: bool = False) -> str:
+    """The report in one of :data:`FORMATS` (``patches``: the heatmap's rows, default the report's;
+    ``quiet``: the text table lists only what drifts)."""
     patches = report.patches if patches is None else patches
     if fmt == "json":
         return render_json(report)
@@ -354,4 +387,4 @@ def render(report: DriftReport, fmt: str, patches: Sequence[str] | None = None) 
         return render_junit(report)
     if fmt == "html":
         return render_html(report, patches)
-    return render_text(report)
+    return render_text(report, quiet)
