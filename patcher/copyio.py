@@ -44,17 +44,20 @@ def locked(copy: Copy) -> Iterator[None]:
         yield
 
 
-def write(copy: Copy, data: bytes) -> None:
+def write(copy: Copy, data: bytes) -> str | None:
     """Replace the copy's bytes atomically; byte-code of the old source goes, and a wheel's
-    own RECORD (inside the archive) follows. Checked by reading back."""
+    own RECORD (inside the archive) follows. Checked by reading back. Returns why writing the
+    old bytes back will not give the archive's exact bytes, when it will not."""
+    problem = None
     if copy.member is None:
         atomic_write(copy.file, lambda f: f.write(data))
         remove_stale_pyc(copy.file)
     else:
         record = copy.record if copy.container is Container.WHEEL else None
-        rewrite_member(copy.file, copy.member, data, record)
+        problem = rewrite_member(copy.file, copy.member, data, record)
     if read(copy) != data:
         raise ScanError(copy.location, "changed by someone else while being written")
+    return problem
 
 
 def sync_record(copy: Copy, data: bytes) -> None:

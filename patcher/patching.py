@@ -44,7 +44,10 @@ def change(copy: Copy, patchset: PatchSet, *, revert: bool = False, dry_run: boo
             if result.outcome is Outcome.FAILED or dry_run:
                 return result
             if planned.changes:
-                copyio.write(copy, planned.result)
+                problem = copyio.write(copy, planned.result)
+                if problem is not None:
+                    kept = f"{copy.file}: the archive as it was could not be kept ({problem}): a revert will give back"
+                    result = result._replace(warnings=(*result.warnings, f"{kept} its members, not its exact bytes"))
             copyio.sync_record(copy, planned.result)
             return result
     except PatcherError as exc:
