@@ -1,5 +1,7 @@
 """Reading and writing one copy: its bytes (a file, or a member of an egg or wheel), its
-installer's RECORD and its lock, so that changing a copy reads: lock, read, plan, write."""
+installer's RECORD and its lock, so that changing a copy reads: lock, read, plan, write.
+
+A copy is written at its real path: a symlink that led to it (a view) stays a link."""
 
 from __future__ import annotations
 
@@ -52,6 +54,8 @@ def write(copy: Copy, data: bytes) -> str | None:
     if copy.member is None:
         atomic_write(copy.file, lambda f: f.write(data))
         remove_stale_pyc(copy.file)
+        if copy.via is not None:
+            remove_stale_pyc(copy.via)  # a view's own __pycache__, compiled from the link
     else:
         record = copy.record if copy.container is Container.WHEEL else None
         problem = rewrite_member(copy.file, copy.member, data, record)
@@ -61,12 +65,11 @@ def write(copy: Copy, data: bytes) -> str | None:
 
 
 def sync_record(copy: Copy, data: bytes) -> None:
-    """Make the owner's RECORD describe ``data`` (also finishes the work of a killed run)."""
-    if (
-        copy.member is None
-        and copy.record
-        and copy.record_entry
-        and copy.container in (Container.DIRECTORY, Container.EGG_DIR)
-    ):
-        with locks.exclusive(copy.record):
-            update_record(copy.record, copy.record_entry, data)
+    """Make the owner's RECORD and a view's own RECORD describe ``data`` (also finishes the
+    work of a killed run)."""
+    if copy.member is None and copy.container in (Container.DIRECTORY, Container.EGG_DIR):
+        records = [(copy.record, copy.record_entry), *copy.view_records]
+        for record, entry in records:
+            if record and entry:
+                with locks.exclusive(record):
+                    update_record(record, entry, data)

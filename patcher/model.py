@@ -111,9 +111,13 @@ class Copy(NamedTuple):
     """One copy of pkg_resources' source, wherever it lies.
 
     ``file`` is the ``.py`` file, or the archive when the copy lies inside one (``member`` is
-    then its name inside the archive). ``record`` names the ``RECORD`` (or egg-info
-    ``installed-files.txt``) that lists the file, and ``record_entry`` the path as written
-    there, so that a rewrite can keep the installer's bookkeeping true.
+    then its name inside the archive): its real path, where it is written, so that a symlink to
+    it stays a link. ``via`` is the path it was found at when that is another (a symlinked view):
+    only when the scan met no path to it without a symlink. ``record`` names the ``RECORD`` (or
+    egg-info ``installed-files.txt``) that lists the file, and ``record_entry`` the path as
+    written there, so that a rewrite can keep the installer's bookkeeping true; ``view_records``
+    are other RECORDs that list it by the path it was found at (a view's own copy of the
+    metadata: what is read through the link changes too).
     """
 
     file: str
@@ -127,6 +131,8 @@ class Copy(NamedTuple):
     record: str | None = None
     record_entry: str | None = None
     vendor_pip: Dist | None = None
+    via: str | None = None
+    view_records: tuple[tuple[str, str], ...] = ()
 
     @property
     def location(self) -> str:

@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from patcher.model import CopyResult, Dist, Outcome
+from patcher.model import Copy, CopyResult, Dist, Outcome
 from patcher.statecache import encode
 
 __all__ = ["copies_json", "copy_json", "display", "locate_table", "outcome_line", "unified_diff"]
@@ -20,6 +20,12 @@ def display(path: str) -> str:
 
 def _dist(dist: Dist | None) -> dict[str, str] | None:
     return None if dist is None else {"name": dist.name, "version": dist.version}
+
+
+def _where(copy: Copy) -> str:
+    """The copy's location, and the link it was reached through."""
+    shown = display(copy.location)
+    return shown if copy.via is None else f"{shown} (via {display(copy.via)})"
 
 
 def copy_json(result: CopyResult, dry_run: bool | None = None) -> dict[str, Any]:
@@ -35,6 +41,7 @@ def copy_json(result: CopyResult, dry_run: bool | None = None) -> dict[str, Any]
         "sha256": copy.sha256,
         "state": result.state.value,
         "conflicts": [_dist(d) for d in copy.conflicts],
+        "via": None if copy.via is None else display(copy.via),
     }
     if result.outcome is not None:
         obj["outcome"] = result.outcome.value
@@ -65,7 +72,7 @@ def locate_table(results: Sequence[CopyResult]) -> str:
         owner = _short(copy.owner)
         if copy.conflicts:
             owner += " (also: " + ", ".join(_short(d) for d in copy.conflicts) + ")"
-        table.append((result.state.value, copy.container.value, owner, _short(copy.upstream), display(copy.location)))
+        table.append((result.state.value, copy.container.value, owner, _short(copy.upstream), _where(copy)))
     widths = [max(len(r[i]) for r in table) for i in range(len(header) - 1)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r[:-1], widths)) + "  " + r[-1] for r in table]
     noun = "copy" if len(results) == 1 else "copies"
@@ -89,7 +96,7 @@ def outcome_line(result: CopyResult, dry_run: bool = False) -> str:
             moved = [o for o in fit.offsets if o]
             parts.append(fit.variant + (f" (offset {', '.join(map(str, moved))})" if moved else ""))
         variants = "  [" + ", ".join(parts) + "]" if parts else ""
-    return f"{word:<18} {display(result.copy.location)}{variants}\n"
+    return f"{word:<18} {_where(result.copy)}{variants}\n"
 
 
 def unified_diff(result: CopyResult) -> str:

@@ -96,6 +96,8 @@ def _flatten(copy: Copy) -> tuple[Any, ...]:
         copy.record,
         copy.record_entry,
         dist(copy.vendor_pip),
+        copy.via,
+        copy.view_records,
     )
 
 
@@ -104,7 +106,21 @@ def _plain_dist(dist: Dist | None) -> tuple[str, str] | None:
 
 
 def _unflatten(flat: Any) -> Copy:
-    file, member, container, vendored_by, owner, upstream, sha256, conflicts, record, entry, vendor_pip = flat
+    (
+        file,
+        member,
+        container,
+        vendored_by,
+        owner,
+        upstream,
+        sha256,
+        conflicts,
+        record,
+        entry,
+        vendor_pip,
+        via,
+        view_records,
+    ) = flat
     dist = _dist_of
     return Copy(
         file,
@@ -118,6 +134,8 @@ def _unflatten(flat: Any) -> Copy:
         record,
         entry,
         dist(vendor_pip),
+        via,
+        tuple(tuple(r) for r in view_records),
     )
 
 
