@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from patcher.model import Copy, CopyResult, Dist, Outcome
+from patcher.model import Copy, CopyResult, Dist, Outcome, Package
 from patcher.statecache import encode
 
 __all__ = ["copies_json", "copy_json", "display", "locate_table", "outcome_line", "unified_diff"]
@@ -20,6 +20,12 @@ def display(path: str) -> str:
 
 def _dist(dist: Dist | None) -> dict[str, str] | None:
     return None if dist is None else {"name": dist.name, "version": dist.version}
+
+
+def _package(package: Package | None) -> dict[str, str] | None:
+    if package is None:
+        return None
+    return {"kind": package.manager.value, "name": package.name, "version": package.version}
 
 
 def _where(copy: Copy) -> str:
@@ -42,6 +48,7 @@ def copy_json(result: CopyResult, dry_run: bool | None = None) -> dict[str, Any]
         "state": result.state.value,
         "conflicts": [_dist(d) for d in copy.conflicts],
         "via": None if copy.via is None else display(copy.via),
+        "manager": _package(copy.package),
     }
     if result.outcome is not None:
         obj["outcome"] = result.outcome.value
@@ -72,6 +79,8 @@ def locate_table(results: Sequence[CopyResult]) -> str:
         owner = _short(copy.owner)
         if copy.conflicts:
             owner += " (also: " + ", ".join(_short(d) for d in copy.conflicts) + ")"
+        if copy.package is not None:
+            owner += f" [{copy.package.manager}: {copy.package.name} {copy.package.version}]"
         table.append((result.state.value, copy.container.value, owner, _short(copy.upstream), _where(copy)))
     widths = [max(len(r[i]) for r in table) for i in range(len(header) - 1)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r[:-1], widths)) + "  " + r[-1] for r in table]

@@ -131,6 +131,7 @@ def copy_entry(
         "state": state,
         "conflicts": conflicts or [],
         "via": None if via is None else str(via),
+        "manager": None,
     }
 
 

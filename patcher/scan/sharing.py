@@ -11,7 +11,7 @@ import os
 from typing import Any, NamedTuple
 
 from patcher.errors import ArchiveError, ScanError
-from patcher.model import Container, Copy, Dist
+from patcher.model import Container, Copy, Dist, Manager, Package
 
 __all__ = ["Findings", "decode", "encode", "split", "split_by_size"]
 
@@ -97,6 +97,7 @@ def _flatten(copy: Copy) -> tuple[Any, ...]:
         copy.record_entry,
         dist(copy.vendor_pip),
         copy.via,
+        None if copy.package is None else (copy.package.manager.value, *copy.package[1:]),
         copy.view_records,
     )
 
@@ -119,6 +120,7 @@ def _unflatten(flat: Any) -> Copy:
         entry,
         vendor_pip,
         via,
+        package,
         view_records,
     ) = flat
     dist = _dist_of
@@ -135,6 +137,7 @@ def _unflatten(flat: Any) -> Copy:
         entry,
         dist(vendor_pip),
         via,
+        None if package is None else Package(Manager(package[0]), *package[1:]),
         tuple(tuple(r) for r in view_records),
     )
 
