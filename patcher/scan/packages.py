@@ -11,8 +11,6 @@ it): ``PKGRES_PATCHER_DPKG_ADMINDIR`` (``dpkg --admindir``), ``PKGRES_PATCHER_RP
 
 from __future__ import annotations
 
-import glob
-import json
 import os
 from collections.abc import Iterable
 
@@ -74,6 +72,8 @@ class Packages:
         prefix = self._conda_prefix(os.path.dirname(path))
         if prefix is None:
             return None
+        import json  # only in a conda prefix
+
         entry = os.path.relpath(path, prefix).replace(os.sep, "/")
         needles = {json.dumps(entry), json.dumps(entry, ensure_ascii=False)}
         for meta, text in self._records(prefix):
@@ -111,6 +111,8 @@ class Packages:
     def _records(self, prefix: str) -> list[tuple[str, str]]:
         found = self._conda_records.get(prefix)
         if found is None:
+            import glob
+
             found = []
             for meta in sorted(glob.glob(os.path.join(glob.escape(prefix), "conda-meta", "*.json"))):
                 try:
@@ -142,6 +144,8 @@ class _Dpkg:
 
     def _file_lists(self) -> list[tuple[str, str]]:
         if self._lists is None:
+            import glob
+
             self._lists = []
             for listed in sorted(glob.glob(os.path.join(glob.escape(self.admindir), "info", "*.list"))):
                 try:
