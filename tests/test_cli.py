@@ -21,7 +21,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from patcher.model import Action, Container, Outcome, State, Status
+from patcher.model import Action, Container, Manager, Outcome, State, Status
 
 from .conftest import (
     DRIFT_PATCHES,
@@ -357,6 +357,8 @@ def test_apply_json_lists_the_wheels_left_alone(site: Path, tmp_path: Path) -> N
             "sha256": member_sha,
             "conflicts": [],
             "bundled_by": None,
+            "via": None,
+            "manager": None,
         }
     ]
     run = cli("revert", "--json", "--dry-run", "--diff", str(site))
@@ -398,6 +400,7 @@ def test_the_schemas_are_valid_and_speak_the_models_words() -> None:
     for schema in (locate, apply):
         assert _consts(schema, "container") == [c.value for c in Container]
         assert _consts(schema, "action") == [a.value for a in Action if a is not Action.PARTIAL]  # drift's only
+        assert _consts(schema, "manager") == [m.value for m in Manager]
     for schema in (drift, refresh):
         assert _consts(schema, "status") == [s.value for s in Status]
     # the counts have a key per word
@@ -405,7 +408,7 @@ def test_the_schemas_are_valid_and_speak_the_models_words() -> None:
     assert apply["$defs"]["outcome_counts"]["required"] == [o.value for o in Outcome]
     assert drift["$defs"]["status_counts"]["required"] == [s.value for s in Status]
     # what two schemas share is the same
-    for name in ("fit", "dist", "error", "container", "action"):
+    for name in ("fit", "dist", "error", "container", "action", "manager", "package"):
         assert locate["$defs"][name] == apply["$defs"][name], name
     for name in ("result", "patch_result", "dist", "error", "status"):
         assert refresh["$defs"][name] == drift["$defs"][name], name
