@@ -317,8 +317,8 @@ def test_one_file_system(tmp_path: Path, shm_dir: Path) -> None:
     code, out, err = cli("locate", "--json", str(tree))
     assert (code, err) == (0, "")
     # the copy in the tmpfs is reported where it lives, with the link it was reached through
-    found = {c["file"]: c["via"] for c in json.loads(out)["copies"]}
-    assert found == {str(own): None, str(in_shm): str(tree / "shm" / PKG)}
+    reached = {c["file"]: c["via"] for c in json.loads(out)["copies"]}
+    assert reached == {str(own): None, str(in_shm): str(tree / "shm" / PKG)}
 
     code, out, err = cli("locate", "--json", "--one-file-system", str(tree))
     assert (code, err) == (0, "")
