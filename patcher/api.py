@@ -52,13 +52,15 @@ def inspect(
     jobs: int = 1,
     patches: str | None = None,
     cache: bool = True,
+    cache_dir: str | None = None,
 ) -> Report:
     """Every copy with its state and each patch's fit (what ``locate`` prints).
 
     A state depends on the copy's bytes alone: copies with the same bytes (every venv's pip of
-    one release) are planned once, and, with ``cache``, once only across runs.
+    one release) are planned once, and, with ``cache``, once only across runs (in ``states`` of
+    ``cache_dir``, default :func:`patcher._paths.user_cache_dir`).
     """
-    states = open_cache(patches, enabled=cache)
+    states = open_cache(patches, enabled=cache, cache_dir=cache_dir)
     # a patch set the cache knows was parsed without error before; any other is parsed (and
     # so checked) even when no copy is found
     patchset = None if states.known else _load_patchset(patches)
@@ -94,15 +96,21 @@ def _change(
     dry_run: bool,
     fuzz: int,
     wheels: bool,
+    lock_dir: str | None,
 ) -> Report:
+    from patcher import locks
+    from patcher._paths import lock_place
     from patcher.patching import change
 
     patchset = _load_patchset(patches)
+    place = lock_place(lock_dir)  # once, before any copy: a lock directory that cannot be had is one error
     found = locate(paths, pythons=pythons, jobs=jobs)
     chosen = [copy for copy in found.copies if wheels or copy.container is not Container.WHEEL]
     left_alone = tuple(copy for copy in found.copies if copy not in chosen)
-    results = tuple(change(copy, patchset, revert=revert, dry_run=dry_run, fuzz=fuzz) for copy in chosen)
-    return Report(results, found.errors, left_alone)
+    with locks.using(place.path):
+        results = tuple(change(copy, patchset, revert=revert, dry_run=dry_run, fuzz=fuzz) for copy in chosen)
+    notes = (place.note,) if place.note else ()
+    return Report(results, found.errors, left_alone, notes)
 
 
 def apply(
@@ -114,10 +122,14 @@ def apply(
     dry_run: bool = False,
     fuzz: int = 0,
     wheels: bool = False,
+    lock_dir: str | None = None,
 ) -> Report:
     """Patch every copy found (as :func:`locate` finds them): all patches or none per copy,
-    atomically, under each copy's lock. Wheels lying in a tree are artefacts: only with ``wheels``."""
-    return _change(paths, pythons, jobs, patches, revert=False, dry_run=dry_run, fuzz=fuzz, wheels=wheels)
+    atomically, under each copy's lock (in ``lock_dir``, default :func:`patcher._paths.lock_place`).
+    Wheels lying in a tree are artefacts: only with ``wheels``."""
+    return _change(
+        paths, pythons, jobs, patches, revert=False, dry_run=dry_run, fuzz=fuzz, wheels=wheels, lock_dir=lock_dir
+    )
 
 
 def revert(
@@ -129,9 +141,12 @@ def revert(
     dry_run: bool = False,
     fuzz: int = 0,
     wheels: bool = False,
+    lock_dir: str | None = None,
 ) -> Report:
     """Give every patched copy its original bytes back (and its RECORD its original hash)."""
-    return _change(paths, pythons, jobs, patches, revert=True, dry_run=dry_run, fuzz=fuzz, wheels=wheels)
+    return _change(
+        paths, pythons, jobs, patches, revert=True, dry_run=dry_run, fuzz=fuzz, wheels=wheels, lock_dir=lock_dir
+    )
 
 
 def drift(
@@ -145,9 +160,16 @@ def drift(
     progress: Callable[[int, int], None] | None = None,
 ) -> DriftReport:
     """How the patch set fits upstream releases (PEP 508 ``requirements``; none: every release
-    the patch set covers, and the newest), fetched through pip into ``cache_dir``."""
-    from patcher.releases.drift import run_drift
-    from patcher.releases.index import Index, default_cache_dir
+    the patch set covers, and the newest), fetched into ``releases`` of ``cache_dir`` (default
+    :func:`patcher._paths.user_cache_dir`; a temporary directory of the user's when it cannot be
+    written: the report's ``notes`` say so). Only setuptools, pip and pkg-resources-backport are
+    checked (others: :class:`~patcher.errors.UsageError`, before anything is fetched)."""
+    from patcher._paths import cache_place
+    from patcher.releases.drift import check_requirements, run_drift
+    from patcher.releases.index import Index
 
-    index = Index(tuple(find_links), no_index)
-    return run_drift(requirements, _load_patchset(patches), index, cache_dir or default_cache_dir(), jobs, progress)
+    check_requirements(requirements)
+    patchset = _load_patchset(patches)
+    place = cache_place("releases", cache_dir)
+    report = run_drift(requirements, patchset, Index(tuple(find_links), no_index), place.path, jobs, progress)
+    return report._replace(notes=(place.note,) if place.note else ())

@@ -7,6 +7,7 @@ stderr, one line each); 2 usage; 3 (``drift``, ``refresh``) releases could not b
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn, TextIO
@@ -48,6 +49,15 @@ def _command(argv: Sequence[str]) -> str | None:
     return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
+def _os_error(exc: OSError) -> str:
+    """``<path>: <reason>``, one line, for an OSError nothing caught earlier."""
+    why = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return why
+    name = exc.filename if isinstance(exc.filename, str) else os.fsdecode(exc.filename)
+    return f"{name}: {why}"
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run one command; the error boundary: typed errors become one line on stderr."""
     out = sys.stdout if out is None else out
@@ -64,6 +74,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         return EXIT_USAGE
     except PatcherError as exc:
         warn(str(exc), err)
+        return EXIT_FAILED
+    except OSError as exc:  # a last resort: the library turns the OSErrors it expects into PatcherErrors
+        warn(_os_error(exc), err)
         return EXIT_FAILED
     except KeyboardInterrupt:
         err.write("pkgres-patcher: interrupted\n")

@@ -6,7 +6,7 @@ import argparse
 from typing import TextIO
 
 from patcher import api
-from patcher.commands._options import add_change_options, add_targets, scan_jobs
+from patcher.commands._options import add_change_options, add_lock_dir, add_targets, scan_jobs
 from patcher.commands.locate import report_problems
 from patcher.render import copies_json, outcome_line, unified_diff
 
@@ -16,6 +16,7 @@ __all__ = ["add_arguments", "change", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_targets(parser)
     add_change_options(parser)
+    add_lock_dir(parser)
 
 
 def change(args: argparse.Namespace, out: TextIO, err: TextIO, *, revert: bool) -> int:
@@ -29,6 +30,7 @@ def change(args: argparse.Namespace, out: TextIO, err: TextIO, *, revert: bool) 
         dry_run=args.dry_run,
         fuzz=args.fuzz,
         wheels=args.wheels,
+        lock_dir=args.lock_dir,
     )
     if args.json:
         out.write(copies_json(report.results, dry_run=args.dry_run))

@@ -52,6 +52,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         jobs=args.jobs,
         progress=progress(err, args.quiet),
     )
+    for note in report.notes:
+        warn(f"note: {note}", err)
     text = render(report, args.format)
     if args.output:
         try:

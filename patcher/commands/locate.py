@@ -7,7 +7,7 @@ from typing import TextIO
 
 from patcher import api
 from patcher.commands import EXIT_FAILED, EXIT_OK, warn
-from patcher.commands._options import add_targets, scan_jobs
+from patcher.commands._options import add_cache_dir, add_targets, scan_jobs
 from patcher.model import Report
 from patcher.render import copies_json, locate_table
 
@@ -21,10 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="plan every copy afresh instead of reusing the states remembered in the user cache directory",
     )
+    add_cache_dir(parser, "the states remembered, in DIR/states")
 
 
 def report_problems(report: Report, err: TextIO) -> int:
     """Warnings and errors on stderr, one line each; the exit status they make."""
+    for note in report.notes:
+        warn(f"note: {note}", err)
     for result in report.results:
         for warning in result.warnings:
             warn(f"warning: {warning}", err)
@@ -42,7 +45,12 @@ def report_problems(report: Report, err: TextIO) -> int:
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     report = api.inspect(
-        args.paths, pythons=args.python, jobs=scan_jobs(args), patches=args.patches, cache=not args.no_cache
+        args.paths,
+        pythons=args.python,
+        jobs=scan_jobs(args),
+        patches=args.patches,
+        cache=not args.no_cache,
+        cache_dir=args.cache_dir,
     )
     out.write(copies_json(report.results) if args.json else locate_table(report.results))
     return report_problems(report, err)
