@@ -230,6 +230,8 @@ class Report(NamedTuple):
     #: copies in wheels met while walking a tree or bundled with an interpreter, left alone by
     #: ``apply``/``revert`` (artefacts: only patched when named, or with ``wheels``)
     left_alone: tuple[Copy, ...] = ()
+    #: what the run could not do as usual and did otherwise (e.g. where it put its locks)
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -277,8 +277,9 @@ def venv_factory(tmp_path: Path) -> VenvFactory:
 
 # --- drift / refresh: a small real patch set and made-up releases ----------------------------
 
-#: the release cache ``drift`` tests share between runs (``--cache-dir``), filled through pip
-RELEASES = CACHE / "releases"
+#: the cache directory ``drift`` tests share between runs (``--cache-dir``): the releases it
+#: fetches through pip are kept in its ``releases/``
+RELEASES = CACHE
 
 _DEP3 = """Description: {description}
 Author: pkgres-patcher tests

@@ -15,6 +15,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -186,23 +187,55 @@ def test_real_wheels_come_back_byte_for_byte_and_install_patched(
     assert sha256_file(wheel) == before
 
 
+def test_an_original_is_kept_in_the_cache_dir_named(tmp_path: Path) -> None:
+    """``--cache-dir`` of apply/revert is where the archive as it was is kept (and found)."""
+    egg = zip_made_egg(tmp_path, byte_code=False)
+    before = sha256_file(egg)
+    cache = tmp_path / "cache"
+
+    assert cli("apply", "--cache-dir", str(cache), str(egg)).code == 0
+    assert len(list((cache / "originals").iterdir())) == 1
+    assert cli("revert", "--cache-dir", str(cache), str(egg)).code == 0
+    assert sha256_file(egg) == before
+
+
+def test_an_original_goes_to_the_private_temp_dir_in_a_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a cache that cannot be written (a build sandbox), the archive as it was is kept in
+    the user's private temporary directory, and a revert is still exact."""
+    egg = zip_made_egg(tmp_path, byte_code=False)
+    before = sha256_file(egg)
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    monkeypatch.setenv("PKGRES_PATCHER_CACHE_DIR", str(blocker / "cache"))
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+
+    run = cli("apply", "--json", str(egg))
+    assert run.code == 0, run.err
+    assert [c["warnings"] for c in run.json["copies"]] == [[]]
+    assert len(list(temp.glob("pkgres-patcher-*/cache/originals/*.zip"))) == 1
+    assert cli("revert", str(egg)).code == 0
+    assert sha256_file(egg) == before
+
+
 def test_an_original_that_cannot_be_kept_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With a cache that cannot be written (a build sandbox), the egg is still patched, and the
-    user is told that a revert will not give back its exact bytes."""
+    """With neither the cache nor the temporary directory writable, the egg is still patched,
+    and the user is told that a revert will not give back its exact bytes."""
     egg = zip_made_egg(tmp_path, byte_code=False)
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
     monkeypatch.setenv("PKGRES_PATCHER_CACHE_DIR", str(blocker / "cache"))
+    monkeypatch.setattr(tempfile, "tempdir", str(blocker / "temp"))
 
     run = cli("apply", "--json", str(egg))
 
     assert run.code == 0, run.err
     [done] = run.json["copies"]
     assert done["outcome"] == "patched"
-    assert done["warnings"] == [
-        f"{egg}: the archive as it was could not be kept ({blocker / 'cache' / 'originals'}: Not a directory): "
-        "a revert will give back its members, not its exact bytes"
-    ]
+    [warning] = done["warnings"]
+    assert warning.startswith(f"{egg}: the archive as it was could not be kept (no directory for originals: ")
+    assert warning.endswith("a revert will give back its members, not its exact bytes")
     assert cli("revert", str(egg)).code == 0
     with zipfile.ZipFile(egg) as zf:
         assert zf.read(PKG) == zipfile.ZipFile(download("setuptools", "44.1.1")).read(PKG)
