@@ -61,6 +61,15 @@ def download(name: str, version: str) -> Path:
     return found[0]
 
 
+def pip_install(*args: str) -> None:
+    """Real pip, offline, with what every test install wants: no dependencies, no index, no
+    byte-code, quiet. ``args`` start with pip's command (``install``), or with ``--python EXE``."""
+    argv = [sys.executable, "-m", "pip", *args]
+    at = argv.index("install") + 1
+    argv[at:at] = ["--no-deps", "--no-index", "--no-compile", "--disable-pip-version-check", "--quiet"]
+    subprocess.run(argv, check=True)
+
+
 def wheel_version(wheel: Path) -> str:
     return wheel.name.split("-")[1]
 
@@ -113,23 +122,7 @@ class Venv:
         self.site = Path(out.stdout.strip())
 
     def install(self, *wheels: Path) -> None:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "--python",
-                self.python,
-                "install",
-                "--no-deps",
-                "--no-index",
-                "--disable-pip-version-check",
-                "--quiet",
-                "--no-compile",
-                *map(str, wheels),
-            ],
-            check=True,
-        )
+        pip_install("--python", self.python, "install", *map(str, wheels))
 
     def run(self, code: str, *, check: bool = False, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
         """``code`` run by the venv's interpreter, its output caught as text."""

@@ -31,6 +31,7 @@ from .conftest import (
     load_schema,
     make_egg,
     make_patchset,
+    pip_install,
     remake_wheel,
     snapshot,
 )
@@ -45,23 +46,7 @@ LOCAL_EDIT = (b"mtime = os.stat(path).st_mtime", b"mtime = os.stat(path).st_mtim
 
 def install(site: Path, *wheels: Path) -> Path:
     """Real pip installs real wheels into a plain directory (``--target``), as a build stages them."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--no-deps",
-            "--no-index",
-            "--disable-pip-version-check",
-            "--quiet",
-            "--no-compile",
-            "--target",
-            str(site),
-            *map(str, wheels),
-        ],
-        check=True,
-    )
+    pip_install("install", "--target", str(site), *map(str, wheels))
     return site
 
 

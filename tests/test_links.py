@@ -13,14 +13,13 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import cli, download, make_egg, snapshot
+from .conftest import cli, download, make_egg, pip_install, snapshot
 
 PKG = "pkg_resources/__init__.py"
 PIP_VENDORED = "pip/_vendor/pkg_resources/__init__.py"
@@ -31,24 +30,8 @@ PIP = "26.3"
 def install_prefix(prefix: Path, *wheels: Path) -> Path:
     """Install wheels into ``prefix`` with real pip (``--prefix``, as Spack and stow packages
     are built); its site-packages."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--no-deps",
-            "--no-index",
-            "--no-compile",
-            "--ignore-installed",  # else pip would remove the running environment's own pip
-            "--disable-pip-version-check",
-            "--quiet",
-            "--prefix",
-            str(prefix),
-            *map(str, wheels),
-        ],
-        check=True,
-    )
+    # --ignore-installed: else pip would remove the running environment's own pip
+    pip_install("install", "--ignore-installed", "--prefix", str(prefix), *map(str, wheels))
     [site] = prefix.glob("lib/python*/site-packages")
     return site
 

@@ -12,14 +12,13 @@ import hashlib
 import json
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import cli, download, make_egg
+from .conftest import cli, download, make_egg, pip_install
 
 PKG = "pkg_resources/__init__.py"
 SETUPTOOLS = "81.0.0"
@@ -83,24 +82,7 @@ def conda_prefix(root: Path) -> tuple[Path, Path, Path]:
     """A conda environment holding setuptools: files installed by real pip, listed in
     ``conda-meta`` as conda lists them. Returns (prefix, the copy, the conda-meta record)."""
     prefix = root / "envs" / "build"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--no-deps",
-            "--no-index",
-            "--no-compile",
-            "--ignore-installed",
-            "--disable-pip-version-check",
-            "--quiet",
-            "--prefix",
-            str(prefix),
-            str(download("setuptools", SETUPTOOLS)),
-        ],
-        check=True,
-    )
+    pip_install("install", "--ignore-installed", "--prefix", str(prefix), str(download("setuptools", SETUPTOOLS)))
     [site] = prefix.glob("lib/python*/site-packages")
     files = [str(p.relative_to(prefix)) for p in site.rglob("*") if p.is_file()]
     (prefix / "conda-meta").mkdir()
