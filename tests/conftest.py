@@ -70,6 +70,26 @@ def pip_install(*args: str) -> None:
     subprocess.run(argv, check=True)
 
 
+def byte_code_egg(directory: Path) -> Path:
+    """An egg built without sources (``bdist_egg --exclude-source-files``): only byte-code."""
+    import importlib.util
+    import marshal
+
+    egg = directory / "setuptools-44.1.1-py3.11.egg"
+    with zipfile.ZipFile(download("setuptools", "44.1.1")) as src, zipfile.ZipFile(egg, "w") as out:
+        for name in src.namelist():
+            if ".dist-info/" in name:
+                continue
+            data = src.read(name)
+            if name.endswith(".py"):
+                code = compile(data, name, "exec")
+                out.writestr(name + "c", importlib.util.MAGIC_NUMBER + b"\0" * 12 + marshal.dumps(code))
+            else:
+                out.writestr(name, data)
+        out.writestr("EGG-INFO/PKG-INFO", "Metadata-Version: 1.1\nName: setuptools\nVersion: 44.1.1\n")
+    return egg
+
+
 def wheel_version(wheel: Path) -> str:
     return wheel.name.split("-")[1]
 

@@ -26,6 +26,7 @@ from patcher.model import Action, Container, Manager, Outcome, State, Status
 from .conftest import (
     DRIFT_PATCHES,
     SCHEMA_FILES,
+    byte_code_egg,
     cli,
     download,
     load_schema,
@@ -64,26 +65,6 @@ def edit_locally(file: Path) -> None:
     text = file.read_bytes()
     assert text.count(LOCAL_EDIT[0]) == 1
     file.write_bytes(text.replace(*LOCAL_EDIT))
-
-
-def byte_code_egg(directory: Path) -> Path:
-    """An egg built without sources (``bdist_egg --exclude-source-files``): only byte-code."""
-    import importlib.util
-    import marshal
-
-    egg = directory / "setuptools-44.1.1-py3.11.egg"
-    with zipfile.ZipFile(download("setuptools", "44.1.1")) as src, zipfile.ZipFile(egg, "w") as out:
-        for name in src.namelist():
-            if ".dist-info/" in name:
-                continue
-            data = src.read(name)
-            if name.endswith(".py"):
-                code = compile(data, name, "exec")
-                out.writestr(name + "c", importlib.util.MAGIC_NUMBER + b"\0" * 12 + marshal.dumps(code))
-            else:
-                out.writestr(name, data)
-        out.writestr("EGG-INFO/PKG-INFO", "Metadata-Version: 1.1\nName: setuptools\nVersion: 44.1.1\n")
-    return egg
 
 
 # --- check modes ---------------------------------------------------------------------------------
