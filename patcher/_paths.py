@@ -1,6 +1,6 @@
 """Where the tool's own files live: the shipped patch set, the user cache, lock files.
 
-Only :mod:`os` is imported here: every command starts by asking.
+Only :mod:`os` (and what it already pulls in) is imported here: every command starts by asking.
 
 A build sandbox (pbuilder, conda-build, Nix) has no home (``HOME=/nonexistent``) or a cache that
 cannot be written. Then a directory of this user's in the system's temporary directory is used
@@ -10,11 +10,16 @@ caller is told where (:attr:`Place.note`), to say so in one line.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
-from typing import NamedTuple
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, NamedTuple
 
 from patcher.errors import PatchSetError, WriteError
+
+if TYPE_CHECKING:
+    from contextvars import ContextVar
 
 __all__ = [
     "CACHE_DIR_ENV",
@@ -26,6 +31,7 @@ __all__ = [
     "lock_place",
     "private_temp_dir",
     "user_cache_dir",
+    "using",
 ]
 
 CACHE_DIR_ENV = "PKGRES_PATCHER_CACHE_DIR"
@@ -62,6 +68,32 @@ def _xdg_cache_home() -> str:
 def user_cache_dir() -> str:
     """``$PKGRES_PATCHER_CACHE_DIR``, else ``$XDG_CACHE_HOME/pkgres-patcher`` (``~/.cache``)."""
     return os.environ.get(CACHE_DIR_ENV) or os.path.join(_xdg_cache_home(), "pkgres-patcher")
+
+
+#: the lock and cache directories named for this run (``--lock-dir``, ``--cache-dir``), if any;
+#: made by the first :func:`using` (``locate`` never needs it, and starts without importing it)
+_RUN: ContextVar[tuple[str | None, str | None]] | None = None
+
+
+def _run_dirs() -> tuple[str | None, str | None]:
+    return (None, None) if _RUN is None else _RUN.get()
+
+
+@contextlib.contextmanager
+def using(*, lock_dir: str | None = None, cache_dir: str | None = None) -> Iterator[None]:
+    """Take this run's locks in ``lock_dir`` and keep its cache in ``cache_dir``: what
+    :func:`lock_place` and :func:`cache_place` answer when not told otherwise, so that the code
+    reading and writing copies need not carry the directories along."""
+    global _RUN
+    if _RUN is None:
+        from contextvars import ContextVar
+
+        _RUN = ContextVar("pkgres_patcher_dirs", default=(None, None))
+    token = _RUN.set((lock_dir, cache_dir))
+    try:
+        yield
+    finally:
+        _RUN.reset(token)
 
 
 class Place(NamedTuple):
@@ -136,7 +168,7 @@ def lock_place(configured: str | None = None) -> Place:
     directory's ``locks``. Not under :func:`user_cache_dir`: locks must be shared by every run on
     the machine, whatever cache each run was given.
     """
-    chosen = configured or os.environ.get(LOCK_DIR_ENV)
+    chosen = configured or _run_dirs()[0] or os.environ.get(LOCK_DIR_ENV)
     if chosen:
         why = _make(chosen)
         if why is not None:
@@ -156,7 +188,7 @@ def cache_place(sub: str, configured: str | None = None) -> Place:
     """``sub`` (``states``, ``releases``) of the cache directory: ``configured`` (``--cache-dir``),
     else :func:`user_cache_dir`; when that cannot be written, the private temporary directory's
     ``cache/<sub>`` (a cache only saves work: another one changes no answer)."""
-    usual = os.path.join(configured or user_cache_dir(), sub)
+    usual = os.path.join(configured or _run_dirs()[1] or user_cache_dir(), sub)
     why = _missing_home(usual) or _make(usual)
     if why is None:
         return Place(usual)

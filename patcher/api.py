@@ -130,9 +130,7 @@ def _change(
     lock_dir: str | None,
     cache_dir: str | None,
 ) -> Report:
-    from patcher import locks
-    from patcher._paths import lock_place
-    from patcher.archive import keeping_originals_in
+    from patcher._paths import lock_place, using
     from patcher.patching import change
 
     paths = list(paths)
@@ -140,7 +138,7 @@ def _change(
     place = lock_place(lock_dir)  # once, before any copy: a lock directory that cannot be had is one error
     found = locate(paths, pythons=pythons, jobs=jobs, exclude=exclude, one_file_system=one_file_system)
     chosen, left_alone = select(found.copies, paths, wheels=wheels)
-    with locks.using(place.path), keeping_originals_in(cache_dir):
+    with using(lock_dir=place.path, cache_dir=cache_dir):
         results = tuple(change(copy, patchset, revert=revert, dry_run=dry_run, fuzz=fuzz) for copy in chosen)
     notes = (place.note,) if place.note else ()
     return Report(results, found.errors, tuple(left_alone), notes)

@@ -15,7 +15,6 @@ found exactly as it was left, back to the member it had, restores the kept bytes
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import hashlib
 import io
 import os
@@ -24,7 +23,6 @@ import struct
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
 from typing import NamedTuple
 
 from patcher._paths import cache_place
@@ -33,7 +31,7 @@ from patcher.bytecode import is_stale_member
 from patcher.errors import ArchiveError, WriteError, reason
 from patcher.record import rewrite_record_text
 
-__all__ = ["keeping_originals_in", "originals_dir", "rewrite_member"]
+__all__ = ["originals_dir", "rewrite_member"]
 
 _LOCAL = b"PK\x03\x04"
 _CENTRAL = b"PK\x01\x02"
@@ -44,25 +42,11 @@ _FULL32, _FULL16 = 0xFFFFFFFF, 0xFFFF
 _LEVELS = {0: 6, 1: 9, 2: 2, 3: 1}
 
 
-#: the cache directory of this run (``--cache-dir``), when one was named
-_CACHE_DIR: contextvars.ContextVar[str | None] = contextvars.ContextVar("cache_dir", default=None)
-
-
-@contextlib.contextmanager
-def keeping_originals_in(cache_dir: str | None) -> Iterator[None]:
-    """Keep (and look for) this run's original archives in ``cache_dir``'s ``originals``."""
-    token = _CACHE_DIR.set(cache_dir)
-    try:
-        yield
-    finally:
-        _CACHE_DIR.reset(token)
-
-
 def originals_dir() -> str:
     """Where archives are kept as they were before a rewrite that cannot be undone exactly:
     ``originals`` of the cache directory (a home that does not exist is never made; see
     :func:`patcher._paths.cache_place`). Raises :class:`WriteError` when no directory can be had."""
-    return cache_place("originals", _CACHE_DIR.get()).path
+    return cache_place("originals").path
 
 
 def rewrite_member(path: str, member: str, data: bytes, record: str | None) -> str | None:

@@ -4,8 +4,7 @@
 lock; the lock file is named by the SHA-256 of the target's real path, so every alias of a
 file (a symlinked view, a bind mount seen twice) shares one lock.
 
-The directory is chosen once per run (:func:`patcher._paths.lock_place`) and set for the run with
-:func:`using`, so that the code reading and writing copies need not carry it along.
+The directory is :func:`patcher._paths.lock_place`'s (set for a run with :func:`patcher._paths.using`).
 """
 
 from __future__ import annotations
@@ -15,30 +14,17 @@ import fcntl
 import hashlib
 import os
 from collections.abc import Iterator
-from contextvars import ContextVar
 
 from patcher._paths import lock_place
 from patcher.errors import WriteError, reason
 
-__all__ = ["exclusive", "lock_path", "using"]
-
-_DIRECTORY: ContextVar[str | None] = ContextVar("pkgres_patcher_lock_dir", default=None)
-
-
-@contextlib.contextmanager
-def using(directory: str) -> Iterator[None]:
-    """Take every lock of this run in ``directory``."""
-    token = _DIRECTORY.set(directory)
-    try:
-        yield
-    finally:
-        _DIRECTORY.reset(token)
+__all__ = ["exclusive", "lock_path"]
 
 
 def lock_path(target: str) -> str:
     """The lock file for ``target``, keyed by its real path, so every alias of it shares one lock."""
     key = hashlib.sha256(os.fsencode(os.path.realpath(target))).hexdigest()
-    return os.path.join(_DIRECTORY.get() or lock_place().path, f"{key}.lock")
+    return os.path.join(lock_place().path, f"{key}.lock")
 
 
 @contextlib.contextmanager

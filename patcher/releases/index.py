@@ -30,7 +30,6 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from patcher._paths import user_cache_dir
 from patcher.errors import FetchError, reason
 from patcher.releases import workers
 from patcher.releases.simple import SDIST_SUFFIXES, NoSdist, fetch_sdist
@@ -40,7 +39,6 @@ __all__ = [
     "Memo",
     "Release",
     "Source",
-    "default_cache_dir",
     "fetch",
     "fetch_all",
     "list_versions",
@@ -98,12 +96,6 @@ class Source:
     copy: str
     data: bytes
     sha256: str
-
-
-def default_cache_dir() -> str:
-    """``releases`` in the user cache directory (see :func:`patcher._paths.user_cache_dir`;
-    :func:`patcher._paths.cache_place` also falls back when it cannot be written)."""
-    return os.path.join(user_cache_dir(), "releases")
 
 
 # --- listing ---------------------------------------------------------------------------------
