@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from patcher.errors import WriteError, reason
 
-__all__ = ["TEMP_MARK", "atomic_write", "remove_stale_temps", "write_text"]
+__all__ = ["TEMP_MARK", "atomic_write", "edit_text", "remove_stale_temps", "write_text"]
 
 TEMP_MARK = ".pkgres-patcher-"
 
@@ -103,6 +103,22 @@ def write_text(path: str, text: str, *, exclusive: bool = False) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def edit_text(path: str, edit: Callable[[str], str | None]) -> None:
+    """Rewrite a UTF-8 text file (an installer's record) atomically with what ``edit`` makes of
+    it; nothing when ``edit`` gives None or the file is gone (its package removed meanwhile)."""
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WriteError(path, reason(exc)) from None
+    new = edit(text)
+    if new is not None:
+        payload = new.encode("utf-8")
+        atomic_write(path, lambda f: f.write(payload))
 
 
 def remove_stale_temps(path: str) -> None:

@@ -14,8 +14,7 @@ import hashlib
 import json
 import re
 
-from patcher.atomic import atomic_write
-from patcher.errors import WriteError, reason
+from patcher.atomic import edit_text
 
 __all__ = ["rewrite_paths_data_text", "update_conda_meta"]
 
@@ -91,14 +90,4 @@ def _entry_values(text: str, entry: str) -> dict[str, tuple[int, int]] | None:
 
 def update_conda_meta(meta: str, entry: str, data: bytes) -> None:
     """Keep a ``conda-meta`` record true to ``entry``'s bytes now on disk (hash and size)."""
-    try:
-        with open(meta, encoding="utf-8", newline="") as f:
-            text = f.read()
-    except FileNotFoundError:
-        return  # the package was removed meanwhile
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WriteError(meta, reason(exc)) from None
-    new = rewrite_paths_data_text(text, entry, data)
-    if new is not None:
-        payload = new.encode("utf-8")
-        atomic_write(meta, lambda f: f.write(payload))
+    edit_text(meta, lambda text: rewrite_paths_data_text(text, entry, data))

@@ -10,8 +10,7 @@ import base64
 import csv
 import hashlib
 
-from patcher.atomic import atomic_write
-from patcher.errors import WriteError, reason
+from patcher.atomic import edit_text
 
 __all__ = ["record_hash", "rewrite_record_text", "update_record"]
 
@@ -64,14 +63,4 @@ def update_record(record: str, entry: str, data: bytes) -> None:
     """Keep a dist-info ``RECORD`` true to the file now on disk (hash and size)."""
     if not record.endswith("RECORD"):
         return  # egg-info installed-files.txt carries no hashes
-    try:
-        with open(record, encoding="utf-8", newline="") as f:
-            text = f.read()
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise WriteError(record, reason(exc)) from None
-    new = rewrite_record_text(text, entry, data)
-    if new is not None:
-        payload = new.encode("utf-8")
-        atomic_write(record, lambda f: f.write(payload))
+    edit_text(record, lambda text: rewrite_record_text(text, entry, data))
