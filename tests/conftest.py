@@ -190,7 +190,7 @@ class CliRun(NamedTuple):
 
 
 #: the JSON Schemas shipped in ``patcher/schemas``, by name; ``apply`` describes ``revert`` too
-SCHEMA_FILES = ("locate", "apply", "drift", "refresh")
+SCHEMA_FILES = ("locate", "apply", "drift", "refresh", "verify")
 
 
 def load_schema(name: str) -> dict[str, Any]:
