@@ -280,7 +280,7 @@ def resolve_python(spec: str) -> str:
     if os.path.sep in spec or spec.startswith("python"):
         return shutil.which(spec) or spec
     sys.path.insert(0, os.path.dirname(HERE))
-    from patcher.verify.interpreters import pyenv_python
+    from patcher.verification.interpreters import pyenv_python
 
     found = pyenv_python(spec)
     if found is None:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from patcher.patchset import PatchSet
     from patcher.releases.drift import DriftReport
     from patcher.scan.interpreters import Interpreter
-    from patcher.verify.results import VerifyReport
+    from patcher.verification.results import VerifyReport
 
 __all__ = ["VerifyProgress", "apply", "drift", "inspect", "locate", "revert", "select", "verify"]
 
@@ -233,8 +233,8 @@ def verify(
     ``pythonX.Y`` its path names, the running one, the Pythons its release supported) on which
     its pristine text runs; ``jobs`` probe processes at once; ``quick`` skips the fault sweep.
     """
-    from patcher.verify.results import VerifyReport
-    from patcher.verify.run import verify_copy
+    from patcher.verification.results import VerifyReport
+    from patcher.verification.run import verify_copy
 
     pythons = list(pythons)
     patchset = _load_patchset(patches)

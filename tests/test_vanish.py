@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from patcher.verify import scratch
+from patcher.verification import scratch
 
 from .conftest import cli, download, require_python
 
@@ -93,12 +93,12 @@ def extract(wheel: Path, site: Path) -> None:
 
 def make_victim(site: Path, kind: str, pyver: str) -> Path:
     """A small distribution of the given kind, installed the way its tool did (the victims
-    ``verify`` builds: :func:`patcher.verify.scratch.make_victim`)."""
+    ``verify`` builds: :func:`patcher.verification.scratch.make_victim`)."""
     victim = scratch.make_victim(str(site), _KIND.get(kind, kind), VICTIM_NAME, pyver, entry_points=False)
     return Path(victim.roots[0])
 
 
-#: this module's names for the kinds of :mod:`patcher.verify.scratch`
+#: this module's names for the kinds of :mod:`patcher.verification.scratch`
 _KIND = {"egg-info": "egg-info-dir"}
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import patcher
-from patcher.verify.results import VerifyReport, VerifyStatus
+from patcher.verification.results import VerifyReport, VerifyStatus
 
 from .conftest import cli, download, make_egg, require_python, snapshot
 
@@ -159,6 +159,6 @@ def test_api_returns_a_typed_report(tmp_path: Path) -> None:
 
 
 def test_the_probe_is_shipped_as_package_data() -> None:
-    text = (importlib.resources.files("patcher.verify") / "probe_child.py").read_text()
+    text = (importlib.resources.files("patcher.verification") / "probe_child.py").read_text()
     compile(text, "probe_child.py", "exec")  # and it must still run on Python 2.7:
     assert 'f"' not in text and "f'" not in text, "no f-strings: the probe runs on Python 2.7"

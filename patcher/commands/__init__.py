@@ -58,7 +58,7 @@ COMMANDS: dict[str, CommandInfo] = {
     ),
     "verify": CommandInfo(
         "patcher.commands.verify",
-        "prove that every copy survives distributions vanishing while it scans",
+        "prove each copy survives distributions vanishing",
         "Run each copy's own code in a real interpreter against a scratch site whose distributions vanish "
         "while it scans (race replay), fail one call at a time (fault sweep; not with --quick), and compare "
         "what it lists with its pristine text. Exit 0 only when every copy passes.",

@@ -10,8 +10,8 @@ from patcher import _forked, api
 from patcher.commands import EXIT_FAILED, EXIT_OK, warn
 from patcher.commands._options import add_targets
 from patcher.errors import PatcherError
-from patcher.verify.report import verify_json, verify_table
-from patcher.verify.results import VerifyReport, VerifyStatus
+from patcher.verification.report import verify_json, verify_table
+from patcher.verification.results import VerifyReport, VerifyStatus
 
 __all__ = ["add_arguments", "json_failure", "run"]
 

@@ -1,7 +1,7 @@
 # The code ``verify`` runs inside the target interpreter (Python 2.7 to 3.x): not imported by the
 # tool, read as package data (importlib.resources) and passed to ``python -S -B -E -c``.
 #
-# argv[1]: a JSON object (see patcher/verify/run.py, ``_config``). It imports the copy under test
+# argv[1]: a JSON object (see patcher/verification/run.py, ``_config``). It imports the copy under test
 # from the scratch directories verify built, watches every file-system call the copy makes on
 # the victims' files, and, by ``mode``:
 #   list   nothing vanishes: what the copy lists (distributions, versions, entry points)

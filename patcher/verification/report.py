@@ -8,7 +8,7 @@ from collections import Counter
 from typing import Any
 
 from patcher.render import _found_json, display, error_json, schema_name
-from patcher.verify.results import CopyVerification, Escape, VerifyReport, VerifyStatus
+from patcher.verification.results import CopyVerification, Escape, VerifyReport, VerifyStatus
 
 __all__ = ["verify_json", "verify_summary", "verify_table"]
 

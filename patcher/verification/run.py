@@ -24,9 +24,9 @@ from patcher.errors import PatcherError
 from patcher.model import Container, Copy
 from patcher.patchset import MEMBER, PatchSet
 from patcher.planning import plan_copy
-from patcher.verify.interpreters import candidates, supported_pythons, version_of
-from patcher.verify.results import CopyVerification, Escape, FaultPoint, Race, VerifyStatus
-from patcher.verify.scratch import KEEP, Own, Site, build_own, build_site
+from patcher.verification.interpreters import candidates, supported_pythons, version_of
+from patcher.verification.results import CopyVerification, Escape, FaultPoint, Race, VerifyStatus
+from patcher.verification.scratch import KEEP, Own, Site, build_own, build_site
 
 __all__ = ["Progress", "probe_code", "verify_copy"]
 
@@ -38,7 +38,7 @@ Progress = Callable[[str], None]
 
 def probe_code() -> str:
     """The code run inside the target interpreter (2.7 to 3.x), shipped as package data."""
-    return (importlib.resources.files("patcher.verify") / "probe_child.py").read_text(encoding="utf-8")
+    return (importlib.resources.files("patcher.verification") / "probe_child.py").read_text(encoding="utf-8")
 
 
 class _Target(NamedTuple):
