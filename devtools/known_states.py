@@ -21,20 +21,20 @@ import hashlib
 import os
 import sys
 
-from patcher._paths import default_patches_dir
+from patcher._paths import cache_place, default_patches_dir
 from patcher.atomic import write_text
 from patcher.model import State
 from patcher.patchset import MEMBER, load_patchset
 from patcher.planning import plan_copy
 from patcher.releases.drift import resolve
-from patcher.releases.index import Index, default_cache_dir, fetch_all, read_sources
+from patcher.releases.index import Index, fetch_all, read_sources
 from patcher.statecache import KNOWN_STATES, Planned, known_states_json
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--patches", default=None, help="the patch set (default: the shipped one)")
-    parser.add_argument("--cache-dir", default=None, help="drift's release cache (default: its default)")
+    parser.add_argument("--cache-dir", default=None, help="the cache directory, as drift's (releases in DIR/releases)")
     parser.add_argument("--find-links", action="append", default=[])
     parser.add_argument("--no-index", action="store_true")
     parser.add_argument("--jobs", type=int, default=8)
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     patchset = load_patchset(root)
     index = Index(tuple(args.find_links), args.no_index)
     releases, errors = resolve([], patchset, index)
-    archives, fetch_errors = fetch_all(releases, args.cache_dir or default_cache_dir(), index, args.jobs)
+    archives, fetch_errors = fetch_all(releases, cache_place("releases", args.cache_dir).path, index, args.jobs)
     for error in errors + fetch_errors:
         print(f"known_states: cannot fetch {error}", file=sys.stderr)
     if errors or fetch_errors:

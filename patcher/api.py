@@ -70,13 +70,15 @@ def inspect(
     cache: bool = True,
     exclude: Iterable[str] = (),
     one_file_system: bool = False,
+    cache_dir: str | None = None,
 ) -> Report:
     """Every copy with its state and each patch's fit (what ``locate`` prints).
 
     A state depends on the copy's bytes alone: copies with the same bytes (every venv's pip of
-    one release) are planned once, and, with ``cache``, once only across runs.
+    one release) are planned once, and, with ``cache``, once only across runs (in ``states`` of
+    ``cache_dir``, default :func:`patcher._paths.user_cache_dir`).
     """
-    states = open_cache(patches, enabled=cache)
+    states = open_cache(patches, enabled=cache, cache_dir=cache_dir)
     # a patch set the cache knows was parsed without error before; any other is parsed (and
     # so checked) even when no copy is found
     patchset = None if states.known else _load_patchset(patches)
@@ -129,15 +131,23 @@ def _change(
     wheels: bool,
     exclude: Iterable[str],
     one_file_system: bool,
+    lock_dir: str | None,
+    cache_dir: str | None,
 ) -> Report:
+    from patcher import locks
+    from patcher._paths import lock_place
+    from patcher.archive import keeping_originals_in
     from patcher.patching import change
 
     paths = list(paths)
     patchset = _load_patchset(patches)
+    place = lock_place(lock_dir)  # once, before any copy: a lock directory that cannot be had is one error
     found = locate(paths, pythons=pythons, jobs=jobs, exclude=exclude, one_file_system=one_file_system)
     chosen, left_alone = select(found.copies, paths, wheels=wheels)
-    results = tuple(change(copy, patchset, revert=revert, dry_run=dry_run, fuzz=fuzz) for copy in chosen)
-    return Report(results, found.errors, tuple(left_alone))
+    with locks.using(place.path), keeping_originals_in(cache_dir):
+        results = tuple(change(copy, patchset, revert=revert, dry_run=dry_run, fuzz=fuzz) for copy in chosen)
+    notes = (place.note,) if place.note else ()
+    return Report(results, found.errors, tuple(left_alone), notes)
 
 
 def apply(
@@ -151,9 +161,13 @@ def apply(
     wheels: bool = False,
     exclude: Iterable[str] = (),
     one_file_system: bool = False,
+    lock_dir: str | None = None,
+    cache_dir: str | None = None,
 ) -> Report:
     """Patch every copy found (as :func:`locate` finds them): all patches or none per copy,
-    atomically, under each copy's lock. Wheels are artefacts: patched when named in ``paths``,
+    atomically, under each copy's lock (in ``lock_dir``, default
+    :func:`patcher._paths.lock_place`). An archive that cannot be rewritten back byte for byte
+    is kept as it was in ``cache_dir``'s ``originals``. Wheels are artefacts: patched when named in ``paths``,
     else only with ``wheels`` (those left alone are listed in ``Report.left_alone``)."""
     return _change(
         paths,
@@ -166,6 +180,8 @@ def apply(
         wheels=wheels,
         exclude=exclude,
         one_file_system=one_file_system,
+        lock_dir=lock_dir,
+        cache_dir=cache_dir,
     )
 
 
@@ -180,6 +196,8 @@ def revert(
     wheels: bool = False,
     exclude: Iterable[str] = (),
     one_file_system: bool = False,
+    lock_dir: str | None = None,
+    cache_dir: str | None = None,
 ) -> Report:
     """Give every patched copy its original bytes back (and its RECORD its original hash)."""
     return _change(
@@ -193,6 +211,8 @@ def revert(
         wheels=wheels,
         exclude=exclude,
         one_file_system=one_file_system,
+        lock_dir=lock_dir,
+        cache_dir=cache_dir,
     )
 
 
@@ -207,12 +227,20 @@ def drift(
     progress: Callable[[int, int], None] | None = None,
 ) -> DriftReport:
     """How the patch set fits upstream releases (PEP 508 ``requirements``; none: every release
-    the patch set covers, and the newest), fetched through pip into ``cache_dir``."""
-    from patcher.releases.drift import run_drift
-    from patcher.releases.index import Index, default_cache_dir
+    the patch set covers, and the newest), fetched into ``releases`` of ``cache_dir`` (default
+    :func:`patcher._paths.user_cache_dir`; a temporary directory of the user's when it cannot be
+    written: the report's ``notes`` say so). Only setuptools, pip and pkg-resources-backport are
+    checked (others: :class:`~patcher.errors.UsageError`, before anything is fetched)."""
+    from patcher._paths import cache_place
+    from patcher.releases.drift import check_requirements, run_drift
+    from patcher.releases.index import Index
 
-    index = Index(tuple(find_links), no_index)
-    return run_drift(requirements, _load_patchset(patches), index, cache_dir or default_cache_dir(), jobs, progress)
+    check_requirements(requirements)
+    patchset = _load_patchset(patches)
+    place = cache_place("releases", cache_dir)
+    report = run_drift(requirements, patchset, Index(tuple(find_links), no_index), place.path, jobs, progress)
+    return report._replace(notes=(place.note,) if place.note else ())
+
 
 
 def verify(

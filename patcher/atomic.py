@@ -39,8 +39,10 @@ def atomic_write(path: str, write: Callable[[BinaryIO], object]) -> None:
     """Replace ``path`` with what ``write`` produces, all or nothing, keeping mode and owner.
 
     The caller holds ``path``'s lock, so any temporary file of ours next to it is a leftover of
-    a killed run and goes first.
+    a killed run and goes first. A symlink is written through: the file it points to gets the
+    new bytes, the link stays a link.
     """
+    path = os.path.realpath(path)
     remove_stale_temps(path)
     try:
         st = os.stat(path)

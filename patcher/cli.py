@@ -68,6 +68,15 @@ def _command(argv: Sequence[str]) -> str | None:
     return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
+def _os_error(exc: OSError) -> str:
+    """``<path>: <reason>``, one line, for an OSError nothing caught earlier."""
+    why = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return why
+    name = exc.filename if isinstance(exc.filename, str) else os.fsdecode(exc.filename)
+    return f"{name}: {why}"
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run one command; the error boundary: typed errors become one line on stderr."""
     out = sys.stdout if out is None else out
@@ -88,6 +97,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         document = None if args is None else commands.load(args.command).json_failure(args, exc)
         if document is not None:
             out.write(document)
+        return EXIT_FAILED
+    except BrokenPipeError:
+        raise  # the reader went away: see entrypoint
+    except OSError as exc:  # a last resort: the library turns the OSErrors it expects into PatcherErrors
+        warn(_os_error(exc), err)
         return EXIT_FAILED
     except KeyboardInterrupt:
         err.write("pkgres-patcher: interrupted\n")

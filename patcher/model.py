@@ -19,7 +19,9 @@ __all__ = [
     "Copy",
     "CopyResult",
     "Dist",
+    "Manager",
     "Outcome",
+    "Package",
     "PatchFit",
     "Report",
     "State",
@@ -100,6 +102,34 @@ class Status(_Word):
         return self in (Status.FAILS, Status.FUZZ, Status.OUT_OF_RANGE)
 
 
+class Manager(_Word):
+    """A package manager other than a Python installer that may own a copy's file."""
+
+    CONDA = "conda"
+    DPKG = "dpkg"
+    RPM = "rpm"
+
+    @property
+    def upgrades_overwrite(self) -> bool:
+        """Whether the next upgrade of the package overwrites a patched file without a word
+        (dpkg, rpm); conda's record is kept true instead."""
+        return self is not Manager.CONDA
+
+
+class Package(NamedTuple):
+    """The package another package manager installed a copy's file with.
+
+    For conda, ``record`` is the ``conda-meta/*.json`` that lists the file and ``entry`` the
+    path as written there (``paths_data.paths[]._path``), so that a rewrite keeps it true.
+    """
+
+    manager: Manager
+    name: str
+    version: str
+    record: str | None = None
+    entry: str | None = None
+
+
 class Dist(NamedTuple):
     """A distribution name and version, as an installer or a vendor list states them."""
 
@@ -111,9 +141,14 @@ class Copy(NamedTuple):
     """One copy of pkg_resources' source, wherever it lies.
 
     ``file`` is the ``.py`` file, or the archive when the copy lies inside one (``member`` is
-    then its name inside the archive). ``record`` names the ``RECORD`` (or egg-info
-    ``installed-files.txt``) that lists the file, and ``record_entry`` the path as written
-    there, so that a rewrite can keep the installer's bookkeeping true.
+    then its name inside the archive): its real path, where it is written, so that a symlink to
+    it stays a link. ``via`` is the path it was found at when that is another (a symlinked view):
+    only when the scan met no path to it without a symlink. ``record`` names the ``RECORD`` (or
+    egg-info ``installed-files.txt``) that lists the file, and ``record_entry`` the path as
+    written there, so that a rewrite can keep the installer's bookkeeping true; ``view_records``
+    are other RECORDs that list it by the path it was found at (a view's own copy of the
+    metadata: what is read through the link changes too). ``package`` is the conda, dpkg or rpm
+    package that installed the file, if any.
     """
 
     file: str
@@ -129,6 +164,9 @@ class Copy(NamedTuple):
     vendor_pip: Dist | None = None
     #: the interpreter whose ``ensurepip`` ships this wheel (its artefact), else None
     bundled_by: str | None = None
+    via: str | None = None
+    package: Package | None = None
+    view_records: tuple[tuple[str, str], ...] = ()
 
     @property
     def location(self) -> str:
@@ -192,6 +230,8 @@ class Report(NamedTuple):
     #: copies in wheels met while walking a tree or bundled with an interpreter, left alone by
     #: ``apply``/``revert`` (artefacts: only patched when named, or with ``wheels``)
     left_alone: tuple[Copy, ...] = ()
+    #: what the run could not do as usual and did otherwise (e.g. where it put its locks)
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

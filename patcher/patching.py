@@ -44,7 +44,10 @@ def change(copy: Copy, patchset: PatchSet, *, revert: bool = False, dry_run: boo
             if result.outcome is Outcome.FAILED or dry_run:
                 return result
             if planned.changes:
-                copyio.write(copy, planned.result)
+                problem = copyio.write(copy, planned.result)
+                if problem is not None:
+                    kept = f"{copy.file}: the archive as it was could not be kept ({problem}): a revert will give back"
+                    result = result._replace(warnings=(*result.warnings, f"{kept} its members, not its exact bytes"))
             copyio.sync_record(copy, planned.result)
             return result
     except PatcherError as exc:
@@ -64,12 +67,20 @@ def _result(copy: Copy, patchset: PatchSet, planned: CopyPlan, revert: bool) -> 
         outcome, state = (Outcome.REVERTED if changes else Outcome.ALREADY_UNPATCHED), State.UNPATCHED
     else:
         outcome, state = (Outcome.PATCHED if changes else Outcome.ALREADY_PATCHED), State.PATCHED
-    return CopyResult(copy, state, planned.fits, outcome, warnings=_warnings(copy, planned), change=before_after)
+    warnings = _warnings(copy, planned, revert)
+    return CopyResult(copy, state, planned.fits, outcome, warnings=warnings, change=before_after)
 
 
-def _warnings(copy: Copy, planned: CopyPlan) -> tuple[str, ...]:
+def _warnings(copy: Copy, planned: CopyPlan, revert: bool) -> tuple[str, ...]:
     identities = [(d.name, d.version) for d in copy.identities()]
     warnings = []
+    package = copy.package
+    if package is not None and package.manager.upgrades_overwrite and not revert:
+        warnings.append(
+            f"{copy.location}: installed by the {package.manager} package {package.name} {package.version}: "
+            "its next upgrade will overwrite this change; to keep it, carry the patches in that package's build "
+            "(pkgres-patcher export --layout quilt)"
+        )
     for step in planned.steps:
         if step.variant is None:
             continue

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
-import io
 
 from patcher.atomic import atomic_write
 from patcher.errors import WriteError, reason
@@ -24,21 +23,41 @@ def record_hash(data: bytes) -> str:
 
 
 def rewrite_record_text(text: str, entry: str, data: bytes) -> str | None:
-    """RECORD text with ``entry``'s hash and size set for ``data``; None when nothing changes."""
-    rows = list(csv.reader(io.StringIO(text)))
+    """RECORD text with ``entry``'s hash and size set for ``data``; None when nothing changes.
+
+    Only those two fields of that line change: every other byte stays as the installer wrote
+    it (quoting, line ends), so that writing the original bytes back gives the original text.
+    """
+    lines = text.splitlines(keepends=True)
     changed = False
-    for row in rows:
-        if row and row[0] == entry and len(row) >= 3:
-            new = [row[0], record_hash(data), str(len(data))]
-            if row[1] and row[:3] != new:
-                row[1:3] = new[1:]
-                changed = True
-    if not changed:
-        return None
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n" if "\r\n" in text else "\n")
-    writer.writerows(rows)
-    return out.getvalue()
+    written = entry.replace('"', '""')  # as CSV writes it, quoted or not
+    for number, line in enumerate(lines):
+        if written not in line:
+            continue
+        body = line.rstrip("\r\n")
+        row = next(csv.reader([body]), [])
+        if len(row) < 3 or row[0] != entry or not row[1]:
+            continue
+        path_field = _first_field(body)
+        _hash, _size, *rest = body[len(path_field) + 1 :].split(",", 2)
+        new_body = ",".join([path_field, record_hash(data), str(len(data)), *rest])
+        if new_body != body:
+            lines[number] = new_body + line[len(body) :]
+            changed = True
+    return "".join(lines) if changed else None
+
+
+def _first_field(line: str) -> str:
+    """The first CSV field of ``line`` as written (quoted when the path needs it)."""
+    if not line.startswith('"'):
+        return line.split(",", 1)[0]
+    at = 1
+    while True:
+        at = line.index('"', at)
+        if line.startswith('""', at):
+            at += 2
+            continue
+        return line[: at + 1]
 
 
 def update_record(record: str, entry: str, data: bytes) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from patcher.errors import PatcherError
-from patcher.model import Action, Copy, CopyResult, Dist, Outcome, PatchFit, Report, State
+from patcher.model import Action, Copy, CopyResult, Dist, Outcome, Package, PatchFit, Report, State
 from patcher.scan.rules import DirIsPackage, import_root
 
 __all__ = [
@@ -59,6 +59,18 @@ def _dist(dist: Dist | None) -> dict[str, str] | None:
     return None if dist is None else {"name": dist.name, "version": dist.version}
 
 
+def _package(package: Package | None) -> dict[str, str] | None:
+    if package is None:
+        return None
+    return {"kind": package.manager.value, "name": package.name, "version": package.version}
+
+
+def _where(copy: Copy) -> str:
+    """The copy's location, and the link it was reached through."""
+    shown = display(copy.location)
+    return shown if copy.via is None else f"{shown} (via {display(copy.via)})"
+
+
 def _fit_json(fit: PatchFit) -> dict[str, Any]:
     """One patch's fit; offsets only for hunks (to be) applied: a patch already in place moves nothing."""
     return {
@@ -83,6 +95,8 @@ def _found_json(copy: Copy) -> dict[str, Any]:
         "sha256": copy.sha256,
         "conflicts": [_dist(d) for d in copy.conflicts],
         "bundled_by": None if copy.bundled_by is None else display(copy.bundled_by),
+        "via": None if copy.via is None else display(copy.via),
+        "manager": _package(copy.package),
     }
 
 
@@ -169,7 +183,9 @@ def locate_table(results: Sequence[CopyResult], quiet: bool = False) -> str:
             owner += " (also: " + ", ".join(_short(d) for d in copy.conflicts) + ")"
         if copy.bundled_by is not None:
             owner += " (ensurepip)"  # the interpreter's bundled wheel, not an installed copy
-        table.append((result.state.value, copy.container.value, owner, _short(copy.upstream), display(copy.location)))
+        if copy.package is not None:
+            owner += f" [{copy.package.manager}: {copy.package.name} {copy.package.version}]"
+        table.append((result.state.value, copy.container.value, owner, _short(copy.upstream), _where(copy)))
     widths = [max(len(r[i]) for r in table) for i in range(len(header) - 1)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r[:-1], widths)) + "  " + r[-1] for r in table]
     return "\n".join(lines) + "\n\n" + locate_summary(results)
@@ -202,7 +218,7 @@ def outcome_line(result: CopyResult, dry_run: bool = False, verbose: bool = Fals
     assert outcome is not None
     word = _DRY.get(outcome, outcome.value) if dry_run else outcome.value
     detail = _variants(result) if verbose and outcome is not Outcome.FAILED else ""
-    return f"{word:<18} {display(result.copy.location)}{detail}\n"
+    return f"{word:<18} {_where(result.copy)}{detail}\n"
 
 
 _SUMMARY = {

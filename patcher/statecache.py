@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from patcher import __version__
-from patcher._paths import default_patches_dir, user_cache_dir
+from patcher._paths import cache_place, default_patches_dir
 from patcher.errors import PatcherError
 from patcher.model import Action, Copy, PatchFit, State
 
@@ -244,8 +244,10 @@ def _prune(directory: str, keep: str) -> None:
         pass
 
 
-def open_cache(patches: str | None, enabled: bool = True) -> StateCache:
-    """The cache for the patch set in ``patches`` (the shipped one when None).
+def open_cache(patches: str | None, enabled: bool = True, cache_dir: str | None = None) -> StateCache:
+    """The cache for the patch set in ``patches`` (the shipped one when None), in ``states`` of
+    ``cache_dir`` (see :func:`patcher._paths.cache_place`: a temporary directory of the user's
+    when that cannot be written -- not worth a word, the cache only saves work).
 
     A disabled or unusable cache is an empty one that saves nothing.
     """
@@ -260,4 +262,8 @@ def open_cache(patches: str | None, enabled: bool = True) -> StateCache:
     digest = patchset_digest(root, patches_key)
     if digest is None:
         return StateCache(None, known)
-    return StateCache(os.path.join(user_cache_dir(), "states", f"{digest}.json"), known)
+    try:
+        directory = cache_place("states", cache_dir).path
+    except PatcherError:
+        return StateCache(None, known)
+    return StateCache(os.path.join(directory, f"{digest}.json"), known)

@@ -59,6 +59,35 @@ def download(name: str, version: str) -> Path:
     return found[0]
 
 
+def pip_install(*args: str) -> None:
+    """Real pip, offline, with what every test install wants: no dependencies, no index, no
+    byte-code, quiet. ``args`` start with pip's command (``install``), or with ``--python EXE``."""
+    argv = [sys.executable, "-m", "pip", *args]
+    at = argv.index("install") + 1
+    argv[at:at] = ["--no-deps", "--no-index", "--no-compile", "--disable-pip-version-check", "--quiet"]
+    subprocess.run(argv, check=True)
+
+
+def byte_code_egg(directory: Path) -> Path:
+    """An egg built without sources (``bdist_egg --exclude-source-files``): only byte-code."""
+    import importlib.util
+    import marshal
+
+    egg = directory / "setuptools-44.1.1-py3.11.egg"
+    with zipfile.ZipFile(download("setuptools", "44.1.1")) as src, zipfile.ZipFile(egg, "w") as out:
+        for name in src.namelist():
+            if ".dist-info/" in name:
+                continue
+            data = src.read(name)
+            if name.endswith(".py"):
+                code = compile(data, name, "exec")
+                out.writestr(name + "c", importlib.util.MAGIC_NUMBER + b"\0" * 12 + marshal.dumps(code))
+            else:
+                out.writestr(name, data)
+        out.writestr("EGG-INFO/PKG-INFO", "Metadata-Version: 1.1\nName: setuptools\nVersion: 44.1.1\n")
+    return egg
+
+
 def wheel_version(wheel: Path) -> str:
     return wheel.name.split("-")[1]
 
@@ -102,23 +131,7 @@ class Venv:
         self.site = Path(out.stdout.strip())
 
     def install(self, *wheels: Path) -> None:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "--python",
-                self.python,
-                "install",
-                "--no-deps",
-                "--no-index",
-                "--disable-pip-version-check",
-                "--quiet",
-                "--no-compile",
-                *map(str, wheels),
-            ],
-            check=True,
-        )
+        pip_install("--python", self.python, "install", *map(str, wheels))
 
     def run(self, code: str, *, check: bool = False, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
         """``code`` run by the venv's interpreter, its output caught as text."""
@@ -266,8 +279,9 @@ def venv_factory(tmp_path: Path) -> VenvFactory:
 
 # --- drift / refresh: a small real patch set and made-up releases ----------------------------
 
-#: the release cache ``drift`` tests share between runs (``--cache-dir``), filled through pip
-RELEASES = CACHE / "releases"
+#: the cache directory ``drift`` tests share between runs (``--cache-dir``): the releases it
+#: fetches through pip are kept in its ``releases/``
+RELEASES = CACHE
 
 _DEP3 = """Description: {description}
 Author: pkgres-patcher tests

@@ -21,16 +21,18 @@ from typing import Any
 import jsonschema
 import pytest
 
-from patcher.model import Action, Container, Outcome, State, Status
+from patcher.model import Action, Container, Manager, Outcome, State, Status
 
 from .conftest import (
     DRIFT_PATCHES,
     SCHEMA_FILES,
+    byte_code_egg,
     cli,
     download,
     load_schema,
     make_egg,
     make_patchset,
+    pip_install,
     remake_wheel,
     snapshot,
 )
@@ -45,23 +47,7 @@ LOCAL_EDIT = (b"mtime = os.stat(path).st_mtime", b"mtime = os.stat(path).st_mtim
 
 def install(site: Path, *wheels: Path) -> Path:
     """Real pip installs real wheels into a plain directory (``--target``), as a build stages them."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--no-deps",
-            "--no-index",
-            "--disable-pip-version-check",
-            "--quiet",
-            "--no-compile",
-            "--target",
-            str(site),
-            *map(str, wheels),
-        ],
-        check=True,
-    )
+    pip_install("install", "--target", str(site), *map(str, wheels))
     return site
 
 
@@ -79,26 +65,6 @@ def edit_locally(file: Path) -> None:
     text = file.read_bytes()
     assert text.count(LOCAL_EDIT[0]) == 1
     file.write_bytes(text.replace(*LOCAL_EDIT))
-
-
-def byte_code_egg(directory: Path) -> Path:
-    """An egg built without sources (``bdist_egg --exclude-source-files``): only byte-code."""
-    import importlib.util
-    import marshal
-
-    egg = directory / "setuptools-44.1.1-py3.11.egg"
-    with zipfile.ZipFile(download("setuptools", "44.1.1")) as src, zipfile.ZipFile(egg, "w") as out:
-        for name in src.namelist():
-            if ".dist-info/" in name:
-                continue
-            data = src.read(name)
-            if name.endswith(".py"):
-                code = compile(data, name, "exec")
-                out.writestr(name + "c", importlib.util.MAGIC_NUMBER + b"\0" * 12 + marshal.dumps(code))
-            else:
-                out.writestr(name, data)
-        out.writestr("EGG-INFO/PKG-INFO", "Metadata-Version: 1.1\nName: setuptools\nVersion: 44.1.1\n")
-    return egg
 
 
 # --- check modes ---------------------------------------------------------------------------------
@@ -357,6 +323,8 @@ def test_apply_json_lists_the_wheels_left_alone(site: Path, tmp_path: Path) -> N
             "sha256": member_sha,
             "conflicts": [],
             "bundled_by": None,
+            "via": None,
+            "manager": None,
         }
     ]
     run = cli("revert", "--json", "--dry-run", "--diff", str(site))
@@ -398,6 +366,7 @@ def test_the_schemas_are_valid_and_speak_the_models_words() -> None:
     for schema in (locate, apply):
         assert _consts(schema, "container") == [c.value for c in Container]
         assert _consts(schema, "action") == [a.value for a in Action if a is not Action.PARTIAL]  # drift's only
+        assert _consts(schema, "manager") == [m.value for m in Manager]
     for schema in (drift, refresh):
         assert _consts(schema, "status") == [s.value for s in Status]
     # the counts have a key per word
@@ -405,7 +374,7 @@ def test_the_schemas_are_valid_and_speak_the_models_words() -> None:
     assert apply["$defs"]["outcome_counts"]["required"] == [o.value for o in Outcome]
     assert drift["$defs"]["status_counts"]["required"] == [s.value for s in Status]
     # what two schemas share is the same
-    for name in ("fit", "dist", "error", "container", "action"):
+    for name in ("fit", "dist", "error", "container", "action", "manager", "package"):
         assert locate["$defs"][name] == apply["$defs"][name], name
     for name in ("result", "patch_result", "dist", "error", "status"):
         assert refresh["$defs"][name] == drift["$defs"][name], name

@@ -151,7 +151,7 @@ def test_offline_find_links_and_a_fresh_cache(patches: Path, find_links: Path, t
         ("setuptools", "82.0.0"): "absent",
         ("pip", "22.0"): "clean",
     }
-    assert sorted(p.name for p in (cache / "setuptools").iterdir()) == sorted(
+    assert sorted(p.name for p in (cache / "releases" / "setuptools").iterdir()) == sorted(
         p.name for p in find_links.iterdir() if p.name.startswith("setuptools")
     )
     # a second run reads the cache (the find-links directory may be gone)

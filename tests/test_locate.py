@@ -127,6 +127,7 @@ def copy_entry(
     sha256: str,
     state: str = "unpatched",
     conflicts: list[dict[str, str]] | None = None,
+    via: Path | None = None,
 ) -> dict[str, Any]:
     return {
         "file": str(file),
@@ -139,6 +140,8 @@ def copy_entry(
         "state": state,
         "conflicts": conflicts or [],
         "bundled_by": None,
+        "via": None if via is None else str(via),
+        "manager": None,
     }
 
 
@@ -738,7 +741,7 @@ def test_symlink_loops_terminate_and_list_each_copy_once(venv: Venv, patches: Pa
     assert [c["file"] for c in copies] == [str(venv.site / PIP_VENDORED), str(venv.site / PKG)]
 
 
-def test_copies_reached_only_through_a_symlink_are_found(tmp_path: Path, patches: Path) -> None:
+def test_copies_reached_only_through_a_symlink_are_found_where_they_live(tmp_path: Path, patches: Path) -> None:
     real = tmp_path / "real"
     (real / "pkg_resources").mkdir(parents=True)
     with zipfile.ZipFile(download("setuptools", "24.0.2")) as zf:
@@ -748,7 +751,7 @@ def test_copies_reached_only_through_a_symlink_are_found(tmp_path: Path, patches
     (scanned / "link").symlink_to(real)
     code, copies, err = locate(patches, str(scanned))
     assert (code, err) == (0, "")
-    assert [c["file"] for c in copies] == [str(scanned / "link" / PKG)]
+    assert [(c["file"], c["via"]) for c in copies] == [(str(real / PKG), str(scanned / "link" / PKG))]
 
 
 def test_non_utf8_names(venv: Venv, patches: Path) -> None:

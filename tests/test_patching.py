@@ -20,7 +20,7 @@ import pytest
 
 from patcher import atomic, locks
 
-from .conftest import Venv, VenvFactory, cli, download, make_egg, snapshot
+from .conftest import Venv, VenvFactory, byte_code_egg, cli, download, make_egg, snapshot
 
 SETUPTOOLS = "81.0.0"
 PIP = "26.3"
@@ -339,21 +339,7 @@ def test_usage_errors_exit_2() -> None:
 
 def test_egg_with_only_byte_code_is_unpatchable(tmp_path: Path) -> None:
     """An egg built without sources (``bdist_egg --exclude-source-files``) cannot be patched."""
-    import importlib.util
-    import marshal
-
-    egg = tmp_path / "setuptools-44.1.1-py3.11.egg"
-    with zipfile.ZipFile(download("setuptools", "44.1.1")) as src, zipfile.ZipFile(egg, "w") as out:
-        for name in src.namelist():
-            if ".dist-info/" in name:
-                continue
-            data = src.read(name)
-            if name.endswith(".py"):
-                code = compile(data, name, "exec")
-                out.writestr(name + "c", importlib.util.MAGIC_NUMBER + b"\0" * 12 + marshal.dumps(code))
-            else:
-                out.writestr(name, data)
-        out.writestr("EGG-INFO/PKG-INFO", "Metadata-Version: 1.1\nName: setuptools\nVersion: 44.1.1\n")
+    egg = byte_code_egg(tmp_path)
     before = egg.read_bytes()
     run = cli("locate", "--json", str(tmp_path))
     assert run.code == 0, run.err

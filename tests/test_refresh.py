@@ -5,13 +5,17 @@ from __future__ import annotations
 import datetime
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from patcher.patchset import load_patchset
 
-from .conftest import cli, download, make_patchset, remake_wheel
+from .conftest import VenvFactory, cli, download, make_patchset, remake_wheel, snapshot
+
+ROOT = Path(__file__).resolve().parent.parent
 
 #: setuptools 99.0.0: 40 lines more at the top, and the line just before the patched one rewritten
 MOVE = b"# moved\n" * 40
@@ -132,3 +136,48 @@ def test_refresh_unknown_patch_and_unfetchable_release(future: Path, tmp_path: P
     code, _, err = cli("refresh", "zip-manifest-load", *opts)
     assert code == 2
     assert err.splitlines()[-1] == "pkgres-patcher refresh: the following arguments are required: --for"
+
+
+def test_refresh_of_an_installed_package_needs_a_patch_set_to_write_to(
+    future: Path, tmp_path: Path, venv_factory: VenvFactory
+) -> None:
+    """Installed (not from a checkout), the shipped patch set lies in site-packages: refresh
+    would write outside the package's RECORD, lost on reinstall. It refuses, changing nothing."""
+    source = tmp_path / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__", ".*_cache"),
+    )
+    env = venv_factory()
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", env.python, "install", "--quiet", str(source)],
+        check=True,
+        capture_output=True,
+    )
+    shipped = env.site / "patcher" / "patches"
+    assert (shipped / "series").is_file()
+    before = snapshot(shipped)
+    tool = str(env.root / "bin" / "pkgres-patcher")
+    argv = [tool, "refresh", "zip-manifest-load", "--for", "setuptools==99.0.0", "--no-index"]
+    argv += ["--find-links", str(future), "--cache-dir", str(tmp_path / "cache")]
+    run = subprocess.run(argv, capture_output=True, text=True, cwd=str(tmp_path))
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr.splitlines()[-1].endswith(
+        f"--patches: refresh writes a new variant into the patch set; the one shipped in {shipped} "
+        "is part of the installed package (outside its RECORD, lost on reinstall): pass --patches DIR with a "
+        "checkout's patch set"
+    )
+    assert snapshot(shipped) == before
+    # from a checkout (this one: an editable install), the checkout's patches/ is the default
+    from patcher._paths import checkout_patches_dir
+
+    assert checkout_patches_dir() == str(ROOT / "patches")
+    probe = subprocess.run(
+        [env.python, "-c", "from patcher._paths import checkout_patches_dir; print(checkout_patches_dir())"],
+        capture_output=True,
+        text=True,
+        cwd=str(tmp_path),
+        check=True,
+    )
+    assert probe.stdout == "None\n"

@@ -8,7 +8,9 @@ from patcher import _forked
 
 __all__ = [
     "MAX_SCAN_JOBS",
+    "add_cache_dir",
     "add_change_options",
+    "add_lock_dir",
     "add_release_options",
     "add_targets",
     "fuzz",
@@ -141,6 +143,27 @@ def add_change_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_cache_dir(parser: argparse.ArgumentParser, holds: str) -> None:
+    """``--cache-dir``: the same directory for every command (``$PKGRES_PATCHER_CACHE_DIR``)."""
+    parser.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help=f"the tool's cache directory, here for {holds} (default: $PKGRES_PATCHER_CACHE_DIR, else "
+        "pkgres-patcher in the user cache directory; a directory of the user's in the temporary directory "
+        "when that cannot be written)",
+    )
+
+
+def add_lock_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lock-dir",
+        metavar="DIR",
+        help="where the lock files of copies go (default: $PKGRES_PATCHER_LOCK_DIR, else $XDG_RUNTIME_DIR/"
+        "pkgres-patcher/locks, else ~/.cache/pkgres-patcher/locks, else a directory of the user's in the "
+        "temporary directory); every run that shares copies must use the same",
+    )
+
+
 def add_release_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--find-links",
@@ -150,9 +173,5 @@ def add_release_options(parser: argparse.ArgumentParser) -> None:
         help="also look for releases in DIR (passed to pip; repeatable)",
     )
     parser.add_argument("--no-index", action="store_true", help="do not use the package index (only --find-links)")
-    parser.add_argument(
-        "--cache-dir",
-        metavar="DIR",
-        help="where downloaded releases are kept (default: pkgres-patcher/releases in the user cache directory)",
-    )
+    add_cache_dir(parser, "downloaded releases, in DIR/releases")
     parser.add_argument("--patches", metavar="DIR", help="use the patch set in DIR instead of the one shipped")

@@ -7,7 +7,7 @@ from typing import TextIO
 
 from patcher import api
 from patcher.commands import EXIT_FAILED
-from patcher.commands._options import add_change_options, add_targets, scan_jobs
+from patcher.commands._options import add_cache_dir, add_change_options, add_lock_dir, add_targets, scan_jobs
 from patcher.commands.locate import report_problems
 from patcher.errors import PatcherError
 from patcher.model import CopyResult, Report
@@ -19,6 +19,10 @@ __all__ = ["add_arguments", "change", "json_failure", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_targets(parser)
     add_change_options(parser)
+    add_lock_dir(parser)
+    add_cache_dir(
+        parser, "archives kept as they were before a rewrite that cannot be undone byte for byte, in DIR/originals"
+    )
 
 
 def _needs_attention(result: CopyResult, check: bool) -> bool:
@@ -43,6 +47,8 @@ def change(args: argparse.Namespace, out: TextIO, err: TextIO, *, revert: bool) 
         wheels=args.wheels,
         exclude=args.exclude,
         one_file_system=args.one_file_system,
+        lock_dir=args.lock_dir,
+        cache_dir=args.cache_dir,
     )
     lines = err if args.diff else out
     if args.json:

@@ -64,6 +64,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         jobs=args.jobs,
         progress=progress(err, args.quiet),
     )
+    for note in report.notes:
+        warn(f"note: {note}", err)
     text = render(report, output_format(args), quiet=args.quiet)
     if args.output:
         try:

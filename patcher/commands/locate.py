@@ -8,7 +8,7 @@ from typing import TextIO
 
 from patcher import api
 from patcher.commands import EXIT_FAILED, EXIT_OK, warn
-from patcher.commands._options import add_targets, scan_jobs
+from patcher.commands._options import add_cache_dir, add_targets, scan_jobs
 from patcher.errors import PatcherError
 from patcher.model import CopyResult, Report, State
 from patcher.render import locate_json, locate_table
@@ -33,10 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="with --check, judge wheels lying in the scanned trees too (as apply --wheels would patch them)",
     )
+    add_cache_dir(parser, "the states remembered, in DIR/states")
 
 
 def report_problems(report: Report, err: TextIO) -> int:
     """Warnings and errors on stderr, one line each; the exit status they make."""
+    for note in report.notes:
+        warn(f"note: {note}", err)
     for result in report.results:
         for warning in result.warnings:
             warn(f"warning: {warning}", err)
@@ -69,6 +72,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         cache=not args.no_cache,
         exclude=args.exclude,
         one_file_system=args.one_file_system,
+        cache_dir=args.cache_dir,
     )
     out.write(locate_json(report) if args.json else locate_table(report.results, quiet=args.quiet))
     status = report_problems(report, err)

@@ -8,7 +8,7 @@ from typing import TextIO
 from patcher.commands import EXIT_FAILED, EXIT_FETCH, EXIT_OK, warn
 from patcher.commands._options import add_release_options
 from patcher.errors import FetchError, PatcherError
-from patcher.releases.index import Index, default_cache_dir
+from patcher.releases.index import Index
 from patcher.releases.refresh import refresh
 from patcher.releases.report import refresh_json
 from patcher.render import display
@@ -30,7 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     index = Index(tuple(args.find_links), args.no_index)
     try:
-        done = refresh(args.patch, args.for_, index, args.cache_dir or default_cache_dir(), args.patches)
+        done = refresh(
+            args.patch, args.for_, index, args.cache_dir, args.patches, note=lambda text: warn(f"note: {text}", err)
+        )
     except FetchError as exc:
         warn(f"cannot fetch {exc}", err)
         if args.json:

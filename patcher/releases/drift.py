@@ -9,9 +9,10 @@ check depends on the release.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import NamedTuple
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -24,6 +25,7 @@ from patcher.hunks import Mismatch, place_hunks
 from patcher.model import Action, PatchFit, Status
 from patcher.patchset import MEMBER, PatchSet, Variant
 from patcher.planning import PatchPlan, plan_copy
+from patcher.releases import workers
 from patcher.releases.index import Index, Memo, Release, Source, fetch_all, list_versions, read_sources
 
 __all__ = [
@@ -34,8 +36,10 @@ __all__ = [
     "Summary",
     "VariantSummary",
     "check_releases",
+    "check_requirements",
     "check_text",
     "judge",
+    "known_project",
     "resolve",
     "run_drift",
     "summarize",
@@ -226,6 +230,25 @@ def _parse_requirement(text: str) -> Requirement:
         raise UsageError("not a requirement", f"{text!r} ({str(exc).splitlines()[0]})") from None
 
 
+def known_project(req: Requirement) -> str:
+    """The canonical name of ``req``'s project, when it is one whose copies are known; a
+    :class:`UsageError` otherwise -- before any pip process is started, which for another project
+    would fetch (and, for an sdist, build) releases that hold no copy to check."""
+    project = canonicalize_name(req.name)
+    if project not in EXPECTED_COPY:
+        known = ", ".join(DEFAULT_PROJECTS[:-1]) + f" and {DEFAULT_PROJECTS[-1]}"
+        raise UsageError(req.name, f"no known copy of pkg_resources in it (only {known} are checked)")
+    return project
+
+
+def check_requirements(requirements: Sequence[str]) -> list[Requirement]:
+    """Each requirement parsed, its project one whose copies are known (else :class:`UsageError`)."""
+    parsed = [_parse_requirement(r) for r in requirements]
+    for req in parsed:
+        known_project(req)
+    return parsed
+
+
 def default_requirements(patchset: PatchSet) -> list[Requirement]:
     """The union of the patch set's declared ranges per project (pip: its own lines, else >= 8.0)."""
     by_project: dict[str, list[SpecifierSet]] = {}
@@ -255,13 +278,13 @@ def _list_or_error(project: str, index: Index) -> list[Version] | FetchError:
 
 def resolve(requirements: Sequence[str], patchset: PatchSet, index: Index) -> tuple[list[Release], list[FetchError]]:
     """The releases to check, oldest first per project; with no requirement: the covered ones + newest."""
-    explicit = [_parse_requirement(r) for r in requirements]
+    explicit = check_requirements(requirements)
     reqs = explicit or default_requirements(patchset)
     projects = list(dict.fromkeys(canonicalize_name(r.name) for r in reqs))
     releases: list[Release] = []
     errors: list[FetchError] = []
-    with ThreadPoolExecutor(max_workers=max(1, len(projects))) as pool:  # one pip process per project, at once
-        listings = list(pool.map(lambda p: _list_or_error(p, index), projects))
+    # one pip process per project, at once
+    listings = workers.parallel_map(lambda p: _list_or_error(p, index), projects, len(projects))
     for project, versions in zip(projects, listings):
         if isinstance(versions, FetchError):
             errors.append(versions)
@@ -315,6 +338,8 @@ class DriftReport(NamedTuple):
     summary: Summary
     #: the patch set's patches, in series order
     patches: tuple[str, ...] = ()
+    #: what the run could not do as usual and did otherwise (e.g. where it kept the releases)
+    notes: tuple[str, ...] = ()
 
     @property
     def drift(self) -> bool:
@@ -327,6 +352,9 @@ _WORKER_PATCHSET: PatchSet | None = None
 def _init_worker(patchset: PatchSet) -> None:
     global _WORKER_PATCHSET
     _WORKER_PATCHSET = patchset
+    # a Ctrl-C at the terminal reaches the whole process group: the parent stops the pool,
+    # and the workers say nothing (no traceback of theirs)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _check_in_worker(text: bytes) -> tuple[PatchFit, ...]:
@@ -337,11 +365,12 @@ def _check_in_worker(text: bytes) -> tuple[PatchFit, ...]:
 def _check_unique(texts: Mapping[str, bytes], patchset: PatchSet, jobs: int) -> dict[str, tuple[PatchFit, ...]]:
     """Check each distinct text once (by sha256); a process pool when there are enough of them."""
     keys = sorted(texts)
-    workers = min(jobs, os.cpu_count() or 1)
-    if len(keys) < POOL_THRESHOLD or workers < 2:
+    processes = min(jobs, os.cpu_count() or 1)
+    if len(keys) < POOL_THRESHOLD or processes < 2:
         return {k: check_text(texts[k], patchset) for k in keys}
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(patchset,)) as pool:
-        chunk = max(1, len(keys) // (workers * 4))
+    # leaving the block terminates the workers: an interrupted run does not wait for them
+    with multiprocessing.Pool(processes, initializer=_init_worker, initargs=(patchset,)) as pool:
+        chunk = max(1, len(keys) // (processes * 4))
         return dict(zip(keys, pool.map(_check_in_worker, [texts[k] for k in keys], chunksize=chunk)))
 
 
@@ -361,12 +390,11 @@ def check_releases(
     ordered = sorted(archives)
     memo: Memo = {}
     # threads: inflating releases the GIL, so reading overlaps on several cores
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for release, got in zip(ordered, pool.map(lambda r: _read_or_error(archives[r], memo), ordered)):
-            if isinstance(got, FetchError):
-                errors.append(FetchError(release.label, got.reason))
-            else:
-                read[release] = got
+    for release, got in zip(ordered, workers.parallel_map(lambda r: _read_or_error(archives[r], memo), ordered, jobs)):
+        if isinstance(got, FetchError):
+            errors.append(FetchError(release.label, got.reason))
+        else:
+            read[release] = got
     texts = {s.sha256: s.data for sources, _ in read.values() for s in sources}
     fits = _check_unique(texts, patchset, jobs)
     results = []

@@ -1,9 +1,12 @@
 """Upstream releases through ``pip``: list versions, download archives into a cache, read copies.
 
-The index is only ever reached by running ``python -m pip`` so that the user's pip
-configuration (index URL, proxies, certificates, find-links) applies; no host is named here.
-Only the ``pkg_resources`` source (and pip's ``_vendor/vendor.txt``) is read out of each
-wheel, egg or sdist; archives are never extracted.
+The index is reached by running ``python -m pip`` (listing, and downloading wheels) or, for an
+sdist, where that pip's configuration says (:mod:`patcher.releases.simple`: ``pip download``
+would build it), so that the user's pip configuration (index URL, proxies, certificates,
+find-links) applies; no host is named here. Only the ``pkg_resources`` source (and pip's
+``_vendor/vendor.txt``) is read out of each wheel, egg or sdist; archives are never extracted,
+and no code of a release is run. Pip processes run as :mod:`patcher.releases.workers`, which
+Ctrl-C stops at once.
 """
 
 from __future__ import annotations
@@ -11,14 +14,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from packaging.utils import (
@@ -32,6 +32,8 @@ from packaging.version import InvalidVersion, Version
 
 from patcher._paths import user_cache_dir
 from patcher.errors import FetchError, reason
+from patcher.releases import workers
+from patcher.releases.simple import SDIST_SUFFIXES, NoSdist, fetch_sdist
 
 __all__ = [
     "Index",
@@ -45,7 +47,7 @@ __all__ = [
     "read_sources",
 ]
 
-_ARCHIVE_SUFFIXES = (".whl", ".egg", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar")
+_ARCHIVE_SUFFIXES = (".whl", ".egg", *SDIST_SUFFIXES)
 # a copy inside an archive, once an sdist's "<name>-<version>/" and "src/" are stripped
 _COPY = re.compile(r"^(?:[A-Za-z0-9_]+/_vendor/)?pkg_resources(?:/__init__)?\.py$")
 _VENDOR_TXT = re.compile(r"^[A-Za-z0-9_]+/_vendor/vendor\.txt$")
@@ -68,7 +70,9 @@ class Index:
         return args
 
     def pip(self, *args: str) -> list[str]:
-        return [self.python, "-m", "pip", *args, "--disable-pip-version-check", *self.options()]
+        """A pip command line; pip's own cache is not used (ours holds the files: a second copy
+        would only take room, and in a sandbox pip would try to make ``~/.cache/pip``)."""
+        return [self.python, "-m", "pip", *args, "--disable-pip-version-check", "--no-cache-dir", *self.options()]
 
 
 @dataclass(frozen=True, order=True)
@@ -97,7 +101,8 @@ class Source:
 
 
 def default_cache_dir() -> str:
-    """``releases`` in the user cache directory (see :func:`patcher._paths.user_cache_dir`)."""
+    """``releases`` in the user cache directory (see :func:`patcher._paths.user_cache_dir`;
+    :func:`patcher._paths.cache_place` also falls back when it cannot be written)."""
     return os.path.join(user_cache_dir(), "releases")
 
 
@@ -106,7 +111,7 @@ def default_cache_dir() -> str:
 
 def _run(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
     try:
-        return subprocess.run(list(argv), capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
+        return workers.run(argv)
     except OSError as exc:
         raise FetchError(argv[0], reason(exc)) from None
 
@@ -160,6 +165,10 @@ def _archive_release(filename: str) -> Release | None:
             name, version, _build, _tags = parse_wheel_filename(filename)
         elif filename.endswith((".tar.gz", ".zip")):
             name, version = parse_sdist_filename(filename)
+        elif filename.endswith(SDIST_SUFFIXES):  # older sdists: .tar.bz2, .tgz, ...
+            stem = filename[: -len(next(s for s in SDIST_SUFFIXES if filename.endswith(s)))]
+            raw_name, _, raw_version = stem.rpartition("-")
+            return Release(canonicalize_name(raw_name), Version(raw_version)) if raw_name else None
         else:
             return None
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
@@ -171,8 +180,8 @@ def _cache_listing(directory: str) -> dict[Release, str]:
     """Every archive in one cache directory by release (a wheel preferred over an sdist)."""
     try:
         names = sorted(os.listdir(directory), key=lambda n: (not n.endswith(".whl"), n))
-    except FileNotFoundError:
-        return {}
+    except OSError:
+        return {}  # nothing cached (or no cache: fetching says why)
     listing: dict[Release, str] = {}
     for name in names:
         release = _archive_release(name)
@@ -181,14 +190,13 @@ def _cache_listing(directory: str) -> dict[Release, str]:
     return listing
 
 
-def _download(release: Release, directory: str, index: Index, formats: Sequence[str]) -> str | FetchError:
-    os.makedirs(directory, exist_ok=True)
-    scratch = tempfile.mkdtemp(prefix=".download-", dir=directory)
-    try:
+def _download_wheel(release: Release, directory: str, index: Index) -> str | FetchError:
+    """A wheel of ``release`` through ``pip download`` (a wheel is only unpacked, never run)."""
+    with workers.scratch_dir(directory) as scratch:
         argv = index.pip(
-            "download", "--no-deps", "--ignore-requires-python", "--quiet", "-d", scratch, *formats, release.requirement
+            "download", "--no-deps", "--ignore-requires-python", "--quiet", "--only-binary", ":all:", "-d", scratch
         )
-        proc = _run(argv)
+        proc = _run([*argv, release.requirement])
         got = [n for n in os.listdir(scratch) if _archive_release(n) == release]
         if proc.returncode != 0 or not got:
             return FetchError(
@@ -197,23 +205,33 @@ def _download(release: Release, directory: str, index: Index, formats: Sequence[
         target = os.path.join(directory, got[0])
         os.replace(os.path.join(scratch, got[0]), target)
         return target
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def fetch(release: Release, cache_dir: str, index: Index) -> str:
-    """The archive of ``release``: from the cache, else ``pip download`` (wheel first, then sdist)."""
+    """The archive of ``release``: from the cache, else a wheel through ``pip download``, else the
+    sdist as a file (:func:`patcher.releases.simple.fetch_sdist`: never prepared by pip)."""
     directory = os.path.join(cache_dir, release.project)
     cached = _cache_listing(directory).get(release)
     if cached is not None:
         return cached
-    got = _download(release, directory, index, ("--only-binary", ":all:"))
-    if isinstance(got, FetchError):
-        sdist = _download(release, directory, index, ("--no-binary", ":all:"))
-        if isinstance(sdist, FetchError):
-            raise got
-        got = sdist
-    return got
+    try:
+        os.makedirs(directory, exist_ok=True)
+        got = _download_wheel(release, directory, index)
+    except OSError as exc:
+        raise FetchError(release.label, f"{exc.filename or directory}: {reason(exc)}") from None
+    if not isinstance(got, FetchError):
+        return got
+    try:
+        return fetch_sdist(
+            release.project,
+            release.version,
+            directory,
+            find_links=index.find_links,
+            no_index=index.no_index,
+            python=index.python,
+        )
+    except NoSdist:
+        raise got from None
 
 
 def fetch_all(
@@ -243,15 +261,17 @@ def fetch_all(
         except FetchError as exc:
             return exc
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for release, got in zip(missing, pool.map(one, missing)):
-            done += 1
-            if isinstance(got, FetchError):
-                errors.append(got)
-            else:
-                archives[release] = got
-            if progress is not None:
-                progress(done, len(releases))
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, len(releases))
+
+    for release, got in zip(missing, workers.parallel_map(one, missing, jobs, tick)):
+        if isinstance(got, FetchError):
+            errors.append(got)
+        else:
+            archives[release] = got
     return archives, errors
 
 

@@ -12,18 +12,19 @@ from __future__ import annotations
 import datetime
 import difflib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from patcher._paths import cache_place, checkout_patches_dir, default_patches_dir
 from patcher.atomic import write_text
-from patcher.errors import FetchError, RefreshError, UsageError
+from patcher.errors import FetchError, RefreshError, UsageError, reason
 from patcher.hunks import Placement, apply_hunks, place_hunks
 from patcher.model import Status
 from patcher.patchset import RANGES_FIELD, Patch, PatchSet, Variant, load_patchset
-from patcher.releases.drift import MAX_FUZZ, PatchResult, Result, check_text, judge
+from patcher.releases.drift import MAX_FUZZ, PatchResult, Result, check_text, judge, known_project
 from patcher.releases.index import Index, Release, Source, fetch, list_versions, read_sources
 
 __all__ = ["Refreshed", "refresh"]
@@ -44,9 +45,25 @@ class Refreshed:
 
 def _requirement(text: str) -> Requirement:
     try:
-        return Requirement(text)
+        req = Requirement(text)
     except InvalidRequirement as exc:
         raise UsageError("--for", f"not a requirement: {text!r} ({str(exc).splitlines()[0]})") from None
+    known_project(req)
+    return req
+
+
+def _writable_patches(patches_dir: str | None) -> str | None:
+    """The patch set to write to: ``patches_dir``, else the default one only when it is a
+    checkout's. The one installed inside the package lies in site-packages, outside the
+    package's RECORD: a variant written there is lost on reinstall."""
+    if patches_dir is not None or checkout_patches_dir() is not None:
+        return patches_dir
+    raise UsageError(
+        "--patches",
+        f"refresh writes a new variant into the patch set; the one shipped in {default_patches_dir()} is part of "
+        "the installed package (outside its RECORD, lost on reinstall): pass --patches DIR with a checkout's "
+        "patch set",
+    )
 
 
 def _patch(patchset: PatchSet, name: str) -> Patch:
@@ -134,16 +151,23 @@ def _write_variant(patchset: PatchSet, patch: str, name: str, text: str, before:
     series_path = os.path.join(patchset.root, "series")
     if os.path.lexists(path) or any(v.id == f"{patch}/{name}" for v in patchset.variants):
         raise RefreshError(path, f"variant {patch}/{name} already exists; not overwriting it")
-    with open(series_path, encoding="utf-8", newline="") as f:
-        series = _insert_series(f.read(), entry, before)
+    try:
+        with open(series_path, encoding="utf-8", newline="") as f:
+            series = _insert_series(f.read(), entry, before)
+    except OSError as exc:
+        raise RefreshError(series_path, reason(exc)) from None
     try:
         write_text(path, text, exclusive=True)
     except FileExistsError:
         raise RefreshError(path, f"variant {patch}/{name} already exists; not overwriting it") from None
+    except OSError as exc:
+        raise RefreshError(path, reason(exc)) from None
     try:
         write_text(series_path, series)
-    except BaseException:
+    except BaseException as exc:
         os.unlink(path)
+        if isinstance(exc, OSError):
+            raise RefreshError(series_path, reason(exc)) from None
         raise
     return path
 
@@ -152,16 +176,22 @@ def refresh(
     patch_name: str,
     requirement: str,
     index: Index,
-    cache_dir: str,
+    cache_dir: str | None = None,
     patches_dir: str | None = None,
     today: datetime.date | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> Refreshed:
-    """Write a variant of ``patch_name`` for the newest release matching ``requirement``."""
+    """Write a variant of ``patch_name`` for the newest release matching ``requirement``, fetched
+    into ``releases`` of ``cache_dir`` (see :func:`patcher._paths.cache_place`; ``note`` is told
+    when that is not the usual place, and where)."""
     req = _requirement(requirement)
-    patchset = load_patchset(patches_dir)
+    patchset = load_patchset(_writable_patches(patches_dir))
     patch = _patch(patchset, patch_name)
+    place = cache_place("releases", cache_dir)
+    if place.note and note is not None:
+        note(place.note)
     release, newest = _newest(req, index)
-    sources, vendored = read_sources(fetch(release, cache_dir, index))
+    sources, vendored = read_sources(fetch(release, place.path, index))
     source = _source(release, sources)
     current = _result(release, source, patchset, vendored).get(patch.name)
     if current is not None and current.status is Status.CLEAN:

@@ -3,7 +3,8 @@
 Finding a copy never modifies anything. The parts, each readable alone: :mod:`.rules` (which
 paths are copies), :mod:`.metadata` and :mod:`.upstream` (what the files around a copy say of
 it), :mod:`.owners` (who installed it), :mod:`.archives` (copies in eggs and wheels),
-:mod:`.walk` (the walk), :mod:`.sharing` (the walk shared between processes) and
+:mod:`.walk` (the walk), :mod:`.sharing` (the walk shared between processes), :mod:`.packages`
+(conda, dpkg and rpm packages that installed a copy) and
 :mod:`.interpreters` (the ``sys.path`` to scan).
 
 Imports are kept to what a scan needs: ``locate`` is timed against ``find``, and a Python
@@ -54,4 +55,9 @@ def scan(
     finally:
         if collecting:
             gc.enable()
-    return walker.result()
+    found = walker.result()
+    if not found.copies:
+        return found
+    from patcher.scan.packages import with_packages
+
+    return found._replace(copies=with_packages(found.copies))

@@ -11,7 +11,7 @@ import os
 from typing import Any, NamedTuple
 
 from patcher.errors import ArchiveError, ScanError
-from patcher.model import Container, Copy, Dist
+from patcher.model import Container, Copy, Dist, Manager, Package
 
 __all__ = ["Findings", "decode", "encode", "split", "split_by_size"]
 
@@ -97,6 +97,9 @@ def _flatten(copy: Copy) -> tuple[Any, ...]:
         copy.record_entry,
         dist(copy.vendor_pip),
         copy.bundled_by,
+        copy.via,
+        None if copy.package is None else (copy.package.manager.value, *copy.package[1:]),
+        copy.view_records,
     )
 
 
@@ -105,7 +108,23 @@ def _plain_dist(dist: Dist | None) -> tuple[str, str] | None:
 
 
 def _unflatten(flat: Any) -> Copy:
-    file, member, container, vendored_by, owner, upstream, sha256, conflicts, record, entry, vendor_pip, bundled = flat
+    (
+        file,
+        member,
+        container,
+        vendored_by,
+        owner,
+        upstream,
+        sha256,
+        conflicts,
+        record,
+        entry,
+        vendor_pip,
+        bundled,
+        via,
+        package,
+        view_records,
+    ) = flat
     dist = _dist_of
     return Copy(
         file,
@@ -120,6 +139,9 @@ def _unflatten(flat: Any) -> Copy:
         entry,
         dist(vendor_pip),
         bundled,
+        via,
+        None if package is None else Package(Manager(package[0]), *package[1:]),
+        tuple(tuple(r) for r in view_records),
     )
 
 

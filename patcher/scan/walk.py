@@ -74,6 +74,8 @@ class Walker:
         self.errors: list[ScanError] = []
         self.texts: dict[str, bytes] = {}
         self.owners = Owners()
+        #: the paths named (a copy whose real path lies below one was found without a symlink)
+        self.roots: list[str] = []
 
     # the walk
 
@@ -86,6 +88,8 @@ class Walker:
         root = os.path.abspath(root)
         if self._excluded is not None and self._excluded(os.path.basename(root), root):
             return
+        if not sys_path_entry:
+            self.roots.append(root)
         try:
             st = os.stat(root)
         except FileNotFoundError as exc:
@@ -316,7 +320,7 @@ class Walker:
         if found is None:
             return False
         for copy in found.copies:
-            self.copies.setdefault((copy.file, copy.member), copy)
+            self._add(copy)
         for digest, text in found.texts.items():
             self.texts.setdefault(digest, text)
         self.errors.extend(found.errors)
@@ -330,27 +334,43 @@ class Walker:
         if name.endswith(".egg") or name.endswith(".whl"):
             container = Container.EGG_ZIP if name.endswith(".egg") else Container.WHEEL
             try:
-                for copy, data in scan_archive(path, container):
-                    self.copies.setdefault((copy.file, copy.member), copy)
-                    self.texts.setdefault(copy.sha256, data)
+                found = scan_archive(path, container)
             except ScanError as exc:
                 self.errors.append(exc)
+                return
+            real = os.path.realpath(path) if found else path  # rewritten there: a link to it stays
+            for copy, data in found:
+                self._add(copy if real == path else copy._replace(file=real, via=path))
+                self.texts.setdefault(copy.sha256, data)
         elif name == MODULE or name == INIT:
             self._check(path)
 
     def _check(self, path: str) -> bool:
-        """Record ``path`` if it is a copy of pkg_resources; whether it is a file at all."""
+        """Record ``path`` if it is a copy of pkg_resources; whether it is a file at all.
+
+        A copy is recorded at its real path, where it is written: through a symlinked file or
+        directory (a Spack view, a stow tree) it is the file it points to, its owner the
+        distribution whose RECORD lists that file.
+        """
         if not os.path.isfile(path):
             return False
         parts = path.split(os.sep)
-        base = os.sep  # parts[0] is '' for an absolute path
-        decided = import_root(parts[1:], DirIsPackage(base))
+        decided = import_root(parts[1:], DirIsPackage(os.sep))  # parts[0] is '' for an absolute path
         if decided is None:
             return True
+        via_root = _root(parts, decided[0])
+        real = os.path.realpath(path)  # for copies only: the walk itself never resolves links
+        via = None
+        if real != path:
+            via = path
+            real_parts = real.split(os.sep)
+            real_decided = import_root(real_parts[1:], DirIsPackage(os.sep))
+            if real_decided is not None:  # else read what lies around the link instead
+                parts, decided = real_parts, real_decided
         root_depth, vendored_by = decided
-        root = os.sep + os.path.join(*parts[1 : root_depth + 1]) if root_depth else os.sep
+        root = _root(parts, root_depth)
         try:
-            with open(path, "rb") as f:
+            with open(real, "rb") as f:
                 data = f.read()
         except FileNotFoundError:
             return False
@@ -365,17 +385,24 @@ class Walker:
         if root.endswith(".egg"):
             egg_owner = read_small(os.path.join(root, "EGG-INFO", "PKG-INFO"), parse_pkg_info)
             container = Container.EGG_DIR if os.path.isdir(os.path.join(root, "EGG-INFO")) else Container.DIRECTORY
-        owner, conflicts, record, entry = self.owners.claim(root, path)
+        owner, conflicts, record, entry = self.owners.claim(root, real)
+        view_records: tuple[tuple[str, str], ...] = ()
+        if via is not None:
+            # a view's own RECORD lists the link: what is read through it changes too
+            view_owner, view_conflicts, view_record, view_entry = self.owners.claim(via_root, via)
+            if view_record is not None and view_entry is not None and not _same_file(view_record, record):
+                view_records = ((view_record, view_entry),)
+            owner = owner or view_owner
+            conflicts = tuple(dict.fromkeys(d for d in (*conflicts, *view_conflicts) if d != owner))
         if owner is None:
             owner = egg_owner
         if owner is None and vendored_by is not None:
             owner = self.owners.claim(root, os.path.join(root, vendored_by, INIT))[0]
         digest = hashlib.sha256(data).hexdigest()
         self.texts.setdefault(digest, data)
-        self.copies.setdefault(
-            (path, None),
+        self._add(
             Copy(
-                file=path,
+                file=real,
                 member=None,
                 container=container,
                 vendored_by=vendored_by,
@@ -386,12 +413,33 @@ class Walker:
                 record=record,
                 record_entry=entry,
                 vendor_pip=vendoring_pip(owner, vendored_by),
-            ),
+                via=via,
+                view_records=view_records,
+            )
         )
         return True
 
+    def _add(self, copy: Copy) -> None:
+        """Keep one copy per real file: the one found without a symlink, else the first link
+        in path order (the same however the walk was shared), with every view's RECORD met."""
+        key = (copy.file, copy.member)
+        known = self.copies.get(key)
+        if known is None:
+            self.copies[key] = copy
+            return
+        keep, other = (
+            (copy, known) if known.via is not None and (copy.via is None or copy.via < known.via) else (known, copy)
+        )
+        records = tuple(sorted(set(keep.view_records) | set(other.view_records)))
+        self.copies[key] = keep._replace(view_records=records) if records != keep.view_records else keep
+
     def result(self) -> ScanResult:
-        copies = tuple(sorted(self.copies.values(), key=lambda c: (c.file, c.member or "")))
+        # a copy met through a link first, and without one in a later tree, was not only reached via
+        roots = tuple(root.rstrip(os.sep) + os.sep for root in self.roots)
+        found = (
+            c._replace(via=None) if c.via is not None and c.file.startswith(roots) else c for c in self.copies.values()
+        )
+        copies = tuple(sorted(found, key=lambda c: (c.file, c.member or "")))
         errors = tuple(sorted(self.errors, key=str))  # the same order however the walk was shared
         return ScanResult(copies, errors, self.texts, self.processes)
 
@@ -402,6 +450,21 @@ def _identity(path: str) -> tuple[int, int] | None:
     except OSError:
         return None
     return st.st_dev, st.st_ino
+
+
+def _root(parts: list[str], depth: int) -> str:
+    """The import root ``depth`` parts down the absolute path split into ``parts``."""
+    return os.sep + os.path.join(*parts[1 : depth + 1]) if depth else os.sep
+
+
+def _same_file(path: str, other: str | None) -> bool:
+    """Whether two paths name one file (a view's RECORD may be a link to the store's)."""
+    if other is None:
+        return False
+    try:
+        return os.path.samefile(path, other)
+    except OSError:
+        return False
 
 
 def _gone(exc: OSError) -> bool:

@@ -1,0 +1,104 @@
+"""conda-meta upkeep: a conda package's record of its files, kept true to what is on disk.
+
+``<prefix>/conda-meta/<name>-<version>-<build>.json`` lists each file under
+``paths_data.paths[]`` with ``_path`` (prefix-relative), ``sha256``, ``sha256_in_prefix`` (newer
+conda) and ``size_in_bytes``: ``conda doctor`` and the like compare them with the file. Only
+those values of the file's entry are rewritten, in the text as written -- every other byte of
+the record stays, whatever its formatting -- so that a revert, which gives the file its
+original bytes, gives the record its original bytes too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from patcher.atomic import atomic_write
+from patcher.errors import WriteError, reason
+
+__all__ = ["rewrite_paths_data_text", "update_conda_meta"]
+
+#: JSON tokens: strings, brackets, separators and bare scalars (numbers, true/false/null)
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
+#: the values of an entry that describe the file's bytes
+_HASHES = ("sha256", "sha256_in_prefix")
+_SIZE = "size_in_bytes"
+
+
+def rewrite_paths_data_text(text: str, entry: str, data: bytes) -> str | None:
+    """The record's text with the hash and size of ``entry`` set for ``data``; None when
+    nothing changes (or the record does not list it)."""
+    spans = _entry_values(text, entry)
+    if spans is None:
+        return None
+    digest = json.dumps(hashlib.sha256(data).hexdigest())
+    wanted = {key: digest for key in _HASHES} | {_SIZE: str(len(data))}
+    edits = sorted(
+        ((start, end, wanted[key]) for key, (start, end) in spans.items() if key in wanted),
+        reverse=True,
+    )
+    new = text
+    for start, end, value in edits:
+        if new[start:end] != value:
+            new = new[:start] + value + new[end:]
+    return None if new == text else new
+
+
+def _entry_values(text: str, entry: str) -> dict[str, tuple[int, int]] | None:
+    """Where the scalar values of the object whose ``_path`` is ``entry`` lie in ``text``."""
+    # one frame per open object (its values' spans) or array (None); objects alternate key, value
+    frames: list[dict[str, tuple[int, int]] | None] = []
+    keys: list[str | None] = []
+    expect_key: list[bool] = []
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        first = token[0]
+        if first == "{" or first == "[":
+            frames.append({} if first == "{" else None)
+            keys.append(None)
+            expect_key.append(first == "{")
+        elif first == "}" or first == "]":
+            if not frames:
+                return None
+            frame = frames.pop()
+            keys.pop()
+            expect_key.pop()
+            if frame is not None and "_path" in frame:
+                start, end = frame["_path"]
+                try:
+                    if json.loads(text[start:end]) == entry:
+                        return frame
+                except ValueError:
+                    return None
+        elif first == ":":
+            if expect_key:
+                expect_key[-1] = False
+        elif first == ",":
+            if frames and frames[-1] is not None:
+                expect_key[-1] = True
+        elif frames and frames[-1] is not None:
+            values = frames[-1]
+            if expect_key[-1]:
+                try:
+                    keys[-1] = json.loads(token)
+                except ValueError:
+                    return None
+            elif keys[-1] is not None:
+                values[str(keys[-1])] = (match.start(), match.end())
+    return None
+
+
+def update_conda_meta(meta: str, entry: str, data: bytes) -> None:
+    """Keep a ``conda-meta`` record true to ``entry``'s bytes now on disk (hash and size)."""
+    try:
+        with open(meta, encoding="utf-8", newline="") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return  # the package was removed meanwhile
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WriteError(meta, reason(exc)) from None
+    new = rewrite_paths_data_text(text, entry, data)
+    if new is not None:
+        payload = new.encode("utf-8")
+        atomic_write(meta, lambda f: f.write(payload))
