@@ -242,7 +242,6 @@ def drift(
     return report._replace(notes=(place.note,) if place.note else ())
 
 
-
 def verify(
     paths: Iterable[str] = (),
     *,
