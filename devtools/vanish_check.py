@@ -279,12 +279,13 @@ sys.stdout.write("RESULT " + json.dumps(out) + "\n")
 def resolve_python(spec: str) -> str:
     if os.path.sep in spec or spec.startswith("python"):
         return shutil.which(spec) or spec
-    versions = subprocess.run(["pyenv", "versions", "--bare"], capture_output=True, text=True).stdout.split()
-    match = [v for v in versions if v == spec or v.startswith(spec + ".")]
-    if not match:
-        raise SystemExit(f"no pyenv version matching {spec!r} (have {', '.join(versions)})")
-    prefix = subprocess.run(["pyenv", "prefix", match[-1]], capture_output=True, text=True).stdout.strip()
-    return os.path.join(prefix, "bin", "python")
+    sys.path.insert(0, os.path.dirname(HERE))
+    from patcher.verification.interpreters import pyenv_python
+
+    found = pyenv_python(spec)
+    if found is None:
+        raise SystemExit(f"no pyenv version matching {spec!r}")
+    return found
 
 
 def prepare(release: str, dest: str) -> tuple[str, str]:

@@ -8,6 +8,7 @@ The library (see :mod:`patcher.api`)::
     report = patcher.apply(["/prefix"])         # patch them (patcher.revert undoes it)
     found = patcher.locate(["/prefix"])         # only find them
     drift = patcher.drift(["setuptools>=80"])   # how the patch set fits upstream releases
+    proof = patcher.verify(["/prefix"])         # run each copy while distributions vanish
 
 Functions return results (:class:`~patcher.model.Report`, ...) and raise
 :class:`~patcher.errors.PatcherError`; nothing here prints. The names are imported when first
@@ -32,6 +33,7 @@ __all__ = [
     "inspect",
     "locate",
     "revert",
+    "verify",
 ]
 
 _LAZY = {
@@ -40,6 +42,7 @@ _LAZY = {
     "inspect": "patcher.api",
     "locate": "patcher.api",
     "revert": "patcher.api",
+    "verify": "patcher.api",
     "Copy": "patcher.model",
     "CopyResult": "patcher.model",
     "Report": "patcher.model",
@@ -48,7 +51,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from patcher.api import apply, drift, inspect, locate, revert
+    from patcher.api import apply, drift, inspect, locate, revert, verify
     from patcher.errors import PatcherError
     from patcher.model import Copy, CopyResult, Report, State
 

@@ -21,8 +21,12 @@ if TYPE_CHECKING:
     from patcher.patchset import PatchSet
     from patcher.releases.drift import DriftReport
     from patcher.scan.interpreters import Interpreter
+    from patcher.verification.results import VerifyReport
 
-__all__ = ["apply", "drift", "inspect", "locate", "revert", "select"]
+__all__ = ["VerifyProgress", "apply", "drift", "inspect", "locate", "revert", "select", "verify"]
+
+#: ``verify``'s progress: called with a short line saying what runs now
+VerifyProgress = Callable[[str], None]
 
 
 def locate(
@@ -234,3 +238,31 @@ def drift(
     place = cache_place("releases", cache_dir)
     report = run_drift(requirements, patchset, Index(tuple(find_links), no_index), place.path, jobs, progress)
     return report._replace(notes=(place.note,) if place.note else ())
+
+
+def verify(
+    paths: Iterable[str] = (),
+    *,
+    pythons: Iterable[str] = (),
+    jobs: int = 1,
+    quick: bool = False,
+    patches: str | None = None,
+    exclude: Iterable[str] = (),
+    one_file_system: bool = False,
+    progress: VerifyProgress | None = None,
+) -> VerifyReport:
+    """Run every copy found (as :func:`locate` finds them) in a real interpreter against a
+    scratch site whose distributions vanish while it scans; nothing of the user's tree is written.
+
+    Each copy runs on the first of ``pythons`` (else its prefix's own interpreter, the
+    ``pythonX.Y`` its path names, the running one, the Pythons its release supported) on which
+    its pristine text runs; ``jobs`` probe processes at once; ``quick`` skips the fault sweep.
+    """
+    from patcher.verification.results import VerifyReport
+    from patcher.verification.run import verify_copy
+
+    pythons = list(pythons)
+    patchset = _load_patchset(patches)
+    found = locate(paths, pythons=pythons, jobs=jobs, exclude=exclude, one_file_system=one_file_system)
+    results = tuple(verify_copy(c, patchset, pythons, quick=quick, jobs=jobs, progress=progress) for c in found.copies)
+    return VerifyReport(results, found.errors)

@@ -7,12 +7,10 @@ survives between runs: ``$PKGRES_PATCHER_TEST_CACHE`` or ``~/.cache/pkgres-patch
 from __future__ import annotations
 
 import email.parser
-import glob
 import importlib.resources
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -96,18 +94,9 @@ def wheel_version(wheel: Path) -> str:
 
 def pyenv_python(version: str) -> str | None:
     """The pyenv interpreter for ``version`` (e.g. ``2.7``), or None when pyenv lacks it."""
-    pyenv = shutil.which("pyenv")
-    roots = []
-    if pyenv:
-        proc = subprocess.run([pyenv, "root"], capture_output=True, text=True, check=False)
-        if proc.returncode == 0:
-            roots.append(proc.stdout.strip())
-    roots.append(os.path.expanduser("~/.pyenv"))
-    for root in roots:
-        for candidate in sorted(glob.glob(os.path.join(root, "versions", f"{version}.*", "bin", "python"))):
-            if os.access(candidate, os.X_OK):
-                return candidate
-    return None
+    from patcher.verification.interpreters import pyenv_python as find
+
+    return find(version)
 
 
 def require_python(version: str) -> str:
@@ -203,7 +192,7 @@ class CliRun(NamedTuple):
 
 
 #: the JSON Schemas shipped in ``patcher/schemas``, by name; ``apply`` describes ``revert`` too
-SCHEMA_FILES = ("locate", "apply", "drift", "refresh")
+SCHEMA_FILES = ("locate", "apply", "drift", "refresh", "verify")
 
 
 def load_schema(name: str) -> dict[str, Any]:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from patcher.verification import scratch
+
 from .conftest import cli, download, require_python
 
 DRIVER = r"""
@@ -90,33 +92,14 @@ def extract(wheel: Path, site: Path) -> None:
 
 
 def make_victim(site: Path, kind: str, pyver: str) -> Path:
-    """A small distribution of the given kind, installed the way its tool did."""
-    pkg_info = f"Metadata-Version: 1.1\nName: {VICTIM_NAME}\nVersion: 1.0\n"
-    if kind == "egg-zip":
-        egg = site / f"{VICTIM_NAME}-1.0-py{pyver}.egg"
-        with zipfile.ZipFile(egg, "w") as zf:
-            zf.writestr(f"{VICTIM_NAME}/__init__.py", "")
-            zf.writestr("EGG-INFO/PKG-INFO", pkg_info)
-            zf.writestr("EGG-INFO/top_level.txt", f"{VICTIM_NAME}\n")
-        (site / "easy-install.pth").write_text(f"./{egg.name}\n")
-        return egg
-    if kind == "egg-dir":
-        egg = site / f"{VICTIM_NAME}-1.0-py{pyver}.egg"
-        (egg / VICTIM_NAME).mkdir(parents=True)
-        (egg / VICTIM_NAME / "__init__.py").write_text("")
-        (egg / "EGG-INFO").mkdir()
-        (egg / "EGG-INFO" / "PKG-INFO").write_text(pkg_info)
-        (site / "easy-install.pth").write_text(f"./{egg.name}\n")
-        return egg
-    if kind == "egg-info":
-        meta = site / f"{VICTIM_NAME}-1.0-py{pyver}.egg-info"
-        meta.mkdir()
-        (meta / "PKG-INFO").write_text(pkg_info)
-        return meta
-    meta = site / f"{VICTIM_NAME}-1.0.dist-info"
-    meta.mkdir()
-    (meta / "METADATA").write_text(pkg_info.replace("1.1", "2.1"))
-    return meta
+    """A small distribution of the given kind, installed the way its tool did (the victims
+    ``verify`` builds: :func:`patcher.verification.scratch.make_victim`)."""
+    victim = scratch.make_victim(str(site), _KIND.get(kind, kind), VICTIM_NAME, pyver, entry_points=False)
+    return Path(victim.roots[0])
+
+
+#: this module's names for the kinds of :mod:`patcher.verification.scratch`
+_KIND = {"egg-info": "egg-info-dir"}
 
 
 #: (project, version, Python it runs on, module, requirement to resolve)

@@ -56,6 +56,13 @@ COMMANDS: dict[str, CommandInfo] = {
         "Revert the patch set on every copy (same targets as locate). Exit 0 when every copy ends unpatched; "
         "with --check (a dry run), exit 1 when any copy would change.",
     ),
+    "verify": CommandInfo(
+        "patcher.commands.verify",
+        "prove each copy survives distributions vanishing",
+        "Run each copy's own code in a real interpreter against a scratch site whose distributions vanish "
+        "while it scans (race replay), fail one call at a time (fault sweep; not with --quick), and compare "
+        "what it lists with its pristine text. Exit 0 only when every copy passes.",
+    ),
     "drift": CommandInfo(
         "patcher.commands.drift",
         "check the patch set against upstream releases",

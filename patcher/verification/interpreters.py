@@ -1,0 +1,115 @@
+"""Which interpreters can run a copy: the ones asked for (``--python``), else the prefix's own,
+the ``pythonX.Y`` an egg's name or a ``lib/pythonX.Y`` directory names (on ``PATH`` or through
+pyenv), and, for a copy too old for those, the Pythons its release said it supported."""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable, Sequence
+from functools import cache
+
+from patcher.model import Container, Copy
+
+__all__ = ["candidates", "find_python", "pyenv_python", "supported_pythons", "version_of"]
+
+_LIB_PYTHON = re.compile(r"^python(\d+\.\d+)$")
+_EGG_TAG = re.compile(r"-py(\d+\.\d+)(?:-[^/]*)?\.egg$")
+_CLASSIFIER = re.compile(r"^Classifier:\s*Programming Language :: Python :: (\d+\.\d+)\s*$", re.MULTILINE)
+
+
+@cache
+def version_of(python: str) -> str | None:
+    """``X.Y`` of an interpreter, asked; None when it does not run."""
+    try:
+        proc = subprocess.run(
+            [python, "-S", "-c", "import sys; sys.stdout.write('%d.%d' % sys.version_info[:2])"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    answer = proc.stdout.strip()
+    return answer if proc.returncode == 0 and re.fullmatch(r"\d+\.\d+", answer) else None
+
+
+def pyenv_python(version: str) -> str | None:
+    """pyenv's interpreter of ``version`` (``2.7``: the newest 2.7.z), or None."""
+    roots = []
+    pyenv = shutil.which("pyenv")
+    if pyenv:
+        proc = subprocess.run([pyenv, "root"], capture_output=True, text=True, check=False)
+        if proc.returncode == 0 and proc.stdout.strip():
+            roots.append(proc.stdout.strip())
+    roots.append(os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv"))
+    for root in roots:
+        found = glob.glob(os.path.join(root, "versions", f"{version}.*", "bin", "python"))
+        found.sort(key=lambda p: [int(x) for x in re.findall(r"\d+", p.split(os.sep)[-3])])
+        for candidate in reversed(found):
+            if os.access(candidate, os.X_OK):
+                return candidate
+    return None
+
+
+@cache
+def find_python(version: str) -> str | None:
+    """An interpreter of Python ``version``: ``pythonX.Y`` on PATH when it runs as that version
+    (a pyenv shim may not), else pyenv's."""
+    on_path = shutil.which(f"python{version}")
+    if on_path and version_of(on_path) == version:
+        return on_path
+    found = pyenv_python(version)
+    return found if found and version_of(found) == version else None
+
+
+def _prefix_pythons(path: str) -> list[str]:
+    """The interpreters of the prefix a path lies in (``<prefix>/lib/pythonX.Y/...``), and the
+    versions named by ``lib/pythonX.Y`` or an egg's ``-pyX.Y`` tag, found elsewhere."""
+    parts = os.path.abspath(path).split(os.sep)
+    found: list[str] = []
+    for i, part in enumerate(parts):
+        match = _LIB_PYTHON.match(part)
+        if match and i >= 1 and parts[i - 1] in ("lib", "lib64"):
+            prefix = os.sep.join(parts[: i - 1]) or os.sep
+            version = match.group(1)
+            for name in (f"python{version}", "python3" if version.startswith("3") else "python2", "python"):
+                exe = os.path.join(prefix, "bin", name)
+                if os.access(exe, os.X_OK) and version_of(exe) == version:
+                    found.append(exe)
+                    break
+            other = find_python(version)
+            if other:
+                found.append(other)
+    egg = _EGG_TAG.search(path)
+    if egg:
+        other = find_python(egg.group(1))
+        if other:
+            found.append(other)
+    return found
+
+
+def candidates(copy: Copy, pythons: Sequence[str]) -> list[str]:
+    """The interpreters to try for ``copy``, best first: those asked for; else its prefix's
+    own and the version its path names; else the running interpreter."""
+    if pythons:
+        return list(dict.fromkeys(pythons))
+    where = copy.file if copy.container is not Container.EGG_DIR else copy.file.split(".egg" + os.sep)[0] + ".egg"
+    found = _prefix_pythons(where)
+    found.append(sys.executable)
+    return list(dict.fromkeys(found))
+
+
+def supported_pythons(metadata: Iterable[str]) -> list[str]:
+    """The Pythons (``X.Y``, newest first) a release's metadata lists in its classifiers, found."""
+    versions: set[str] = set()
+    for text in metadata:
+        versions.update(_CLASSIFIER.findall(text))
+    ordered = sorted(versions, key=lambda v: tuple(int(x) for x in v.split(".")), reverse=True)
+    return [exe for exe in (find_python(v) for v in ordered) if exe]

@@ -1,0 +1,275 @@
+"""Verifying one copy: its own code run in a real interpreter against a scratch site whose
+distributions vanish (race replay) or whose files fail one call at a time (fault sweep).
+
+Every run is a fresh process started with ``-S -B -E``: nothing of the user's site is on its
+``sys.path`` and nothing is written next to the code it imports. The copy runs from scratch
+directories (see :mod:`.scratch`), so the user's tree is only read.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib.resources
+import json
+import os
+import subprocess
+import tempfile
+import zipfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, NamedTuple
+
+from patcher import copyio
+from patcher.errors import PatcherError
+from patcher.model import Container, Copy
+from patcher.patchset import MEMBER, PatchSet
+from patcher.planning import plan_copy
+from patcher.verification.interpreters import candidates, supported_pythons, version_of
+from patcher.verification.results import CopyVerification, Escape, FaultPoint, Race, VerifyStatus
+from patcher.verification.scratch import KEEP, Own, Site, build_own, build_site
+
+__all__ = ["Progress", "probe_code", "verify_copy"]
+
+MARK = "PKGRES-PATCHER-VERIFY "
+#: one run of the workload never takes this long; one that does has hung
+TIMEOUT = 120
+Progress = Callable[[str], None]
+
+
+def probe_code() -> str:
+    """The code run inside the target interpreter (2.7 to 3.x), shipped as package data."""
+    return (importlib.resources.files("patcher.verification") / "probe_child.py").read_text(encoding="utf-8")
+
+
+class _Target(NamedTuple):
+    """What one probe run imports: an interpreter, the copy laid out, a site of victims."""
+
+    python: str
+    own: Own
+    site: Site
+    work: str
+
+
+def _config(target: _Target, mode: str, race: str | None, fault: int | None) -> dict[str, Any]:
+    return {
+        "paths": list(target.own.paths),
+        "site": target.site.path,
+        "module": target.own.module,
+        "preimport": target.site.preimport,
+        "victims": {v.name: list(v.roots) for v in target.site.victims},
+        "require": KEEP,
+        "mode": mode,
+        "race": race,
+        "fault": fault,
+        "userbase": os.path.join(target.work, "userbase"),
+    }
+
+
+def run_probe(target: _Target, mode: str, *, race: str | None = None, fault: int | None = None) -> dict[str, Any]:
+    """One run of the workload in a fresh process; what it reported (a probe that died
+    without reporting is an escape of phase ``probe``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PYTHON_EGG_CACHE"] = os.path.join(target.work, "egg-cache")
+    argv = [target.python, "-S", "-B", "-E", "-W", "ignore", "-c", probe_code()]
+    argv.append(json.dumps(_config(target, mode, race, fault)))
+    try:
+        proc = subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            env=env,
+            cwd=target.work,
+            timeout=TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return _died(f"did not finish within {TIMEOUT} seconds")
+    except OSError as exc:
+        return _died(f"cannot run {target.python}: {exc.strerror or exc}")
+    for line in proc.stdout.splitlines():
+        if line.startswith(MARK):
+            result: dict[str, Any] = json.loads(line[len(MARK) :])
+            return result
+    tail = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}, no output"])[-1]
+    return _died(tail)
+
+
+def _died(message: str) -> dict[str, Any]:
+    return {"escapes": [{"phase": "probe", "type": "ProbeDied", "message": message, "where": "-"}], "listing": {}}
+
+
+def _escapes(result: dict[str, Any]) -> tuple[Escape, ...]:
+    return tuple(Escape(e["phase"], e["type"], e["message"], e["where"]) for e in result.get("escapes", []))
+
+
+def _metadata(copy: Copy) -> list[str]:
+    """The core metadata of the copy's release (for the Pythons it supported)."""
+    texts: list[str] = []
+    try:
+        if copy.member is not None:
+            with zipfile.ZipFile(copy.file) as zf:
+                for name in zf.namelist():
+                    if name in ("EGG-INFO/PKG-INFO",) or name.endswith(".dist-info/METADATA"):
+                        texts.append(zf.read(name).decode("utf-8", "replace"))
+            return texts
+        paths = []
+        if copy.record:
+            paths += [os.path.join(os.path.dirname(copy.record), n) for n in ("METADATA", "PKG-INFO")]
+        if copy.container is Container.EGG_DIR:
+            egg = copy.file.split(".egg" + os.sep)[0] + ".egg"
+            paths.append(os.path.join(egg, "EGG-INFO", "PKG-INFO"))
+        paths += glob.glob(os.path.join(os.path.dirname(os.path.dirname(copy.file)), "*.dist-info", "METADATA"))
+        for path in paths:
+            if os.path.isfile(path):
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    texts.append(f.read())
+    except (OSError, zipfile.BadZipFile):
+        pass
+    return texts
+
+
+def _differences(before: dict[str, Any], after: dict[str, Any]) -> tuple[str, ...]:
+    """What the copy as found lists otherwise than its pristine text (one line each)."""
+    lines = []
+    for key in sorted(set(before) | set(after)):
+        if key not in after:
+            lines.append(f"{key}: missing (pristine lists {before[key][0]})")
+        elif key not in before:
+            lines.append(f"{key}: listed, pristine does not")
+        elif before[key] != after[key]:
+            lines.append(f"{key}: {after[key]} instead of {before[key]}")
+    return tuple(lines)
+
+
+def _choose(
+    copy: Copy, own: Own, pythons: Sequence[str], tmp: str
+) -> tuple[_Target | None, dict[str, Any] | None, list[str]]:
+    """The first interpreter on which the copy's pristine text runs with nothing vanishing,
+    its listing, and why the others could not."""
+    notes: list[str] = []
+    tried: set[str] = set()
+    first = candidates(copy, pythons)
+    for python in [*first, None]:
+        if python is None:  # none of the usual ones: the Pythons its release supported
+            later = [p for p in supported_pythons(_metadata(copy)) if p not in tried]
+            if not later:
+                break
+            python = later[0]
+            first.extend(later[1:])
+        if python in tried:
+            continue
+        tried.add(python)
+        version = version_of(python)
+        if version is None:
+            notes.append(f"{python}: does not run")
+            continue
+        work = os.path.join(tmp, f"py{len(tried)}")
+        os.makedirs(work)
+        target = _Target(python, own, build_site(work, version), work)
+        listing = run_probe(target, "list")
+        escapes = _escapes(listing)
+        if not escapes:
+            return target, listing, notes
+        e = escapes[0]
+        notes.append(f"cannot run on Python {version} ({python}) even unpatched: {e.type}: {e.message} in {e.phase}")
+    return None, None, notes
+
+
+def verify_copy(
+    copy: Copy,
+    patchset: PatchSet,
+    pythons: Sequence[str] = (),
+    *,
+    quick: bool = False,
+    jobs: int = 1,
+    progress: Progress | None = None,
+) -> CopyVerification:
+    """Verify one copy (see the module docstring); never writes below the copy's tree."""
+    if not copy.is_source:
+        return CopyVerification(copy, VerifyStatus.NOT_VERIFIABLE, reason="holds only byte-code")
+    try:
+        text = copyio.read(copy)
+    except PatcherError as exc:
+        return CopyVerification(copy, VerifyStatus.NOT_VERIFIABLE, reason=exc.reason)
+    reverted = plan_copy(text, patchset, MEMBER, revert=True)
+    pristine = None if reverted.failed else reverted.result
+    say = progress or (lambda message: None)
+    with tempfile.TemporaryDirectory(prefix="pkgres-patcher-verify-") as tmp:
+        own = build_own(copy, text, os.path.join(tmp, "own"))
+        own_pristine = own if pristine in (None, text) else build_own(copy, pristine, os.path.join(tmp, "pristine"))
+        say(f"{copy.location}: choosing an interpreter")
+        target, listing, notes = _choose(copy, own_pristine, pythons, tmp)
+        if target is None or listing is None:
+            reason = "; ".join(notes) or "no interpreter to run it"
+            return CopyVerification(copy, VerifyStatus.NOT_VERIFIABLE, reason=reason, notes=tuple(notes))
+        target = target._replace(own=own)
+        version = listing.get("python")
+        same: bool | None = None if pristine is None else True
+        differences: tuple[str, ...] = ()
+        if own_pristine is not own:
+            mine = run_probe(target, "list")
+            differences = _differences(listing["listing"], mine.get("listing", {}))
+            escapes = _escapes(mine)
+            differences += tuple(f"{e.phase}: {e.type}: {e.message}" for e in escapes)
+            same = not differences
+        races = _race_replay(target, tmp, jobs, say, copy)
+        faults = None if quick else _fault_sweep(target, tmp, jobs, say, copy)
+        failed = any(r.escapes for r in races) or same is False or any(f.escapes for f in faults or ())
+        return CopyVerification(
+            copy,
+            VerifyStatus.FAILED if failed else VerifyStatus.PASSED,
+            target.python,
+            version,
+            races=races,
+            faults=faults,
+            same_listing=same,
+            listing_differences=differences,
+            notes=tuple(notes),
+        )
+
+
+def _race_replay(target: _Target, tmp: str, jobs: int, say: Progress, copy: Copy) -> tuple[Race, ...]:
+    """Each victim, in a site of its own, deleted at the first call the copy makes on it."""
+    version = version_of(target.python) or "0.0"
+    runs = []
+    for victim in target.site.victims:
+        if victim.name == KEEP:
+            continue
+        work = os.path.join(tmp, f"race-{victim.kind}")
+        os.makedirs(work)
+        runs.append((victim, target._replace(site=build_site(work, version), work=work)))
+    say(f"{copy.location}: race replay, {len(runs)} victims")
+
+    def one(item: tuple[Any, _Target]) -> Race:
+        victim, own_target = item
+        result = run_probe(own_target, "race", race=victim.name)
+        return Race(victim.name, victim.kind, victim.name in result.get("fired", []), _escapes(result))
+
+    with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
+        return tuple(pool.map(one, runs))
+
+
+def _fault_sweep(target: _Target, tmp: str, jobs: int, say: Progress, copy: Copy) -> tuple[FaultPoint, ...]:
+    """Every call the copy makes on the victims' files (and ``keep``'s), counted with nothing
+    vanishing; then, for each K, a fresh site whose distribution vanishes at the K-th call."""
+    counted = run_probe(target, "count")
+    calls = counted.get("calls", [])
+    total = len(calls)
+    done = [0]
+
+    version = version_of(target.python) or "0.0"
+
+    def one(index: int) -> FaultPoint:
+        work = os.path.join(tmp, f"fault-{index}")
+        os.makedirs(work)
+        result = run_probe(target._replace(site=build_site(work, version), work=work), "fault", fault=index)
+        done[0] += 1
+        say(f"{copy.location}: fault sweep {done[0]}/{total}")
+        fault = result.get("fault")
+        call, path = (fault[0], fault[1]) if fault else (calls[index - 1][0], f"{calls[index - 1][1]} (not reached)")
+        return FaultPoint(index, call, path, _escapes(result))
+
+    with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
+        return tuple(pool.map(one, range(1, total + 1)))

@@ -1,0 +1,256 @@
+"""The scratch directories ``verify`` runs a copy against, in a temporary directory: the copy's
+own distribution (its bytes as given, so the user's tree is only read) and a site directory of
+victims, one distribution of every kind an installer leaves behind."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import zipfile
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from patcher.model import Container, Copy
+from patcher.scan.rules import INIT, DirIsPackage, ZipIsPackage, import_root
+
+__all__ = ["KEEP", "VICTIM_KINDS", "Own", "Site", "Victim", "build_own", "build_site", "make_victim", "module_of"]
+
+#: every kind of victim, in the order they are reported
+VICTIM_KINDS = ("egg-zip", "egg-dir", "egg-info-dir", "egg-info-file", "dist-info", "egg-link", "namespace")
+#: the distribution that never vanishes in a race: ``require()`` asks for it
+KEEP = "keep"
+
+
+class Victim(NamedTuple):
+    """One distribution of the scratch site: its project name and every path that goes when it vanishes."""
+
+    name: str
+    kind: str
+    roots: tuple[str, ...]
+    #: a module imported from it before the copy is (its importer cached), or None
+    module: str | None = None
+
+
+class Site(NamedTuple):
+    path: str
+    victims: tuple[Victim, ...]
+
+    @property
+    def preimport(self) -> list[str]:
+        return [v.module for v in self.victims if v.module is not None]
+
+
+class Own(NamedTuple):
+    """The copy's distribution laid out in scratch: the ``sys.path`` entries that import it."""
+
+    paths: tuple[str, ...]
+    module: str
+
+
+def _write(path: str, text: str) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _pkg_info(name: str, metadata_version: str = "1.1") -> str:
+    return f"Metadata-Version: {metadata_version}\nName: {name}\nVersion: 1.0\n"
+
+
+def _entry_points(name: str, module: str) -> str:
+    return f"[console_scripts]\n{name} = {module}:main\n"
+
+
+def make_victim(site: str, kind: str, name: str, pyver: str, *, entry_points: bool = True) -> Victim:
+    """A small distribution of ``kind`` in ``site``, laid out the way its installer did.
+
+    Eggs and develop installs are also listed in ``easy-install.pth`` (appended), as
+    easy_install and ``setup.py develop`` put them on ``sys.path``.
+    """
+    module = name.replace("-", "_")
+    eps = {"entry_points.txt": _entry_points(name, module)} if entry_points else {}
+    tag = f"{module}-1.0-py{pyver}"
+    if kind == "egg-zip":
+        egg = os.path.join(site, f"{tag}.egg")
+        with zipfile.ZipFile(egg, "w") as zf:
+            zf.writestr(f"{module}/__init__.py", "")
+            zf.writestr("EGG-INFO/PKG-INFO", _pkg_info(name))
+            zf.writestr("EGG-INFO/top_level.txt", f"{module}\n")
+            for member, text in eps.items():
+                zf.writestr(f"EGG-INFO/{member}", text)
+        _add_pth(site, egg)
+        return Victim(name, kind, (egg,), module)
+    if kind == "egg-dir":
+        egg = os.path.join(site, f"{tag}.egg")
+        _write(os.path.join(egg, module, INIT), "")
+        _write(os.path.join(egg, "EGG-INFO", "PKG-INFO"), _pkg_info(name))
+        for member, text in eps.items():
+            _write(os.path.join(egg, "EGG-INFO", member), text)
+        _add_pth(site, egg)
+        return Victim(name, kind, (egg,))
+    if kind == "egg-info-dir":
+        info = os.path.join(site, f"{tag}.egg-info")
+        _write(os.path.join(info, "PKG-INFO"), _pkg_info(name))
+        for member, text in eps.items():
+            _write(os.path.join(info, member), text)
+        return Victim(name, kind, (info,))
+    if kind == "egg-info-file":  # distutils' install_egg_info: PKG-INFO as a single file
+        info = os.path.join(site, f"{tag}.egg-info")
+        _write(info, _pkg_info(name))
+        return Victim(name, kind, (info,))
+    if kind == "dist-info":
+        info = os.path.join(site, f"{module}-1.0.dist-info")
+        _write(os.path.join(info, "METADATA"), _pkg_info(name, "2.1"))
+        for member, text in eps.items():
+            _write(os.path.join(info, member), text)
+        return Victim(name, kind, (info,))
+    if kind == "egg-link":  # setup.py develop: a link file, the project's tree, a .pth line
+        target = os.path.join(os.path.dirname(site), "develop", module)
+        _write(os.path.join(target, module, INIT), "")
+        _write(os.path.join(target, f"{module}.egg-info", "PKG-INFO"), _pkg_info(name))
+        for member, text in eps.items():
+            _write(os.path.join(target, f"{module}.egg-info", member), text)
+        link = os.path.join(site, f"{name}.egg-link")
+        _write(link, f"{target}\n.\n")
+        _add_pth(site, target)
+        return Victim(name, kind, (link, target))
+    if kind == "namespace":  # an old-style namespace package (zope, mpl_toolkits): -nspkg.pth
+        package = f"{module}ns"
+        info = os.path.join(site, f"{tag}.egg-info")
+        _write(os.path.join(info, "PKG-INFO"), _pkg_info(name))
+        _write(os.path.join(info, "namespace_packages.txt"), f"{package}\n")
+        _write(os.path.join(info, "top_level.txt"), f"{package}\n")
+        for member, text in eps.items():
+            _write(os.path.join(info, member), text)
+        _write(os.path.join(site, package, "sub", INIT), "")
+        pth = os.path.join(site, f"{tag}-nspkg.pth")
+        _write(pth, _NSPKG_LINE.format(package=package) + "\n")
+        return Victim(name, kind, (info, pth, os.path.join(site, package)))
+    raise ValueError(f"unknown victim kind {kind!r}")
+
+
+#: what setuptools wrote into ``*-nspkg.pth`` (2015 form: runs on Python 2.7 and 3.x)
+_NSPKG_LINE = (
+    "import sys, types, os;p = os.path.join(sys._getframe(1).f_locals['sitedir'], *('{package}',));"
+    "ie = os.path.exists(os.path.join(p,'__init__.py'));"
+    "m = not ie and sys.modules.setdefault('{package}', types.ModuleType('{package}'));"
+    "mp = (m or []) and m.__dict__.setdefault('__path__',[]);(p not in mp) and mp.append(p)"
+)
+
+
+def _add_pth(site: str, entry: str) -> None:
+    with open(os.path.join(site, "easy-install.pth"), "a", encoding="utf-8") as f:
+        f.write(f"{os.path.relpath(entry, site)}\n" if entry.startswith(site + os.sep) else f"{entry}\n")
+
+
+def build_site(dest: str, pyver: str, kinds: Iterable[str] = VICTIM_KINDS) -> Site:
+    """``dest/site``: a victim of each kind (named ``victim-<kind>``) and ``keep``, a
+    distribution that stays (``require()`` asks for it)."""
+    site = os.path.join(dest, "site")
+    os.makedirs(site)
+    victims = [make_victim(site, kind, f"victim-{kind}", pyver) for kind in kinds]
+    victims.append(make_victim(site, "dist-info", KEEP, pyver))
+    return Site(site, tuple(victims))
+
+
+def module_of(copy: Copy) -> tuple[tuple[str, ...], str]:
+    """The copy's file split at its import root: (parts of the root, module name)."""
+    if copy.member is None:
+        parts = os.path.abspath(copy.file).split(os.sep)
+        found = import_root(parts, DirIsPackage(os.sep))
+    else:
+        parts = copy.member.split("/")
+        with zipfile.ZipFile(copy.file) as zf:
+            found = import_root(parts, ZipIsPackage(zf.namelist()))
+    if found is None:
+        raise ValueError(f"{copy.location}: not a copy of pkg_resources")
+    depth = found[0]
+    inner = parts[depth:]
+    names = inner[:-1] if inner[-1] == INIT else [*inner[:-1], inner[-1][: -len(".py")]]
+    return tuple(parts[:depth]), ".".join(names)
+
+
+def build_own(copy: Copy, text: bytes, dest: str) -> Own:
+    """The copy's distribution under ``dest``, its pkg_resources file holding ``text``.
+
+    A zipped egg or wheel is copied whole (the member replaced, byte-code of the copy left
+    out so that the source is what runs); a directory egg whole; a copy in a site directory
+    as the files its owner's ``RECORD`` (or ``installed-files.txt``) lists, else the top-level
+    package that holds it.
+    """
+    root_parts, module = module_of(copy)
+    os.makedirs(dest)
+    if copy.container in (Container.EGG_ZIP, Container.WHEEL):
+        assert copy.member is not None
+        package_dir = copy.member.rsplit("/", 1)[0] + "/"
+        if copy.container is Container.WHEEL:
+            with zipfile.ZipFile(copy.file) as zf:
+                for info in zf.infolist():
+                    if not info.filename.endswith((".pyc", ".pyo")):
+                        zf.extract(info, dest)
+            _write_bytes(os.path.join(dest, *copy.member.split("/")), text)
+            return Own((os.path.join(dest, *root_parts),), module)
+        egg = os.path.join(dest, os.path.basename(copy.file))
+        with zipfile.ZipFile(copy.file) as zin, zipfile.ZipFile(egg, "w", zipfile.ZIP_DEFLATED) as zout:
+            for info in zin.infolist():
+                if info.filename.startswith(package_dir) and info.filename.endswith((".pyc", ".pyo")):
+                    continue
+                zout.writestr(info, text if info.filename == copy.member else zin.read(info))
+        return Own((os.path.join(egg, *root_parts),), module)
+    root = os.sep.join(root_parts) or os.sep
+    relative = os.path.relpath(copy.file, root)
+    if copy.container is Container.EGG_DIR:
+        egg = os.path.join(dest, os.path.basename(root))
+        shutil.copytree(root, egg, ignore=shutil.ignore_patterns("*.pyc", "*.pyo", "__pycache__"))
+        _write_bytes(os.path.join(egg, relative), text)
+        return Own((egg,), module)
+    for name in _owned_files(copy, root) or _package_files(root, relative):
+        source = os.path.join(root, name)
+        target = os.path.join(dest, name)
+        if os.path.isfile(source):
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copyfile(source, target)
+    _write_bytes(os.path.join(dest, relative), text)
+    return Own((dest,), module)
+
+
+def _write_bytes(path: str, data: bytes) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def _owned_files(copy: Copy, root: str) -> list[str]:
+    """The files the owner's record lists, relative to ``root`` (those below it only)."""
+    if not copy.record:
+        return []
+    base = os.path.dirname(copy.record)
+    if os.path.basename(copy.record) == "RECORD":
+        base = os.path.dirname(base)
+    try:
+        with open(copy.record, encoding="utf-8", errors="surrogateescape", newline="") as f:
+            rows = list(csv.reader(f)) if copy.record.endswith("RECORD") else [[line.strip()] for line in f]
+    except OSError:
+        return []
+    names = []
+    for row in rows:
+        if not row or not row[0] or row[0].endswith((".pyc", ".pyo")):
+            continue
+        path = os.path.normpath(os.path.join(base, row[0]))
+        if path.startswith(root + os.sep):
+            names.append(os.path.relpath(path, root))
+    return names
+
+
+def _package_files(root: str, relative: str) -> list[str]:
+    """The top-level package holding the copy (and setuptools', which newer pkg_resources imports from)."""
+    tops = [relative.split(os.sep)[0]]
+    if tops[0] == "pkg_resources" and os.path.isdir(os.path.join(root, "setuptools")):
+        tops.append("setuptools")
+    names = []
+    for top in tops:
+        for dirpath, dirs, files in os.walk(os.path.join(root, top)):
+            dirs[:] = [d for d in dirs if d != "__pycache__"]
+            names += [os.path.relpath(os.path.join(dirpath, f), root) for f in files if not f.endswith(".pyc")]
+    return names

@@ -1,0 +1,164 @@
+"""``verify``: real releases run in real interpreters against a scratch site whose
+distributions vanish; unpatched copies must fail (that is how a user sees the bug), patched
+ones pass, and the user's tree is never written to."""
+
+from __future__ import annotations
+
+import importlib.resources
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import patcher
+from patcher.verification.results import VerifyReport, VerifyStatus
+
+from .conftest import cli, download, make_egg, require_python, snapshot
+
+
+def site_of(tmp: Path, project: str, version: str, name: str = "site") -> Path:
+    site = tmp / name
+    site.mkdir()
+    with zipfile.ZipFile(download(project, version)) as zf:
+        zf.extractall(site)
+    return site
+
+
+def copies(document: dict[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = document["copies"]
+    assert found, "no copy verified"
+    return found
+
+
+def died(copy: dict[str, Any]) -> list[str]:
+    return [race["kind"] for race in copy["race_replay"] if race["escapes"]]
+
+
+def recent_python() -> None:
+    """Copies in a PATH run on the running interpreter (``--python`` would add its own sys.path
+    to the targets): setuptools 81 and pip 26.3 need Python >= 3.10."""
+    if sys.version_info < (3, 10):
+        pytest.skip("setuptools 81 and pip 26.3 need Python >= 3.10; the tests run on an older one")
+
+
+RELEASES = [("setuptools", "81.0.0"), ("pip", "26.3")]
+
+
+@pytest.mark.parametrize(("project", "version"), RELEASES, ids=[f"{p}-{v}" for p, v in RELEASES])
+def test_quick_unpatched_fails_and_patched_passes(tmp_path: Path, project: str, version: str) -> None:
+    recent_python()
+    site = site_of(tmp_path, project, version)
+    before = cli("verify", str(site), "--quick", "--json")
+    assert before.code == 1, before.err
+    [copy] = copies(before.json)
+    assert copy["status"] == "failed"
+    # the 2016 traceback: a zipped egg, its zipimporter cached, gone under MemoizedZipManifests.load
+    assert died(copy) == ["egg-zip"]
+    [escape, *_] = next(r for r in copy["race_replay"] if r["kind"] == "egg-zip")["escapes"]
+    assert escape["type"] == "FileNotFoundError" and escape["where"].endswith(" in load"), escape
+    assert "failed verification" in before.err
+
+    assert cli("apply", str(site)).code == 0
+    after = cli("verify", str(site), "--quick", "--json")
+    assert after.code == 0, after.out
+    [copy] = copies(after.json)
+    assert copy["status"] == "passed"
+    assert died(copy) == []
+    assert all(race["reached"] for race in copy["race_replay"]), "a victim was never touched: the replay proves nothing"
+    assert copy["same_listing"] is True and copy["listing_differences"] == []
+    assert copy["fault_sweep"] is None
+
+
+def test_table_names_each_check(tmp_path: Path) -> None:
+    recent_python()
+    site = site_of(tmp_path, "setuptools", "81.0.0")
+    run = cli("verify", str(site), "--quick")
+    assert run.code == 1
+    header, row = run.out.splitlines()[:2]
+    assert header.split()[:4] == ["STATUS", "OWNER", "PYTHON", "RACE"]
+    assert row.startswith("failed  setuptools 81.0.0") and "6/7 survived (died: egg-zip)" in row
+    assert "race egg-zip: FileNotFoundError in Environment()" in run.out
+    assert run.out.rstrip().endswith("1 copy of pkg_resources verified: 1 failed")
+
+
+def test_the_users_tree_is_never_written(tmp_path: Path) -> None:
+    recent_python()
+    site = site_of(tmp_path, "setuptools", "81.0.0")
+    make_egg(download("pip", "26.3"), site, pyver=f"{sys.version_info[0]}.{sys.version_info[1]}", zipped=True)
+    assert cli("apply", str(site)).code == 0
+    before = snapshot(tmp_path)
+    run = cli("verify", str(site), "--quick")
+    assert "2 copies of pkg_resources verified" in run.out, run.out + run.err
+    assert snapshot(tmp_path) == before
+    assert not list(tmp_path.rglob("__pycache__"))
+
+
+def test_full_sweep_finds_more_raising_points_unpatched(tmp_path: Path) -> None:
+    """Every call setuptools 81 makes on another distribution's files, that distribution
+    vanishing right then: the patched copy raises at fewer of them than the pristine one."""
+    recent_python()
+    unpatched = site_of(tmp_path, "setuptools", "81.0.0", "unpatched")
+    patched = site_of(tmp_path, "setuptools", "81.0.0", "patched")
+    assert cli("apply", str(patched)).code == 0
+    sweeps = {}
+    for name, site in (("unpatched", unpatched), ("patched", patched)):
+        run = cli("verify", str(site), "--json", "--jobs", "2")
+        [copy] = copies(run.json)
+        sweeps[name] = copy["fault_sweep"]
+        assert sweeps[name]["total"] == len(sweeps[name]["points"]) > 0
+    assert sweeps["patched"]["total"] == sweeps["unpatched"]["total"]  # the same calls, counted the same way
+    assert sweeps["patched"]["raising"] < sweeps["unpatched"]["raising"]
+    loads = [p for p in sweeps["unpatched"]["points"] if any(e["where"].endswith(" in load") for e in p["escapes"])]
+    assert loads and all(p["path"].startswith("victim-egg-zip") for p in loads)
+    assert not any(e["where"].endswith(" in load") for p in sweeps["patched"]["points"] for e in p["escapes"])
+
+
+def test_python_2_7_zipped_egg_layout(tmp_path: Path) -> None:
+    """The 2016 layout: setuptools 24.0.2 as a zipped egg, pip 8.1.2 as a directory egg."""
+    require_python("2.7")  # found by verify itself: the eggs' names say py2.7
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    make_egg(download("setuptools", "24.0.2"), site, zipped=True)
+    make_egg(download("pip", "8.1.2"), site, zipped=False)
+    before = cli("verify", str(site), "--quick", "--json")
+    assert before.code == 1
+    found = copies(before.json)
+    assert {c["python_version"] for c in found} == {"2.7"}
+    assert all("egg-zip" in died(c) for c in found)
+    assert cli("apply", str(site)).code == 0
+    after = cli("verify", str(site), "--quick", "--json")
+    assert after.code == 0, after.out
+    assert [c["status"] for c in copies(after.json)] == ["passed", "passed"]
+
+
+def test_copy_too_old_for_the_interpreter_runs_on_one_its_release_supported(tmp_path: Path) -> None:
+    """pip 8.1.2 dies on 3.10+ (collections.MutableMapping): verified on the 2.7 its classifiers name."""
+    require_python("2.7")
+    if sys.version_info < (3, 10):
+        pytest.skip("pip 8.1.2 still imports on Python < 3.10")
+    site = site_of(tmp_path, "pip", "8.1.2")
+    assert cli("apply", str(site)).code == 0
+    run = cli("verify", str(site), "--quick", "--json")
+    [copy] = copies(run.json)
+    assert copy["python_version"] == "2.7" and copy["status"] == "passed", copy
+    assert "MutableMapping" in copy["notes"][0]
+    assert run.code == 0
+
+
+def test_api_returns_a_typed_report(tmp_path: Path) -> None:
+    recent_python()
+    site = site_of(tmp_path, "setuptools", "81.0.0")
+    assert "verify" in patcher.__all__
+    report = patcher.verify([str(site)], quick=True)
+    assert isinstance(report, VerifyReport)
+    [result] = report.results
+    assert result.status is VerifyStatus.FAILED
+    assert not report.ok()
+
+
+def test_the_probe_is_shipped_as_package_data() -> None:
+    text = (importlib.resources.files("patcher.verification") / "probe_child.py").read_text()
+    compile(text, "probe_child.py", "exec")  # and it must still run on Python 2.7:
+    assert 'f"' not in text and "f'" not in text, "no f-strings: the probe runs on Python 2.7"
