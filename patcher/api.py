@@ -135,15 +135,21 @@ def _change(
     cache_dir: str | None,
 ) -> Report:
     from patcher._paths import lock_place, using
-    from patcher.patching import change
+    from patcher.compiling import Compiler
+    from patcher.patching import change, prepare
 
-    paths = list(paths)
+    paths, pythons = list(paths), list(pythons)
     patchset = _load_patchset(patches)
     place = lock_place(lock_dir)  # once, before any copy: a lock directory that cannot be had is one error
     found = locate(paths, pythons=pythons, jobs=jobs, exclude=exclude, one_file_system=one_file_system)
     chosen, left_alone = select(found.copies, paths, wheels=wheels)
+    compiler = Compiler(pythons)
     with using(lock_dir=place.path, cache_dir=cache_dir):
-        results = tuple(change(copy, patchset, revert=revert, dry_run=dry_run, fuzz=fuzz) for copy in chosen)
+        if not dry_run:
+            prepare(chosen, patchset, compiler, revert=revert, fuzz=fuzz)  # byte-code: a child per interpreter
+        results = tuple(
+            change(copy, patchset, revert=revert, dry_run=dry_run, fuzz=fuzz, compiler=compiler) for copy in chosen
+        )
     notes = (place.note,) if place.note else ()
     return Report(results, found.errors, tuple(left_alone), notes)
 

@@ -7,9 +7,9 @@ copied as stored -- local header, extra fields, compressed bytes, data descripto
 the central directory and end record keep their bytes but for offsets and counts; the changed
 member keeps its header and is compressed anew. That alone gives the original back where the
 archive was made with zlib (``zipfile``, ``bdist_wheel``, ``bdist_egg``). Where it cannot
-(Info-ZIP's own deflate, stale byte-code members dropped), the archive as it was is kept in the
-user cache (``originals/``, named by the SHA-256 of the rewritten archive): rewriting an archive
-found exactly as it was left, back to the member it had, restores the kept bytes.
+(Info-ZIP's own deflate, byte-code members compiled anew or dropped), the archive as it was is
+kept in the user cache (``originals/``, named by the SHA-256 of the rewritten archive): rewriting
+an archive found exactly as it was left, back to the member it had, restores the kept bytes.
 """
 
 from __future__ import annotations
@@ -23,15 +23,19 @@ import struct
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from typing import NamedTuple
 
 from patcher._paths import cache_place
 from patcher.atomic import atomic_write
-from patcher.bytecode import is_stale_member
 from patcher.errors import ArchiveError, WriteError, reason
 from patcher.record import rewrite_record_text
 
-__all__ = ["originals_dir", "rewrite_member"]
+__all__ = ["ByteCodeChanges", "keep_original", "kept_original", "originals_dir", "rewrite_member"]
+
+#: given the archive as found, the byte-code members compiled from the changed member: their new
+#: bytes, and the ones to drop
+ByteCodeChanges = Callable[[zipfile.ZipFile], tuple[dict[str, bytes], set[str]]]
 
 _LOCAL = b"PK\x03\x04"
 _CENTRAL = b"PK\x01\x02"
@@ -49,12 +53,15 @@ def originals_dir() -> str:
     return cache_place("originals").path
 
 
-def rewrite_member(path: str, member: str, data: bytes, record: str | None) -> str | None:
+def rewrite_member(
+    path: str, member: str, data: bytes, record: str | None, byte_code: ByteCodeChanges | None = None
+) -> str | None:
     """Rewrite a zipped egg or wheel whole with ``member`` replaced.
 
-    Every other member keeps its bytes as stored; byte-code compiled from the old ``member`` is
-    dropped; a wheel's ``RECORD`` gets the new hash and size. The caller holds the archive's lock.
-    Returns why rewriting it back will not give the same bytes, when it will not.
+    Every other member keeps its bytes as stored, but the byte-code compiled from ``member``:
+    ``byte_code`` says what becomes of it (without it, it is dropped); a wheel's ``RECORD`` gets
+    the new hashes and sizes. The caller holds the archive's lock. Returns why rewriting it
+    back will not give the same bytes, when it will not.
     """
     try:
         with open(path, "rb") as f:
@@ -66,19 +73,28 @@ def rewrite_member(path: str, member: str, data: bytes, record: str | None) -> s
         atomic_write(path, lambda f: f.write(kept))
         return None
     try:
-        old_data = _member(blob, member)
+        with zipfile.ZipFile(io.BytesIO(blob)) as zf:
+            old_data = zf.read(member)
+            compiled, drop = byte_code(zf) if byte_code is not None else ({}, _byte_code_of(zf, member))
     except zipfile.BadZipFile as exc:
         raise ArchiveError(path, f"not a valid zip archive ({exc})") from None
     except (EOFError, ValueError, KeyError, zlib.error) as exc:
         raise ArchiveError(path, f"cannot be rewritten ({exc})") from None
     try:
-        new = _rewritten(blob, member, data, record)
-        back = _rewritten(new, member, old_data, record)
+        new = _rewritten(blob, {member: data, **compiled}, drop, record)
+        # byte-code compiled anew is not what a revert compiles: then the archive as it was is kept
+        exact = not compiled and not drop and _rewritten(new, {member: old_data}, set(), record) == blob
     except (zipfile.BadZipFile, EOFError, ValueError, KeyError, zipfile.LargeZipFile, zlib.error) as exc:
         raise ArchiveError(path, f"cannot be rewritten ({exc})") from None
-    problem = None if back == blob else _remember(new, blob)  # rewriting back would not give them: kept
+    problem = None if exact else _remember(new, blob)
     atomic_write(path, lambda f: f.write(new))
     return problem
+
+
+def _byte_code_of(zf: zipfile.ZipFile, member: str) -> set[str]:
+    from patcher.bytecode import member_byte_code
+
+    return {name for name, _tag, _opt in member_byte_code(zf.namelist(), member)}
 
 
 def _member(blob: bytes, member: str) -> bytes:
@@ -86,17 +102,19 @@ def _member(blob: bytes, member: str) -> bytes:
         return zf.read(member)
 
 
-def _rewritten(blob: bytes, member: str, data: bytes, record: str | None) -> bytes:
-    """The archive ``blob`` with ``member`` set to ``data`` (and a wheel's RECORD following)."""
+def _rewritten(blob: bytes, changes: dict[str, bytes], drop: set[str], record: str | None) -> bytes:
+    """The archive ``blob`` with members set as ``changes`` says and ``drop`` left out (and a
+    wheel's RECORD following)."""
     with zipfile.ZipFile(io.BytesIO(blob)) as zf:
         infos = zf.infolist()
-        changes = {member: data}
+        changes = dict(changes)
         if record is not None:
             text = zf.read(record).decode("utf-8")
-            new_text = rewrite_record_text(text, member, data)
-            if new_text is not None:
+            new_text = text
+            for name, data in changes.items():
+                new_text = rewrite_record_text(new_text, name, data) or new_text
+            if new_text != text:
                 changes[record] = new_text.encode("utf-8")
-        drop = {info.filename for info in infos if is_stale_member(info.filename, member)}
         layout = _layout(blob, infos)
         rebuilt = None if layout is None else _rebuild(blob, layout, changes, drop)
         if rebuilt is not None:
@@ -258,15 +276,21 @@ def _copy_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
 # archives kept as they were
 
 
-def _kept_path(blob: bytes) -> str:
-    return os.path.join(originals_dir(), hashlib.sha256(blob).hexdigest() + ".zip")
+def _kept_path(blob: bytes, suffix: str = ".zip") -> str:
+    return os.path.join(originals_dir(), hashlib.sha256(blob).hexdigest() + suffix)
 
 
 def _remember(new: bytes, old: bytes) -> str | None:
     """Keep ``old``, the archive ``new`` was made from; why it could not be kept, if so
     (without it, a revert gives back every member, but not every byte)."""
+    return keep_original(new, old, ".zip")
+
+
+def keep_original(new: bytes, old: bytes, suffix: str) -> str | None:
+    """Keep ``old``, what a file held before the tool wrote ``new`` into it, in ``originals``
+    (named by the SHA-256 of ``new``); why it could not be kept, if so."""
     try:
-        kept = _kept_path(new)
+        kept = _kept_path(new, suffix)
     except WriteError as exc:
         return str(exc)
     directory = os.path.dirname(kept)
@@ -286,13 +310,19 @@ def _remember(new: bytes, old: bytes) -> str | None:
     return None
 
 
+def kept_original(new: bytes, suffix: str) -> bytes | None:
+    """What a file held before the tool wrote ``new`` into it, if it was kept."""
+    try:
+        with open(_kept_path(new, suffix), "rb") as f:
+            return f.read()
+    except (OSError, WriteError):
+        return None
+
+
 def _recall(blob: bytes, member: str, data: bytes) -> bytes | None:
     """The archive ``blob`` was made from, if it was kept and held ``member`` as ``data``."""
-    try:
-        kept = _kept_path(blob)
-        with open(kept, "rb") as f:
-            old = f.read()
-    except (OSError, WriteError):
+    old = kept_original(blob, ".zip")
+    if old is None:
         return None
     try:
         if _member(old, member) != data:

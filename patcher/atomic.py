@@ -18,7 +18,15 @@ from typing import BinaryIO
 
 from patcher.errors import WriteError, reason
 
-__all__ = ["TEMP_MARK", "atomic_write", "edit_text", "remove_stale_temps", "write_text"]
+__all__ = [
+    "TEMP_MARK",
+    "atomic_write",
+    "check_writable",
+    "edit_text",
+    "remove_stale_temps",
+    "replace_file",
+    "write_text",
+]
 
 TEMP_MARK = ".pkgres-patcher-"
 
@@ -35,8 +43,21 @@ def _temp_in(path: str) -> tuple[int, str]:
     return tempfile.mkstemp(prefix=f".{name}{TEMP_MARK}", suffix=".tmp", dir=directory)
 
 
-def atomic_write(path: str, write: Callable[[BinaryIO], object]) -> None:
-    """Replace ``path`` with what ``write`` produces, all or nothing, keeping mode and owner.
+def check_writable(path: str) -> os.stat_result:
+    """``path``'s status, when :func:`atomic_write` may replace it; else :class:`WriteError`."""
+    try:
+        st = os.stat(path)
+        if not st.st_mode & 0o222 or not os.access(path, os.W_OK):
+            raise WriteError(path, "file is read-only")
+    except OSError as exc:
+        raise WriteError(path, reason(exc)) from None
+    return st
+
+
+def atomic_write(path: str, write: Callable[[BinaryIO], object], *, mtime_ns: int | None = None) -> None:
+    """Replace ``path`` with what ``write`` produces, all or nothing, keeping mode and owner
+    (and giving it the modification time ``mtime_ns``, when set: byte-code written before it
+    names that time).
 
     The caller holds ``path``'s lock, so any temporary file of ours next to it is a leftover of
     a killed run and goes first. A symlink is written through: the file it points to gets the
@@ -44,10 +65,24 @@ def atomic_write(path: str, write: Callable[[BinaryIO], object]) -> None:
     """
     path = os.path.realpath(path)
     remove_stale_temps(path)
+    st = check_writable(path)
+    _replace(path, st, write, mtime_ns)
+
+
+def replace_file(path: str, data: bytes, st: os.stat_result | None = None) -> None:
+    """Replace a file the tool regenerates (byte-code) with ``data``, atomically, keeping mode
+    and owner (those of ``st``, for a file that is gone); a read-only file is replaced too, as
+    the import system replaces byte-code."""
+    remove_stale_temps(path)
     try:
-        st = os.stat(path)
-        if not st.st_mode & 0o222 or not os.access(path, os.W_OK):
-            raise WriteError(path, "file is read-only")
+        st = st or os.stat(path)
+    except OSError as exc:
+        raise WriteError(path, reason(exc)) from None
+    _replace(path, st, lambda f: f.write(data), None)
+
+
+def _replace(path: str, st: os.stat_result, write: Callable[[BinaryIO], object], mtime_ns: int | None) -> None:
+    try:
         fd, tmp = _temp_in(path)
     except OSError as exc:
         raise WriteError(path, reason(exc)) from None
@@ -56,6 +91,8 @@ def atomic_write(path: str, write: Callable[[BinaryIO], object]) -> None:
             _keep_metadata(st, f.fileno())
             write(f)
             f.flush()
+            if mtime_ns is not None:
+                os.utime(f.fileno(), ns=(mtime_ns, mtime_ns))
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException as exc:

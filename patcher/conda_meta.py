@@ -16,7 +16,7 @@ import re
 
 from patcher.atomic import edit_text
 
-__all__ = ["rewrite_paths_data_text", "update_conda_meta"]
+__all__ = ["rewrite_paths_data_text", "update_conda_meta", "update_conda_meta_entries"]
 
 #: JSON tokens: strings, brackets, separators and bare scalars (numbers, true/false/null)
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
@@ -90,4 +90,17 @@ def _entry_values(text: str, entry: str) -> dict[str, tuple[int, int]] | None:
 
 def update_conda_meta(meta: str, entry: str, data: bytes) -> None:
     """Keep a ``conda-meta`` record true to ``entry``'s bytes now on disk (hash and size)."""
-    edit_text(meta, lambda text: rewrite_paths_data_text(text, entry, data))
+    update_conda_meta_entries(meta, {entry: data})
+
+
+def update_conda_meta_entries(meta: str, entries: dict[str, bytes]) -> None:
+    """Keep a ``conda-meta`` record true to several files now on disk (a source and its
+    byte-code), in one rewrite."""
+
+    def edit(text: str) -> str | None:
+        new = text
+        for entry, data in entries.items():
+            new = rewrite_paths_data_text(new, entry, data) or new
+        return None if new == text else new
+
+    edit_text(meta, edit)

@@ -11,15 +11,19 @@ import os
 import zipfile
 import zlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from patcher import locks
 from patcher.archive import rewrite_member
 from patcher.atomic import atomic_write
-from patcher.bytecode import remove_stale_pyc
-from patcher.conda_meta import update_conda_meta
+from patcher.bytecode import record_entry
+from patcher.conda_meta import update_conda_meta_entries
 from patcher.errors import ScanError, reason
 from patcher.model import Container, Copy
-from patcher.record import update_record
+from patcher.record import update_record_entries
+
+if TYPE_CHECKING:
+    from patcher.compiling import Compiler
 
 __all__ = ["exists", "locked", "read", "sync_record", "write"]
 
@@ -48,38 +52,66 @@ def locked(copy: Copy) -> Iterator[None]:
         yield
 
 
-def write(copy: Copy, data: bytes) -> str | None:
-    """Replace the copy's bytes atomically; byte-code of the old source goes, and a wheel's
-    own RECORD (inside the archive) follows. Checked by reading back. Returns why writing the
-    old bytes back will not give the archive's exact bytes, when it will not."""
-    problem = None
+def write(copy: Copy, data: bytes, compiler: Compiler, *, revert: bool = False) -> tuple[str, ...]:
+    """Replace the copy's bytes atomically, with its byte-code compiled anew (removed where no
+    interpreter for it is here), and a wheel's own RECORD (inside the archive) following.
+    Checked by reading back. Returns warnings: byte-code removed, an archive whose exact bytes
+    a revert will not give back."""
+    from patcher.bytecode_io import archive_changes, write_with_byte_code
+
     if copy.member is None:
-        atomic_write(copy.file, lambda f: f.write(data))
-        remove_stale_pyc(copy.file)
-        if copy.via is not None:
-            remove_stale_pyc(copy.via)  # a view's own __pycache__, compiled from the link
+
+        def write_source(mtime_ns: int) -> None:
+            atomic_write(copy.file, lambda f: f.write(data), mtime_ns=mtime_ns)
+
+        warnings = list(write_with_byte_code(copy, data, compiler, revert=revert, write_source=write_source))
     else:
+        warnings = []
         record = copy.record if copy.container is Container.WHEEL else None
-        problem = rewrite_member(copy.file, copy.member, data, record)
+        byte_code = archive_changes(copy, data, compiler, warnings)
+        problem = rewrite_member(copy.file, copy.member, data, record, byte_code)
+        if problem is not None:
+            kept = f"{copy.file}: the archive as it was could not be kept ({problem}): a revert will give back"
+            warnings.append(f"{kept} its members, not its exact bytes")
     if read(copy) != data:
         raise ScanError(copy.location, "changed by someone else while being written")
-    return problem
+    return tuple(warnings)
 
 
 def sync_record(copy: Copy, data: bytes) -> None:
-    """Make the owner's RECORD, a view's own RECORD and conda's record describe ``data`` (also
-    finishes the work of a killed run)."""
+    """Make the owner's RECORD, a view's own RECORD and conda's record describe ``data`` and
+    the byte-code beside it (also finishes the work of a killed run)."""
+    byte_code = _byte_code(copy) if copy.member is None else {}
     if copy.member is None and copy.container in (Container.DIRECTORY, Container.EGG_DIR):
-        records = [(copy.record, copy.record_entry), *copy.view_records]
-        for record, entry in records:
+        records = [(copy.record, copy.record_entry, copy.file)]
+        records += [(record, entry, copy.via or copy.file) for record, entry in copy.view_records]
+        for record, entry, source in records:
             if record and entry:
                 with locks.exclusive(record):
-                    update_record(record, entry, data)
+                    update_record_entries(record, _entries(entry, source, data, byte_code))
     package = copy.package
     if package is not None and package.record and package.entry:
         whole = data if copy.member is None else _file_bytes(copy)  # conda lists the archive
         with locks.exclusive(package.record):
-            update_conda_meta(package.record, package.entry, whole)
+            update_conda_meta_entries(package.record, _entries(package.entry, copy.file, whole, byte_code))
+
+
+def _byte_code(copy: Copy) -> dict[str, list[tuple[str, bytes]]]:
+    """The byte-code files beside a loose copy (and a view's link), by the source path they are of."""
+    from patcher.bytecode_io import byte_code_files
+
+    found: dict[str, list[tuple[str, bytes]]] = {}
+    for file in byte_code_files(copy):
+        found.setdefault(file.filename, []).append((file.found.path, file.found.data))
+    return found
+
+
+def _entries(entry: str, source: str, data: bytes, byte_code: dict[str, list[tuple[str, bytes]]]) -> dict[str, bytes]:
+    """A record's entries for a source (listed as ``entry``) and its byte-code, with their bytes."""
+    entries = {entry: data}
+    for path, pyc in byte_code.get(source, []):
+        entries[record_entry(entry, source, path)] = pyc
+    return entries
 
 
 def _file_bytes(copy: Copy) -> bytes:

@@ -8,13 +8,16 @@ lock on the copy, so any number of concurrent runs end as one run would.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from patcher import copyio
+from patcher.compiling import Compiler
 from patcher.errors import PatcherError
 from patcher.model import Action, Copy, CopyResult, Outcome, State
 from patcher.patchset import MEMBER, PatchSet
 from patcher.planning import CopyPlan, plan_copy
 
-__all__ = ["change", "plan"]
+__all__ = ["change", "plan", "prepare"]
 
 
 def plan(copy: Copy, patchset: PatchSet, text: bytes | None = None) -> CopyResult:
@@ -28,8 +31,17 @@ def plan(copy: Copy, patchset: PatchSet, text: bytes | None = None) -> CopyResul
     return CopyResult(copy, found.state, found.fits)
 
 
-def change(copy: Copy, patchset: PatchSet, *, revert: bool = False, dry_run: bool = False, fuzz: int = 0) -> CopyResult:
-    """Apply (or revert) the whole patch set on one copy: lock, read, plan, write."""
+def change(
+    copy: Copy,
+    patchset: PatchSet,
+    *,
+    revert: bool = False,
+    dry_run: bool = False,
+    fuzz: int = 0,
+    compiler: Compiler | None = None,
+) -> CopyResult:
+    """Apply (or revert) the whole patch set on one copy: lock, read, plan, write (byte-code
+    compiled by ``compiler``, which may have compiled it already: :func:`prepare`)."""
     if not copy.is_source:
         message = f"{copy.location}: holds only byte-code, no source to patch"
         return CopyResult(copy, State.UNPATCHABLE, outcome=Outcome.UNPATCHABLE, message=message)
@@ -44,14 +56,31 @@ def change(copy: Copy, patchset: PatchSet, *, revert: bool = False, dry_run: boo
             if result.outcome is Outcome.FAILED or dry_run:
                 return result
             if planned.changes:
-                problem = copyio.write(copy, planned.result)
-                if problem is not None:
-                    kept = f"{copy.file}: the archive as it was could not be kept ({problem}): a revert will give back"
-                    result = result._replace(warnings=(*result.warnings, f"{kept} its members, not its exact bytes"))
+                written = copyio.write(copy, planned.result, compiler or Compiler(), revert=revert)
+                result = result._replace(warnings=(*result.warnings, *written))
             copyio.sync_record(copy, planned.result)
             return result
     except PatcherError as exc:
         return CopyResult(copy, State.UNKNOWN, outcome=Outcome.FAILED, message=str(exc))
+
+
+def prepare(copies: Iterable[Copy], patchset: PatchSet, compiler: Compiler, *, revert: bool, fuzz: int) -> None:
+    """Compile, in one child per interpreter, the byte-code that changing ``copies`` will write:
+    each copy that has byte-code is planned as it is now (:func:`change` plans again under the
+    lock, and compiles on its own what changed meanwhile)."""
+    from patcher.bytecode_io import found_byte_code, request
+
+    for copy in copies:
+        files = found_byte_code(copy) if copy.is_source else []
+        if not files:
+            continue
+        try:
+            planned = plan_copy(copyio.read(copy), patchset, MEMBER, revert=revert, fuzz=fuzz)
+        except PatcherError:
+            continue  # said when the copy is changed
+        if planned.changes and not planned.failed:
+            request(copy, files, planned.result, compiler)
+    compiler.run()
 
 
 def _result(copy: Copy, patchset: PatchSet, planned: CopyPlan, revert: bool) -> CopyResult:

@@ -12,7 +12,7 @@ import hashlib
 
 from patcher.atomic import edit_text
 
-__all__ = ["record_hash", "rewrite_record_text", "update_record"]
+__all__ = ["record_hash", "rewrite_record_text", "update_record", "update_record_entries"]
 
 
 def record_hash(data: bytes) -> str:
@@ -61,6 +61,19 @@ def _first_field(line: str) -> str:
 
 def update_record(record: str, entry: str, data: bytes) -> None:
     """Keep a dist-info ``RECORD`` true to the file now on disk (hash and size)."""
+    update_record_entries(record, {entry: data})
+
+
+def update_record_entries(record: str, entries: dict[str, bytes]) -> None:
+    """Keep a dist-info ``RECORD`` true to several files now on disk (a source and its
+    byte-code), in one rewrite; an entry listed without a hash (pip's byte-code) stays so."""
     if not record.endswith("RECORD"):
         return  # egg-info installed-files.txt carries no hashes
-    edit_text(record, lambda text: rewrite_record_text(text, entry, data))
+
+    def edit(text: str) -> str | None:
+        new = text
+        for entry, data in entries.items():
+            new = rewrite_record_text(new, entry, data) or new
+        return None if new == text else new
+
+    edit_text(record, edit)
