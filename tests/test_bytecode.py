@@ -24,6 +24,7 @@ from .conftest import cli, download, make_egg, pyenv_python, require_python
 
 SETUPTOOLS = "81.0.0"
 PKG = "pkg_resources/__init__.py"
+RUNNING = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 #: run by the interpreter a byte-code file is for: is its code what that interpreter compiles
 #: from the source now?
@@ -149,7 +150,10 @@ def test_byte_code_of_an_interpreter_not_here_is_removed_with_a_warning(tmp_path
     shutil.copy(cache / f"__init__.{sys.implementation.cache_tag}.pyc", foreign)
     run = cli("apply", str(site))
     assert run.code == 0, run.err
-    assert run.err == f"pkgres-patcher: warning: {foreign}: no Python for byte-code pypy39 found (pass --python): removed\n"
+    assert (
+        run.err
+        == f"pkgres-patcher: warning: {foreign}: no Python for byte-code pypy39 found (pass --python): removed\n"
+    )
     assert not foreign.exists()
     assert len(pycs(source)) == 3
 
@@ -176,7 +180,7 @@ def test_zipped_egg_keeps_byte_code_zipimport_loads(tmp_path: Path, version: str
     """zipimport never writes byte-code: a zipped egg's ``.pyc`` members are compiled anew, and
     the module is loaded from them (``__file__`` names the ``.pyc``), not compiled at each start."""
     python = sys.executable if version == "running" else require_python(version)
-    pyver = "%d.%d" % sys.version_info[:2] if version == "running" else version
+    pyver = RUNNING if version == "running" else version
     tree = tmp_path / "tree"
     with zipfile.ZipFile(download("setuptools", "44.1.1")) as zf:
         zf.extractall(tree, [n for n in zf.namelist() if n.startswith("pkg_resources/")])
@@ -190,7 +194,9 @@ def test_zipped_egg_keeps_byte_code_zipimport_loads(tmp_path: Path, version: str
             if path.is_file():
                 zf.write(path, path.relative_to(tree).as_posix())
         zf.writestr("EGG-INFO/PKG-INFO", "Metadata-Version: 1.1\nName: setuptools\nVersion: 44.1.1\n")
-    loaded = f"import sys; sys.path.insert(0, {str(egg)!r}); import pkg_resources; sys.stdout.write(pkg_resources.__file__)"
+    loaded = (
+        f"import sys; sys.path.insert(0, {str(egg)!r}); import pkg_resources; sys.stdout.write(pkg_resources.__file__)"
+    )
 
     def loaded_from() -> str:
         return subprocess.run([python, "-S", "-c", loaded], capture_output=True, text=True, check=True).stdout
@@ -277,7 +283,7 @@ def test_record_listing_byte_code_hashes_stays_true(tmp_path: Path) -> None:
 
 def test_pyenv_python_of_the_tag_compiles_byte_code_of_another_version(tmp_path: Path) -> None:
     """A tree shared by two Pythons has byte-code of both: each is compiled by its own."""
-    other = next((v for v in ("3.12", "3.10", "3.13") if v != "%d.%d" % sys.version_info[:2] and pyenv_python(v)), None)
+    other = next((v for v in ("3.12", "3.10", "3.13") if v != RUNNING and pyenv_python(v)), None)
     if other is None:
         pytest.skip("no second Python 3 in pyenv")
     python = pyenv_python(other)

@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Benchmark what a patched copy costs every later process: ``import pkg_resources;
+WorkingSet(); Environment()`` on a site directory of 300 distributions, whole process, patched
+(by this checkout) against unpatched, in the three layouts of issue #11:
+
+``egg-py2.7``
+    setuptools 24.0.2 as a zipped egg with its ``.pyc`` members (as easy_install left it), run
+    by Python 2.7 (pyenv): zipimport never writes byte-code;
+``venv-readonly``
+    setuptools 81 installed by pip (byte-code compiled) in a venv whose site-packages the
+    process cannot write (``PYTHONDONTWRITEBYTECODE=1`` stands in for a root-owned tree);
+``venv``
+    the same venv, byte-code written by the process itself where missing (warmed up first).
+
+Also timed: the patched copy with its byte-code dropped, what ``apply`` did before it compiled
+byte-code anew. Goal: patched / unpatched <= 1.02 in every layout.
+
+    python3 benchmarks/bench_bytecode.py [--runs N] [--wheels DIR] [--source DIR]
+
+Wheels are taken from DIR (default: the tests' cache, ``~/.cache/pkgres-patcher-tests/wheels``)
+or fetched there with ``pip download``. Each process is timed with ``time.perf_counter`` around
+``subprocess`` (the variants interleaved, the median of N runs) and its peak RSS read with
+``os.wait4``; ``hyperfine`` is not needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DISTRIBUTIONS = 300
+CODE = "import pkg_resources; pkg_resources.WorkingSet(); pkg_resources.Environment()"
+
+
+def wheel(directory: Path, name: str, version: str) -> Path:
+    found = sorted(directory.glob(f"{name}-{version}-*.whl"))
+    if not found:
+        directory.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary", ":all:", "-d", str(directory)]
+            + [f"{name}=={version}"],
+            check=True,
+        )
+        found = sorted(directory.glob(f"{name}-{version}-*.whl"))
+    return found[0]
+
+
+def pyenv_python(version: str) -> str | None:
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    found = sorted(glob.glob(os.path.join(root, "versions", f"{version}.*", "bin", "python")))
+    return found[-1] if found else None
+
+
+def add_distributions(site: Path) -> None:
+    """300 small distributions: half ``.dist-info``, half ``.egg-info``, with entry points."""
+    for i in range(DISTRIBUTIONS):
+        name = f"bench_dist_{i:03d}"
+        kind = "dist-info" if i % 2 else "egg-info"
+        meta = site / f"{name}-1.{i}.{kind}"
+        meta.mkdir()
+        (meta / ("METADATA" if kind == "dist-info" else "PKG-INFO")).write_text(
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.{i}\n"
+        )
+        (meta / "entry_points.txt").write_text(f"[console_scripts]\n{name} = {name}:main\n")
+        (meta / "top_level.txt").write_text(f"{name}\n")
+
+
+def patch(target: Path, source: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(source))
+    subprocess.run([sys.executable, "-m", "patcher", "apply", "-q", str(target)], env=env, check=True)
+
+
+def drop_egg_byte_code(egg: Path) -> None:
+    """What apply did before: the byte-code of pkg_resources/__init__.py removed from the egg."""
+    tmp = egg.with_suffix(".tmp")
+    with zipfile.ZipFile(egg) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            if info.filename != "pkg_resources/__init__.pyc":
+                out.writestr(info, src.read(info))
+    tmp.replace(egg)
+
+
+def egg_layout(work: Path, wheels: Path, source: Path) -> dict[str, list[str]] | None:
+    python = pyenv_python("2.7")
+    if python is None:
+        print("egg-py2.7: skipped (no Python 2.7 in pyenv)")
+        return None
+    tree = work / "egg-tree"
+    with zipfile.ZipFile(wheel(wheels, "setuptools", "24.0.2")) as zf:
+        zf.extractall(tree, [n for n in zf.namelist() if ".dist-info/" not in n])
+    subprocess.run([python, "-m", "compileall", "-q", str(tree)], check=True)  # as bdist_egg did
+    (tree / "EGG-INFO").mkdir()
+    (tree / "EGG-INFO" / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: setuptools\nVersion: 24.0.2\n")
+    sites: dict[str, list[str]] = {}
+    for variant in ("unpatched", "patched", "patched, byte-code dropped"):
+        site = work / f"egg-{len(sites)}"
+        site.mkdir()
+        add_distributions(site)
+        egg = site / "setuptools-24.0.2-py2.7.egg"
+        with zipfile.ZipFile(egg, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(tree.rglob("*")):
+                if path.is_file():
+                    zf.write(path, path.relative_to(tree).as_posix())
+        (site / "easy-install.pth").write_text(f"./{egg.name}\n")
+        if variant != "unpatched":
+            patch(egg, source)
+        if variant == "patched, byte-code dropped":
+            drop_egg_byte_code(egg)
+        code = f"import site; site.addsitedir({str(site)!r}); {CODE}"
+        sites[variant] = [python, "-S", "-c", code]
+    return sites
+
+
+def venv_layout(work: Path, wheels: Path, source: Path) -> dict[str, list[str]]:
+    sites: dict[str, list[str]] = {}
+    for variant in ("unpatched", "patched", "patched, byte-code dropped"):
+        root = work / f"venv-{len(sites)}"
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+        python = str(root / "bin" / "python")
+        subprocess.run(
+            [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", "--no-index"]
+            + [str(wheel(wheels, "setuptools", "81.0.0"))],
+            check=True,
+        )
+        [site] = root.glob("lib/python*/site-packages")
+        add_distributions(site)
+        if variant != "unpatched":
+            patch(root, source)
+        if variant == "patched, byte-code dropped":
+            for pyc in (site / "pkg_resources" / "__pycache__").glob("__init__.*.pyc"):
+                pyc.unlink()
+        sites[variant] = [python, "-c", CODE]
+    return sites
+
+
+def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Wall time (s) and peak RSS (KiB) of one process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        assert proc.stderr is not None
+        raise SystemExit(f"{argv}: {proc.stderr.read().decode()}")
+    assert proc.stderr is not None
+    proc.stderr.close()
+    return elapsed, usage.ru_maxrss
+
+
+def measure(layout: str, variants: dict[str, list[str]], env: dict[str, str], runs: int) -> None:
+    for argv in variants.values():  # warm up: caches, and byte-code a writable tree gets
+        run_once(argv, env)
+    times: dict[str, list[float]] = {v: [] for v in variants}
+    peaks: dict[str, list[int]] = {v: [] for v in variants}
+    for _ in range(runs):
+        for variant, argv in variants.items():
+            elapsed, peak = run_once(argv, env)
+            times[variant].append(elapsed)
+            peaks[variant].append(peak)
+    base = statistics.median(times["unpatched"])
+    base_peak = float(statistics.median(peaks["unpatched"]))
+    print(f"{layout}:")
+    for variant in variants:
+        median = statistics.median(times[variant])
+        middle = float(statistics.median(peaks[variant]))
+        print(
+            f"  {variant:28s} {median * 1000:7.1f} ms  {median / base:5.3f}x   "
+            f"peak {middle / 1024:6.1f} MiB ({(middle - base_peak) / 1024:+.1f})"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=40)
+    cache = Path(os.environ.get("PKGRES_PATCHER_TEST_CACHE", Path.home() / ".cache" / "pkgres-patcher-tests"))
+    parser.add_argument("--wheels", type=Path, default=cache / "wheels")
+    parser.add_argument("--source", type=Path, default=ROOT, help="the checkout whose apply is measured")
+    args = parser.parse_args()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
+    with tempfile.TemporaryDirectory(prefix="bench-bytecode-") as tmp:
+        work = Path(tmp)
+        egg = egg_layout(work, args.wheels, args.source)
+        if egg is not None:
+            measure("egg-py2.7 (zipped egg, setuptools 24.0.2, Python 2.7)", egg, env, args.runs)
+        venv = venv_layout(work, args.wheels, args.source)
+        readonly = dict(env, PYTHONDONTWRITEBYTECODE="1")
+        measure("venv-readonly (setuptools 81, PYTHONDONTWRITEBYTECODE=1)", venv, readonly, args.runs)
+        measure("venv (setuptools 81, byte-code writable)", venv, env, args.runs)
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
