@@ -133,7 +133,29 @@ def _change(
     one_file_system: bool,
     lock_dir: str | None,
     cache_dir: str | None,
+    output: str | None = None,
 ) -> Report:
+    if output is not None and not dry_run:  # each named archive changed in a copy, in output
+        from patcher.artefacts import check_output, publish, staged
+
+        paths = list(paths)
+        check_output(paths, pythons, output)
+        with staged(paths, output) as staging:
+            report = _change(
+                list(staging.targets),
+                (),
+                jobs,
+                patches,
+                revert=revert,
+                dry_run=False,
+                fuzz=fuzz,
+                wheels=wheels,
+                exclude=exclude,
+                one_file_system=one_file_system,
+                lock_dir=lock_dir,
+                cache_dir=cache_dir,
+            )
+            return publish(staging, report)
     from patcher._paths import lock_place, using
     from patcher.compiling import Compiler
     from patcher.patching import change, prepare
@@ -167,12 +189,15 @@ def apply(
     one_file_system: bool = False,
     lock_dir: str | None = None,
     cache_dir: str | None = None,
+    output: str | None = None,
 ) -> Report:
     """Patch every copy found (as :func:`locate` finds them): all patches or none per copy,
     atomically, under each copy's lock (in ``lock_dir``, default
     :func:`patcher._paths.lock_place`). An archive that cannot be rewritten back byte for byte
     is kept as it was in ``cache_dir``'s ``originals``. Wheels are artefacts: patched when named in ``paths``,
-    else only with ``wheels`` (those left alone are listed in ``Report.left_alone``)."""
+    else only with ``wheels`` (those left alone are listed in ``Report.left_alone``). With ``output``
+    (a directory), the wheels and zipped eggs named in ``paths`` are written patched there, under
+    the same names, and left untouched themselves."""
     return _change(
         paths,
         pythons,
@@ -186,6 +211,7 @@ def apply(
         one_file_system=one_file_system,
         lock_dir=lock_dir,
         cache_dir=cache_dir,
+        output=output,
     )
 
 
@@ -202,8 +228,10 @@ def revert(
     one_file_system: bool = False,
     lock_dir: str | None = None,
     cache_dir: str | None = None,
+    output: str | None = None,
 ) -> Report:
-    """Give every patched copy its original bytes back (and its RECORD its original hash)."""
+    """Give every patched copy its original bytes back (and its RECORD its original hash);
+    ``output`` as for :func:`apply`."""
     return _change(
         paths,
         pythons,
@@ -217,6 +245,7 @@ def revert(
         one_file_system=one_file_system,
         lock_dir=lock_dir,
         cache_dir=cache_dir,
+        output=output,
     )
 
 

@@ -231,7 +231,8 @@ def cli(*argv: str) -> CliRun:
     code = main(list(argv), out, err)
     run = CliRun(code, out.getvalue(), err.getvalue())
     if _json_asked(argv) and code != 2:
-        output = Path(argv[argv.index("--output") + 1]) if "--output" in argv else None
+        # drift's --output is the report's file (apply's and revert's, a directory of artefacts)
+        output = Path(argv[argv.index("--output") + 1]) if "--output" in argv and argv[0] == "drift" else None
         if output is None:
             json_output(run.out)
         elif output.exists():  # a run that stopped writes no file

@@ -141,6 +141,13 @@ def add_change_options(parser: argparse.ArgumentParser) -> None:
         help="also patch wheels lying in the scanned trees or bundled with an interpreter "
         "(artefacts, left alone unless named as a PATH)",
     )
+    parser.add_argument(
+        "--output",
+        type=non_empty,
+        metavar="DIR",
+        help="write the wheels and zipped eggs named as PATH changed into DIR (same names; made when missing), "
+        "leaving the files named untouched",
+    )
 
 
 def add_cache_dir(parser: argparse.ArgumentParser, holds: str) -> None:

@@ -49,6 +49,7 @@ def change(args: argparse.Namespace, out: TextIO, err: TextIO, *, revert: bool) 
         one_file_system=args.one_file_system,
         lock_dir=args.lock_dir,
         cache_dir=args.cache_dir,
+        output=args.output,
     )
     lines = err if args.diff else out
     if args.json:
