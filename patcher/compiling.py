@@ -147,14 +147,16 @@ class Compiler:
         ``pythonX.Y`` the file's tag or magic number names."""
         from patcher.verification.interpreters import candidates, find_python
 
-        pythons = candidates(copy, self._pythons)
-        version = found.version
-        if version is not None:
-            named = find_python(version)
-            if named is not None:
-                pythons.append(named)
-        for python in dict.fromkeys(pythons):
+        tried = set()
+        for python in candidates(copy, self._pythons):
+            tried.add(python)
             interpreter = describe(python)
+            if interpreter is not None and _reads(interpreter, found):
+                return interpreter
+        version = found.version
+        named = None if version is None else find_python(version)
+        if named is not None and named not in tried:
+            interpreter = describe(named)
             if interpreter is not None and _reads(interpreter, found):
                 return interpreter
         return None

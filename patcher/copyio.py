@@ -97,12 +97,19 @@ def sync_record(copy: Copy, data: bytes) -> None:
 
 
 def _byte_code(copy: Copy) -> dict[str, list[tuple[str, bytes]]]:
-    """The byte-code files beside a loose copy (and a view's link), by the source path they are of."""
+    """The byte-code files beside a loose copy (and a view's link), by the source path they are
+    of; a view whose directory is the real one (a linked directory) shares the real files."""
     from patcher.bytecode_io import byte_code_files
 
     found: dict[str, list[tuple[str, bytes]]] = {}
     for file in byte_code_files(copy):
         found.setdefault(file.filename, []).append((file.found.path, file.found.data))
+    via = copy.via
+    if via is not None and os.path.realpath(os.path.dirname(via)) == os.path.dirname(copy.file):
+        found[via] = [
+            (os.path.join(os.path.dirname(via), os.path.relpath(path, os.path.dirname(copy.file))), data)
+            for path, data in found.get(copy.file, [])
+        ]
     return found
 
 
