@@ -20,7 +20,8 @@ byte-code anew. Goal: patched / unpatched <= 1.02 in every layout.
 Wheels are taken from DIR (default: the tests' cache, ``~/.cache/pkgres-patcher-tests/wheels``)
 or fetched there with ``pip download``. Each process is timed with ``time.perf_counter`` around
 ``subprocess`` (the variants interleaved, the median of N runs) and its peak RSS read with
-``os.wait4``; ``hyperfine`` is not needed.
+``os.wait4``, with its CPU time (steadier than wall time on a busy machine); ``hyperfine`` is
+not needed.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 DISTRIBUTIONS = 300
@@ -111,13 +113,15 @@ def egg_layout(work: Path, wheels: Path, source: Path) -> dict[str, list[str]] |
             for path in sorted(tree.rglob("*")):
                 if path.is_file():
                     zf.write(path, path.relative_to(tree).as_posix())
-        (site / "easy-install.pth").write_text(f"./{egg.name}\n")
         if variant != "unpatched":
             patch(egg, source)
         if variant == "patched, byte-code dropped":
             drop_egg_byte_code(egg)
-        code = f"import site; site.addsitedir({str(site)!r}); {CODE}"
+        # the egg first, as easy-install.pth's import line puts it (Python 2's site module would
+        # add the interpreter's own site-packages, with its own setuptools, even under -S)
+        code = f"import sys; sys.path[:0] = [{str(egg)!r}, {str(site)!r}]; {CODE}"
         sites[variant] = [python, "-S", "-c", code]
+        check_origin(sites[variant], str(egg))
     return sites
 
 
@@ -140,43 +144,66 @@ def venv_layout(work: Path, wheels: Path, source: Path) -> dict[str, list[str]]:
             for pyc in (site / "pkg_resources" / "__pycache__").glob("__init__.*.pyc"):
                 pyc.unlink()
         sites[variant] = [python, "-c", CODE]
+        check_origin(sites[variant], str(site))
     return sites
 
 
-def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Wall time (s) and peak RSS (KiB) of one process."""
+def check_origin(argv: list[str], where: str) -> None:
+    """The benchmark times the copy it means to: pkg_resources comes from ``where``."""
+    code = argv[-1] + "; import sys; sys.stdout.write(pkg_resources.__file__)"
+    found = subprocess.run([*argv[:-1], code], capture_output=True, text=True, check=True).stdout
+    if not found.startswith(where + os.sep):
+        raise SystemExit(f"pkg_resources imported from {found}, not from {where}")
+
+
+class Sample(NamedTuple):
+    wall: float  #: seconds
+    cpu: float  #: user + system seconds of the process
+    peak: int  #: peak RSS, KiB
+
+
+def run_once(argv: list[str], env: dict[str, str]) -> Sample:
+    """One process: its wall time, CPU time and peak RSS."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _pid, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        assert proc.stderr is not None
-        raise SystemExit(f"{argv}: {proc.stderr.read().decode()}")
     assert proc.stderr is not None
+    if proc.returncode:
+        raise SystemExit(f"{argv}: {proc.stderr.read().decode()}")
     proc.stderr.close()
-    return elapsed, usage.ru_maxrss
+    return Sample(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
 
 
 def measure(layout: str, variants: dict[str, list[str]], env: dict[str, str], runs: int) -> None:
+    """Median and minimum wall time, median CPU time and peak RSS per variant; ratios to unpatched.
+    On a busy machine the CPU time and the minimum are the steadier figures."""
     for argv in variants.values():  # warm up: caches, and byte-code a writable tree gets
         run_once(argv, env)
-    times: dict[str, list[float]] = {v: [] for v in variants}
-    peaks: dict[str, list[int]] = {v: [] for v in variants}
+    samples: dict[str, list[Sample]] = {v: [] for v in variants}
     for _ in range(runs):
         for variant, argv in variants.items():
-            elapsed, peak = run_once(argv, env)
-            times[variant].append(elapsed)
-            peaks[variant].append(peak)
-    base = statistics.median(times["unpatched"])
-    base_peak = float(statistics.median(peaks["unpatched"]))
+            samples[variant].append(run_once(argv, env))
+
+    def figures(variant: str) -> tuple[float, float, float, float]:
+        taken = samples[variant]
+        return (
+            statistics.median(s.wall for s in taken),
+            min(s.wall for s in taken),
+            statistics.median(s.cpu for s in taken),
+            float(statistics.median(s.peak for s in taken)),
+        )
+
+    base = figures("unpatched")
     print(f"{layout}:")
+    print(f"  {'':28s} {'wall median':>19s} {'wall min':>19s} {'CPU median':>19s} {'peak RSS':>17s}")
     for variant in variants:
-        median = statistics.median(times[variant])
-        middle = float(statistics.median(peaks[variant]))
+        wall, fastest, cpu, peak = figures(variant)
         print(
-            f"  {variant:28s} {median * 1000:7.1f} ms  {median / base:5.3f}x   "
-            f"peak {middle / 1024:6.1f} MiB ({(middle - base_peak) / 1024:+.1f})"
+            f"  {variant:28s} {wall * 1000:7.1f} ms {wall / base[0]:6.3f}x {fastest * 1000:7.1f} ms "
+            f"{fastest / base[1]:6.3f}x {cpu * 1000:7.1f} ms {cpu / base[2]:6.3f}x "
+            f"{peak / 1024:6.1f} MiB {(peak - base[3]) / 1024:+5.1f}"
         )
 
 
