@@ -297,3 +297,30 @@ def test_pyenv_python_of_the_tag_compiles_byte_code_of_another_version(tmp_path:
     assert run.code == 0, run.err
     assert run.err == ""
     assert same_code(python, theirs, source, 0)
+
+
+def test_a_views_own_byte_code_is_compiled_anew_too(tmp_path: Path) -> None:
+    """A Spack-style view (real directories, files linked to the store) has a ``__pycache__``
+    of its own, compiled from the links: it is written anew beside the store's."""
+    from .test_links import symlink_view
+
+    store, _source = site_with_byte_code(tmp_path)
+    view = tmp_path / "view"
+    symlink_view(view, store)
+    link = view / PKG
+    shutil.rmtree(link.parent / "__pycache__")  # links to the store's: the view compiles its own
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(link)], check=True)
+    [theirs] = (link.parent / "__pycache__").glob("__init__.*.pyc")
+    before = theirs.read_bytes()
+
+    run = cli("apply", str(view))
+    assert run.code == 0, run.err
+    assert link.is_symlink()
+    assert theirs.read_bytes() != before
+    assert same_code(sys.executable, theirs, link, 0)
+    code = f"import sys; sys.path.insert(0, {str(view)!r}); import pkg_resources"
+    subprocess.run([sys.executable, "-S", "-c", code], env=environ(), check=True, capture_output=True)
+    assert len(pycs(store / PKG)) == 3
+    fresh = theirs.read_bytes()
+    subprocess.run([sys.executable, "-S", "-c", code], env=environ(), check=True, capture_output=True)
+    assert theirs.read_bytes() == fresh  # valid: not written anew
