@@ -31,6 +31,10 @@ __all__ = ["Compiled", "Compiler", "Interpreter", "Job", "describe"]
 _TIMEOUT = 300
 
 
+#: version, magic number and cache tag: what byte-code an interpreter writes
+Kind = tuple[tuple[int, int], bytes, "str | None"]
+
+
 class Interpreter(NamedTuple):
     """An interpreter, as byte-code knows it."""
 
@@ -39,6 +43,11 @@ class Interpreter(NamedTuple):
     magic: bytes
     #: ``sys.implementation.cache_tag`` (None on Python 2: no ``__pycache__``)
     tag: str | None
+
+    @property
+    def kind(self) -> Kind:
+        """What its byte-code is: interpreters of one kind (every venv of one Python) compile alike."""
+        return self.version, self.magic, self.tag
 
 
 class Job(NamedTuple):
@@ -112,9 +121,14 @@ def _ask(python: str, jobs: list[Job], optimized: bool) -> tuple[Interpreter, li
     return interpreter, results
 
 
-@cache
 def describe(python: str) -> Interpreter | None:
-    """What ``python`` writes byte-code as (version, magic, tag); None when it does not run."""
+    """What ``python`` writes byte-code as (version, magic, tag); None when it does not run.
+    Asked once per real executable: every venv of one Python is one question."""
+    return _describe(os.path.realpath(python))
+
+
+@cache
+def _describe(python: str) -> Interpreter | None:
     try:
         return _ask(python, [], False)[0]
     except (OSError, ValueError):
@@ -138,8 +152,9 @@ class Compiler:
 
     def __init__(self, pythons: Iterable[str] = ()) -> None:
         self._pythons = list(pythons)
-        self._done: dict[tuple[str, str, str, int], Compiled] = {}
-        self._pending: dict[tuple[Interpreter, bool], dict[tuple[str, str, int], Job]] = {}
+        self._done: dict[tuple[object, ...], Compiled] = {}
+        #: per kind of interpreter (and Python 2 -O level): the interpreter to run, its jobs
+        self._pending: dict[tuple[Kind, bool], tuple[Interpreter, dict[tuple[str, str, int], Job]]] = {}
 
     def interpreter(self, copy: Copy, found: ByteCode) -> Interpreter | None:
         """The interpreter that writes ``found``'s kind of byte-code for ``copy``, if one is
@@ -164,13 +179,14 @@ class Compiler:
     def request(self, interpreter: Interpreter, job: Job) -> None:
         """Note ``job`` for :meth:`run`."""
         if self._key(interpreter, job) not in self._done:
-            batch = self._pending.setdefault((interpreter, _optimized(interpreter, job.optimize)), {})
+            optimized = _optimized(interpreter, job.optimize)
+            _, batch = self._pending.setdefault((interpreter.kind, optimized), (interpreter, {}))
             batch[(_digest(job.source), job.filename, job.optimize)] = job
 
     def run(self) -> None:
         """Compile every job requested: one child per interpreter (and Python 2 ``-O`` level)."""
         pending, self._pending = self._pending, {}
-        for (interpreter, optimized), batch in pending.items():
+        for (_kind, optimized), (interpreter, batch) in pending.items():
             jobs = list(batch.values())
             for job, compiled in zip(jobs, self._compile(interpreter, jobs, optimized)):
                 self._done[self._key(interpreter, job)] = compiled
@@ -183,8 +199,8 @@ class Compiler:
         return self._done[key]
 
     @staticmethod
-    def _key(interpreter: Interpreter, job: Job) -> tuple[str, str, str, int]:
-        return (interpreter.python, _digest(job.source), job.filename, job.optimize)
+    def _key(interpreter: Interpreter, job: Job) -> tuple[object, ...]:
+        return (interpreter.kind, _digest(job.source), job.filename, job.optimize)
 
     @staticmethod
     def _compile(interpreter: Interpreter, jobs: list[Job], optimized: bool) -> list[Compiled]:
@@ -192,7 +208,7 @@ class Compiler:
             answered, results = _ask(interpreter.python, jobs, optimized)
         except (OSError, ValueError) as exc:
             return [Compiled(None, error=str(exc)) for _ in jobs]
-        if answered.magic != interpreter.magic:  # replaced meanwhile (an upgrade): not what was asked
+        if answered.kind != interpreter.kind:  # replaced meanwhile (an upgrade): not what was asked
             return [Compiled(None, error=f"{interpreter.python} changed while running") for _ in jobs]
         return results
 
