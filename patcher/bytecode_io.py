@@ -189,12 +189,12 @@ def write_with_byte_code(
             if item.data is None:
                 os.unlink(path)
                 continue
-            replace_file(path, item.data)
-            if not revert:
+            if not revert:  # kept first: a run killed after the write still leaves it for revert
                 kept = _KEPT_PREFIX + b"%d\n" % old_mtime + item.file.found.data
                 problem = keep_original(item.data, kept, _KEPT_SUFFIX)
                 if problem is not None:
                     warnings.append(f"{path}: could not be kept as it was ({problem}): a revert will compile it anew")
+            replace_file(path, item.data)
         write_source(mtime_ns)
     except BaseException as exc:
         if not _holds(copy.file, data):
