@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.resources
 import json
 import os
 import subprocess
@@ -67,7 +66,10 @@ class Compiled(NamedTuple):
     error: str | None = None
 
 
+@cache
 def _child_code() -> str:
+    import importlib.resources
+
     return (importlib.resources.files("patcher") / "compile_child.py").read_text(encoding="utf-8")
 
 

@@ -9,13 +9,16 @@ lock on the copy, so any number of concurrent runs end as one run would.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from patcher import copyio
-from patcher.compiling import Compiler
 from patcher.errors import PatcherError
 from patcher.model import Action, Copy, CopyResult, Outcome, State
 from patcher.patchset import MEMBER, PatchSet
 from patcher.planning import CopyPlan, plan_copy
+
+if TYPE_CHECKING:
+    from patcher.compiling import Compiler
 
 __all__ = ["change", "plan", "prepare"]
 
@@ -56,7 +59,11 @@ def change(
             if result.outcome is Outcome.FAILED or dry_run:
                 return result
             if planned.changes:
-                written = copyio.write(copy, planned.result, compiler or Compiler(), revert=revert)
+                if compiler is None:
+                    from patcher.compiling import Compiler
+
+                    compiler = Compiler()
+                written = copyio.write(copy, planned.result, compiler, revert=revert)
                 result = result._replace(warnings=(*result.warnings, *written))
             copyio.sync_record(copy, planned.result)
             return result
