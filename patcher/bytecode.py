@@ -88,7 +88,7 @@ class ByteCode(NamedTuple):
         return None if magic is None else MAGIC_VERSIONS.get(struct.unpack("<H", magic[:2])[0])
 
     @property
-    def kind(self) -> str:
+    def label(self) -> str:
         """What reads it, for messages: its tag, else the Python its magic names."""
         if self.tag is not None:
             return self.tag

@@ -105,7 +105,7 @@ def _compile(copy: Copy, data: bytes, file: ByteCodeFile, compiler: Compiler) ->
     if interpreter is None:
         version = found.version
         where = f"python{version} on PATH or in pyenv, or " if version else ""
-        return f"no Python for byte-code {found.kind} found ({where}pass --python)"
+        return f"no Python for byte-code {found.label} found ({where}pass --python)"
     compiled = compiler.compile(interpreter, Job(data, file.filename, found.optimize))
     if compiled.code is None:
         return f"Python {'.'.join(map(str, interpreter.version))} ({interpreter.python}) cannot compile it: {compiled.error}"
