@@ -15,7 +15,7 @@ import pytest
 import patcher
 from patcher.verification.results import VerifyReport, VerifyStatus
 
-from .conftest import cli, download, make_egg, require_python, snapshot
+from .conftest import CliRun, Venv, cli, download, make_egg, require_python, snapshot
 
 
 def site_of(tmp: Path, project: str, version: str, name: str = "site") -> Path:
@@ -125,6 +125,57 @@ def test_full_sweep_patched_raises_nowhere_unpatched_does(tmp_path: Path) -> Non
     assert sweeps["patched"]["total"] >= sweeps["unpatched"]["total"]
 
 
+def sweep_or_skip(run: CliRun) -> dict[str, Any]:
+    """The one copy a run verified; skipped when no interpreter could run it (a release too old
+    for the running Python, and none of the Pythons it supported installed)."""
+    [copy] = copies(run.json)
+    if copy["status"] == "not-verifiable":
+        pytest.skip(f"no interpreter here runs {copy['owner']}: {copy['reason']}")
+    return copy
+
+
+#: a release of each era between the 2016 layout and today (where ``WorkingSet()`` still died,
+#: 49.6 where it learned to skip a vanished zipped egg, the last one before the 66 reformat),
+#: the backport, and pip vendoring setuptools 44
+SPREAD = [
+    ("setuptools", "44.1.1"),
+    ("setuptools", "49.6.0"),
+    ("setuptools", "65.7.0"),
+    ("pkg-resources-backport", "1.0.1"),
+    ("pip", "20.3.4"),
+]
+
+
+@pytest.mark.parametrize(("project", "version"), SPREAD, ids=[f"{p}-{v}" for p, v in SPREAD])
+def test_release_spread_unpatched_fails_patched_passes_the_full_sweep(
+    tmp_path: Path, project: str, version: str
+) -> None:
+    site = site_of(tmp_path, project, version)
+    before = sweep_or_skip(cli("verify", str(site), "--quick", "--json"))
+    assert before["status"] == "failed" and "egg-zip" in died(before), before
+    assert cli("apply", str(site)).code == 0
+    run = cli("verify", str(site), "--json", "--jobs", "2")
+    after = sweep_or_skip(run)
+    sweep = after["fault_sweep"]
+    assert sweep["total"] > 0 and sweep["raising"] == 0, [p for p in sweep["points"] if p["escapes"]][:3]
+    assert after["status"] == "passed" and run.code == 0, after
+
+
+def test_pip_26_3_on_python_3_10(tmp_path: Path) -> None:
+    """Where pip still lists installed distributions through its pkg_resources by default."""
+    venv = Venv(tmp_path / "venv", require_python("3.10"))
+    with zipfile.ZipFile(download("pip", "26.3")) as zf:
+        zf.extractall(venv.site)
+    targets = ("--python", venv.python, "--exclude", "*.whl")  # not the wheels ensurepip bundles
+    before = cli("verify", *targets, "--quick", "--json")
+    [copy] = copies(before.json)
+    assert copy["python_version"] == "3.10" and copy["status"] == "failed" and died(copy) == ["egg-zip"], copy
+    assert cli("apply", *targets).code == 0
+    run = cli("verify", *targets, "--json", "--jobs", "2")
+    [copy] = copies(run.json)
+    assert copy["fault_sweep"]["raising"] == 0 and copy["status"] == "passed" and run.code == 0, copy
+
+
 def test_python_2_7_zipped_egg_layout(tmp_path: Path) -> None:
     """The 2016 layout: setuptools 24.0.2 as a zipped egg, pip 8.1.2 as a directory egg."""
     require_python("2.7")  # found by verify itself: the eggs' names say py2.7
@@ -138,9 +189,10 @@ def test_python_2_7_zipped_egg_layout(tmp_path: Path) -> None:
     assert {c["python_version"] for c in found} == {"2.7"}
     assert all("egg-zip" in died(c) for c in found)
     assert cli("apply", str(site)).code == 0
-    after = cli("verify", str(site), "--quick", "--json")
+    after = cli("verify", str(site), "--json", "--jobs", "2")
     assert after.code == 0, after.out
     assert [c["status"] for c in copies(after.json)] == ["passed", "passed"]
+    assert all(c["fault_sweep"]["total"] > 0 and c["fault_sweep"]["raising"] == 0 for c in copies(after.json))
 
 
 def test_copy_too_old_for_the_interpreter_runs_on_one_its_release_supported(tmp_path: Path) -> None:
