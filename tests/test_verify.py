@@ -5,6 +5,8 @@ ones pass, and the user's tree is never written to."""
 from __future__ import annotations
 
 import importlib.resources
+import os
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -15,7 +17,7 @@ import pytest
 import patcher
 from patcher.verification.results import VerifyReport, VerifyStatus
 
-from .conftest import cli, download, make_egg, require_python, snapshot
+from .conftest import cli, download, json_output, make_egg, require_python, snapshot
 
 
 def site_of(tmp: Path, project: str, version: str, name: str = "site") -> Path:
@@ -162,3 +164,40 @@ def test_the_probe_is_shipped_as_package_data() -> None:
     text = (importlib.resources.files("patcher.verification") / "probe_child.py").read_text()
     compile(text, "probe_child.py", "exec")  # and it must still run on Python 2.7:
     assert 'f"' not in text and "f'" not in text, "no f-strings: the probe runs on Python 2.7"
+
+
+def _verify_without_pyenv(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``verify`` in a process that can find no other Python: PATH empty, pyenv's root an empty directory."""
+    empty = tmp_path / "no-pyenv"
+    empty.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYENV", "PYTHON"))}
+    env.update(PATH="", PYENV_ROOT=str(empty))
+    argv = [sys.executable, "-m", "patcher", "verify", *args]
+    return subprocess.run(argv, capture_output=True, text=True, env=env, check=False, timeout=300)
+
+
+def test_an_egg_no_interpreter_can_run_is_not_verifiable(tmp_path: Path) -> None:
+    """A py2.7 egg of pip 8.1.2 with no Python 2.7 anywhere (nor any Python its classifiers name):
+    not verifiable, with the reason; that fails the run only with ``--strict``."""
+    if sys.version_info < (3, 10):
+        pytest.skip("pip 8.1.2 still imports on Python < 3.10: the running interpreter would verify it")
+    site = tmp_path / "site"
+    site.mkdir()
+    egg = make_egg(download("pip", "8.1.2"), site, pyver="2.7", zipped=True)
+    run = _verify_without_pyenv(tmp_path, str(site), "--quick")
+    assert run.returncode == 0, run.stderr
+    reason = f"cannot run on Python {sys.version_info[0]}.{sys.version_info[1]} ({sys.executable}) even unpatched"
+    assert f"not verifiable: {reason}" in run.stdout and "MutableMapping" in run.stdout, run.stdout
+    why = "no Python 2.7 (its path names it) on PATH or in pyenv; no Python 3.5, 3.4, 3.3, 2.6 (its release's classifiers) on PATH or in pyenv"
+    assert why in run.stdout, run.stdout
+    assert f"pkgres-patcher: {egg}!pip/_vendor/pkg_resources/__init__.py: not verifiable: {reason}" in run.stderr
+    assert run.stdout.rstrip().endswith("1 copy of pkg_resources verified: 1 not-verifiable")
+
+    strict = _verify_without_pyenv(tmp_path, str(site), "--quick", "--strict", "--json")
+    assert strict.returncode == 1, strict.stderr
+    document = json_output(strict.stdout)
+    [copy] = document["copies"]
+    assert copy["status"] == "not-verifiable" and copy["reason"].startswith(reason) and why in copy["reason"], copy
+    assert copy["python"] is None and copy["race_replay"] == [] and copy["fault_sweep"] is None
+    assert document["ok"] is False and document["strict"] is True
+    assert document["counts"] == {"passed": 0, "failed": 0, "not-verifiable": 1}

@@ -24,7 +24,14 @@ from patcher.errors import PatcherError
 from patcher.model import Container, Copy
 from patcher.patchset import MEMBER, PatchSet
 from patcher.planning import plan_copy
-from patcher.verification.interpreters import candidates, supported_pythons, version_of
+from patcher.verification.interpreters import (
+    candidates,
+    find_python,
+    named_versions,
+    supported_pythons,
+    supported_versions,
+    version_of,
+)
 from patcher.verification.results import CopyVerification, Escape, FaultPoint, Race, VerifyStatus
 from patcher.verification.scratch import KEEP, Own, Site, build_own, build_site
 
@@ -174,7 +181,17 @@ def _choose(
             return target, listing, notes
         e = escapes[0]
         notes.append(f"cannot run on Python {version} ({python}) even unpatched: {e.type}: {e.message} in {e.phase}")
-    return None, None, notes
+    return None, None, notes + _missing(copy, pythons)
+
+
+def _missing(copy: Copy, pythons: Sequence[str]) -> list[str]:
+    """The Pythons that were looked for and not found: part of why a copy is not verifiable."""
+    named = [] if pythons else [v for v in named_versions(copy) if find_python(v) is None]
+    supported = [v for v in supported_versions(_metadata(copy)) if find_python(v) is None and v not in named]
+    notes = [f"no Python {v} (its path names it) on PATH or in pyenv" for v in named]
+    if supported:
+        notes.append(f"no Python {', '.join(supported)} (its release's classifiers) on PATH or in pyenv")
+    return notes
 
 
 def verify_copy(
