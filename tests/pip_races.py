@@ -19,14 +19,12 @@ one process that imported ``pkg_resources`` while everything was installed and t
 round, and entry-point iteration. Every pip runs with ``_PIP_USE_IMPORTLIB_METADATA=0`` (pip's
 ``pkg_resources`` backend on Python < 3.14; the default before 3.11).
 
-Used by tests/test_pip_races.py and benchmarks/bench_pip_races.py; from the repository root::
-
-    python -m tests.pip_races [--python EXE] [--pip 26.3] [--setuptools 81.0.0] [--cycles 3] [--patched]
+Used by tests/test_pip_races.py and benchmarks/bench_pip_races.py (the figures per workload
+for several releases).
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -42,7 +40,18 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
-__all__ = ["REQUIRE_EARLIER", "Failure", "Figures", "Stack", "Stress", "Tally", "prepare", "run_workloads"]
+__all__ = [
+    "REQUIRE_EARLIER",
+    "Failure",
+    "Figures",
+    "Stack",
+    "Stress",
+    "Tally",
+    "classify",
+    "patch",
+    "prepare",
+    "run_workloads",
+]
 
 #: the projects and how each is installed (``keep`` is installed once and never uninstalled)
 PROJECTS = {
@@ -516,29 +525,3 @@ def _race(stress: Stress, cycles: int, rounds: _Rounds) -> dict[str, Tally]:
 def patch(stress: Stress) -> None:
     """``pkgres-patcher apply`` on the venv (every copy of pkg_resources in it)."""
     _run([sys.executable, "-m", "patcher", "apply", "--quiet", stress.root])
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from tests.conftest import download
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--python", default=sys.executable, help="the interpreter the venv is made from")
-    parser.add_argument("--pip", default="26.3")
-    parser.add_argument("--setuptools", default="81.0.0")
-    parser.add_argument("--cycles", type=int, default=3)
-    parser.add_argument("--patched", action="store_true", help="also run with every copy patched")
-    args = parser.parse_args(argv)
-    stack = Stack(args.python, str(download("pip", args.pip)), str(download("setuptools", args.setuptools)))
-    with tempfile.TemporaryDirectory(prefix="pip-races-") as tmp:
-        stress = prepare(stack, tmp)
-        print(f"pip {args.pip}, setuptools {args.setuptools}, Python {stress.version}: unpatched")
-        print(run_workloads(stress, args.cycles, tmp).table())
-        if args.patched:
-            patch(stress)
-            print(f"pip {args.pip}, setuptools {args.setuptools}, Python {stress.version}: patched")
-            print(run_workloads(stress, args.cycles, tmp).table())
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
