@@ -17,7 +17,7 @@ import pytest
 import patcher
 from patcher.verification.results import VerifyReport, VerifyStatus
 
-from .conftest import cli, download, json_output, make_egg, require_python, snapshot
+from .conftest import VenvFactory, cli, download, json_output, make_egg, require_python, snapshot
 
 
 def site_of(tmp: Path, project: str, version: str, name: str = "site") -> Path:
@@ -201,3 +201,33 @@ def test_an_egg_no_interpreter_can_run_is_not_verifiable(tmp_path: Path) -> None
     assert copy["python"] is None and copy["race_replay"] == [] and copy["fault_sweep"] is None
     assert document["ok"] is False and document["strict"] is True
     assert document["counts"] == {"passed": 0, "failed": 0, "not-verifiable": 1}
+
+
+def test_wheels_are_verified_as_apply_patches_them(tmp_path: Path, venv_factory: VenvFactory) -> None:
+    """An interpreter's ensurepip wheels are artefacts: left alone (and said so) unless
+    ``--wheels`` is given or the wheel is named, as ``apply`` does."""
+    venv = venv_factory(sys.executable)
+    found = cli("locate", "--python", venv.python, "--json").json["copies"]
+    bundled = [c for c in found if c["bundled_by"]]
+    if not bundled:
+        pytest.skip(f"{sys.executable} bundles no wheel with pkg_resources for ensurepip (a distribution removed them)")
+    assert len(found) == len(bundled), "the venv (without pip) holds no other copy"
+
+    alone = cli("verify", "--python", venv.python, "--quick", "--json")
+    assert alone.code == 0, alone.err
+    assert alone.json["copies"] == []
+    assert alone.json["left_alone"] == [{k: c[k] for k in alone.json["left_alone"][0]} for c in bundled]
+    table = cli("verify", "--python", venv.python, "--quick")
+    many = "the wheel to verify it" if len(bundled) == 1 else "the wheels to verify them"
+    wheels = f"{len(bundled)} wheel{'s' if len(bundled) > 1 else ''}"
+    assert table.out == f"no copy of pkg_resources verified, {wheels} left alone (pass --wheels or name {many})\n"
+
+    first, *others = (c["file"] for c in bundled)  # one wheel verified each way is enough
+    leave_out = [arg for other in others for arg in ("--exclude", os.path.basename(other))]
+    asked = cli("verify", "--python", venv.python, "--quick", "--wheels", "--json", *leave_out)
+    assert [(c["file"], c["status"]) for c in asked.json["copies"]] == [(first, "failed")]
+    assert asked.json["left_alone"] == [] and asked.code == 1
+
+    named = cli("verify", others[0] if others else first, "--quick", "--json")
+    assert [c["file"] for c in named.json["copies"]] == [others[0] if others else first]
+    assert named.json["left_alone"] == []
