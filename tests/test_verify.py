@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.resources
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -231,3 +232,57 @@ def test_wheels_are_verified_as_apply_patches_them(tmp_path: Path, venv_factory:
     named = cli("verify", others[0] if others else first, "--quick", "--json")
     assert [c["file"] for c in named.json["copies"]] == [others[0] if others else first]
     assert named.json["left_alone"] == []
+
+
+def debundled_site(tmp_path: Path) -> Path:
+    """setuptools 81 as a distribution packages it without its vendored copies (Debian's
+    python3-pkg-resources): no RECORD, an ``.egg-info``, and ``packaging``, ``jaraco``,
+    ``platformdirs`` ... as top-level packages of the same directory, imported from there."""
+    site = tmp_path / "dist-packages"
+    with zipfile.ZipFile(download("setuptools", "81.0.0")) as zf:
+        zf.extractall(site)
+    vendor = site / "setuptools" / "_vendor"
+    for package in vendor.iterdir():
+        if not package.name.endswith(".dist-info"):
+            package.rename(site / package.name)
+    shutil.rmtree(vendor)
+    info = next(site.glob("setuptools-*.dist-info"))
+    egg_info = site / "setuptools-81.0.0.egg-info"
+    egg_info.mkdir()
+    (egg_info / "PKG-INFO").write_bytes((info / "METADATA").read_bytes())
+    shutil.rmtree(info)
+    return site
+
+
+def test_a_copy_without_record_imports_its_dependencies_from_where_it_lies(tmp_path: Path) -> None:
+    """No RECORD says which files are the copy's: its package is laid out in scratch, and what it
+    imports from elsewhere (a distribution's debundled ``packaging``) comes from its own directory,
+    only read."""
+    recent_python()
+    site = debundled_site(tmp_path)
+    before = snapshot(tmp_path)
+    run = cli("verify", str(site), "--quick", "--json")
+    [copy] = copies(run.json)
+    assert copy["owner"] is None and copy["status"] == "failed", copy
+    assert died(copy) == ["egg-zip"]
+    assert f"imports its dependencies from {site} (no RECORD lists them)" in copy["notes"]
+    assert snapshot(tmp_path) == before
+    assert not list(tmp_path.rglob("__pycache__"))
+
+
+DEBIAN = Path("/usr/lib/python3/dist-packages/pkg_resources/__init__.py")
+
+
+def test_debians_own_copy_is_verified() -> None:
+    """The real python3-pkg-resources: dpkg's files, no RECORD, run where it lies."""
+    if not DEBIAN.is_file():
+        pytest.skip(f"Debian's python3-pkg-resources is not installed (no {DEBIAN})")
+    run = cli("verify", str(DEBIAN), "--quick", "--json")
+    [copy] = copies(run.json)
+    assert copy["status"] != "not-verifiable", copy["reason"]
+    assert copy["manager"] is None or copy["manager"]["kind"] == "dpkg", copy["manager"]
+    [found] = cli("locate", str(DEBIAN), "--json").json["copies"]
+    if found["state"] == "unpatched":
+        assert copy["status"] == "failed" and "egg-zip" in died(copy), copy
+    elif found["state"] == "patched":
+        assert copy["status"] == "passed", copy

@@ -33,11 +33,12 @@ from patcher.verification.interpreters import (
     version_of,
 )
 from patcher.verification.results import CopyVerification, Escape, FaultPoint, Race, VerifyStatus
-from patcher.verification.scratch import KEEP, Own, Site, build_own, build_site
+from patcher.verification.scratch import KEEP, Own, Site, build_own, build_site, import_root
 
 __all__ = ["Progress", "probe_code", "verify_copy"]
 
 MARK = "PKGRES-PATCHER-VERIFY "
+_IMPORT_ERRORS = ("ImportError", "ModuleNotFoundError")
 #: one run of the workload never takes this long; one that does has hung
 TIMEOUT = 120
 Progress = Callable[[str], None]
@@ -60,6 +61,7 @@ class _Target(NamedTuple):
 def _config(target: _Target, mode: str, race: str | None, fault: int | None) -> dict[str, Any]:
     return {
         "paths": list(target.own.paths),
+        "extra_paths": list(target.own.extra),
         "site": target.site.path,
         "module": target.own.module,
         "preimport": target.site.preimport,
@@ -177,6 +179,15 @@ def _choose(
         target = _Target(python, own, build_site(work, version), work)
         listing = run_probe(target, "list")
         escapes = _escapes(listing)
+        root = import_root(copy)
+        if escapes and escapes[0].type in _IMPORT_ERRORS and root and not own.extra:
+            # no record said which files are its own: what it imports beside it (a debundled
+            # ``packaging``) is imported from where it lies, after everything of scratch
+            retry = target._replace(own=own._replace(extra=(root,)))
+            retried = run_probe(retry, "list")
+            if not _escapes(retried):
+                note = f"imports its dependencies from {root} (no RECORD lists them)"
+                return retry, retried, [*notes, note]
         if not escapes:
             return target, listing, notes
         e = escapes[0]
@@ -221,7 +232,7 @@ def verify_copy(
         if target is None or listing is None:
             reason = "; ".join(notes) or "no interpreter to run it"
             return CopyVerification(copy, VerifyStatus.NOT_VERIFIABLE, reason=reason, notes=tuple(notes))
-        target = target._replace(own=own)
+        target = target._replace(own=own._replace(extra=target.own.extra))
         version = listing.get("python")
         same: bool | None = None if pristine is None else True
         differences: tuple[str, ...] = ()
