@@ -128,7 +128,7 @@ class Figures(NamedTuple):
         lines = []
         for name, tally in self.workloads.items():
             stale = f", {tally.stale} after the distribution vanished" if tally.stale else ""
-            lines.append(f"  {name:<44} {len(tally.failures):4} failed of {tally.runs:5}{stale}")
+            lines.append(f"  {name:<52} {len(tally.failures):4} failed of {tally.runs:5}{stale}")
             for (kind, where), count in Counter((f.type, f.where) for f in tally.failures).most_common():
                 lines.append(f"      {count:4} x {kind} at {where}")
         return "\n".join(lines) + f"\n  ({self.seconds:.1f} s)\n"
