@@ -249,6 +249,7 @@ def verify(
     patches: str | None = None,
     exclude: Iterable[str] = (),
     one_file_system: bool = False,
+    wheels: bool = False,
     progress: VerifyProgress | None = None,
 ) -> VerifyReport:
     """Run every copy found (as :func:`locate` finds them) in a real interpreter against a
@@ -257,12 +258,15 @@ def verify(
     Each copy runs on the first of ``pythons`` (else its prefix's own interpreter, the
     ``pythonX.Y`` its path names, the running one, the Pythons its release supported) on which
     its pristine text runs; ``jobs`` probe processes at once; ``quick`` skips the fault sweep.
+    Copies in wheels are verified as :func:`apply` patches them: when named, or with ``wheels``
+    (the others are listed in ``VerifyReport.left_alone``).
     """
     from patcher.verification.results import VerifyReport
     from patcher.verification.run import verify_copy
 
-    pythons = list(pythons)
+    pythons, paths = list(pythons), list(paths)
     patchset = _load_patchset(patches)
     found = locate(paths, pythons=pythons, jobs=jobs, exclude=exclude, one_file_system=one_file_system)
-    results = tuple(verify_copy(c, patchset, pythons, quick=quick, jobs=jobs, progress=progress) for c in found.copies)
-    return VerifyReport(results, found.errors)
+    chosen, left_alone = select(found.copies, paths, wheels=wheels)
+    results = tuple(verify_copy(c, patchset, pythons, quick=quick, jobs=jobs, progress=progress) for c in chosen)
+    return VerifyReport(results, found.errors, tuple(left_alone))

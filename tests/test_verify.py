@@ -5,6 +5,9 @@ ones pass, and the user's tree is never written to."""
 from __future__ import annotations
 
 import importlib.resources
+import os
+import shutil
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -15,7 +18,7 @@ import pytest
 import patcher
 from patcher.verification.results import VerifyReport, VerifyStatus
 
-from .conftest import CliRun, Venv, cli, download, make_egg, require_python, snapshot
+from .conftest import CliRun, Venv, VenvFactory, cli, download, json_output, make_egg, require_python, snapshot
 
 
 def site_of(tmp: Path, project: str, version: str, name: str = "site") -> Path:
@@ -224,3 +227,124 @@ def test_the_probe_is_shipped_as_package_data() -> None:
     text = (importlib.resources.files("patcher.verification") / "probe_child.py").read_text()
     compile(text, "probe_child.py", "exec")  # and it must still run on Python 2.7:
     assert 'f"' not in text and "f'" not in text, "no f-strings: the probe runs on Python 2.7"
+
+
+def _verify_without_pyenv(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``verify`` in a process that can find no other Python: PATH empty, pyenv's root an empty directory."""
+    empty = tmp_path / "no-pyenv"
+    empty.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYENV", "PYTHON"))}
+    env.update(PATH="", PYENV_ROOT=str(empty))
+    argv = [sys.executable, "-m", "patcher", "verify", *args]
+    return subprocess.run(argv, capture_output=True, text=True, env=env, check=False, timeout=300)
+
+
+def test_an_egg_no_interpreter_can_run_is_not_verifiable(tmp_path: Path) -> None:
+    """A py2.7 egg of pip 8.1.2 with no Python 2.7 anywhere (nor any Python its classifiers name):
+    not verifiable, with the reason; that fails the run only with ``--strict``."""
+    if sys.version_info < (3, 10):
+        pytest.skip("pip 8.1.2 still imports on Python < 3.10: the running interpreter would verify it")
+    site = tmp_path / "site"
+    site.mkdir()
+    egg = make_egg(download("pip", "8.1.2"), site, pyver="2.7", zipped=True)
+    run = _verify_without_pyenv(tmp_path, str(site), "--quick")
+    assert run.returncode == 0, run.stderr
+    reason = f"cannot run on Python {sys.version_info[0]}.{sys.version_info[1]} ({sys.executable}) even unpatched"
+    assert f"not verifiable: {reason}" in run.stdout and "MutableMapping" in run.stdout, run.stdout
+    why = "no Python 2.7 (its path names it) on PATH or in pyenv; no Python 3.5, 3.4, 3.3, 2.6 (its release's classifiers) on PATH or in pyenv"
+    assert why in run.stdout, run.stdout
+    assert f"pkgres-patcher: {egg}!pip/_vendor/pkg_resources/__init__.py: not verifiable: {reason}" in run.stderr
+    assert run.stdout.rstrip().endswith("1 copy of pkg_resources verified: 1 not-verifiable")
+
+    strict = _verify_without_pyenv(tmp_path, str(site), "--quick", "--strict", "--json")
+    assert strict.returncode == 1, strict.stderr
+    document = json_output(strict.stdout)
+    [copy] = document["copies"]
+    assert copy["status"] == "not-verifiable" and copy["reason"].startswith(reason) and why in copy["reason"], copy
+    assert copy["python"] is None and copy["race_replay"] == [] and copy["fault_sweep"] is None
+    assert document["ok"] is False and document["strict"] is True
+    assert document["counts"] == {"passed": 0, "failed": 0, "not-verifiable": 1}
+
+
+def test_wheels_are_verified_as_apply_patches_them(tmp_path: Path, venv_factory: VenvFactory) -> None:
+    """An interpreter's ensurepip wheels are artefacts: left alone (and said so) unless
+    ``--wheels`` is given or the wheel is named, as ``apply`` does."""
+    venv = venv_factory(sys.executable)
+    found = cli("locate", "--python", venv.python, "--json").json["copies"]
+    bundled = [c for c in found if c["bundled_by"]]
+    if not bundled:
+        pytest.skip(f"{sys.executable} bundles no wheel with pkg_resources for ensurepip (a distribution removed them)")
+    assert len(found) == len(bundled), "the venv (without pip) holds no other copy"
+
+    alone = cli("verify", "--python", venv.python, "--quick", "--json")
+    assert alone.code == 0, alone.err
+    assert alone.json["copies"] == []
+    assert alone.json["left_alone"] == [{k: c[k] for k in alone.json["left_alone"][0]} for c in bundled]
+    table = cli("verify", "--python", venv.python, "--quick")
+    many = "the wheel to verify it" if len(bundled) == 1 else "the wheels to verify them"
+    wheels = f"{len(bundled)} wheel{'s' if len(bundled) > 1 else ''}"
+    assert table.out == f"no copy of pkg_resources verified, {wheels} left alone (pass --wheels or name {many})\n"
+
+    first, *others = (c["file"] for c in bundled)  # one wheel verified each way is enough
+    leave_out = [arg for other in others for arg in ("--exclude", os.path.basename(other))]
+    asked = cli("verify", "--python", venv.python, "--quick", "--wheels", "--json", *leave_out)
+    assert [(c["file"], c["status"]) for c in asked.json["copies"]] == [(first, "failed")]
+    assert asked.json["left_alone"] == [] and asked.code == 1
+
+    named = cli("verify", others[0] if others else first, "--quick", "--json")
+    assert [c["file"] for c in named.json["copies"]] == [others[0] if others else first]
+    assert named.json["left_alone"] == []
+
+
+def debundled_site(tmp_path: Path) -> Path:
+    """setuptools 81 as a distribution packages it without its vendored copies (Debian's
+    python3-pkg-resources): no RECORD, an ``.egg-info``, and ``packaging``, ``jaraco``,
+    ``platformdirs`` ... as top-level packages of the same directory, imported from there."""
+    site = tmp_path / "dist-packages"
+    with zipfile.ZipFile(download("setuptools", "81.0.0")) as zf:
+        zf.extractall(site)
+    vendor = site / "setuptools" / "_vendor"
+    for package in vendor.iterdir():
+        if not package.name.endswith(".dist-info"):
+            package.rename(site / package.name)
+    shutil.rmtree(vendor)
+    info = next(site.glob("setuptools-*.dist-info"))
+    egg_info = site / "setuptools-81.0.0.egg-info"
+    egg_info.mkdir()
+    (egg_info / "PKG-INFO").write_bytes((info / "METADATA").read_bytes())
+    shutil.rmtree(info)
+    return site
+
+
+def test_a_copy_without_record_imports_its_dependencies_from_where_it_lies(tmp_path: Path) -> None:
+    """No RECORD says which files are the copy's: its package is laid out in scratch, and what it
+    imports from elsewhere (a distribution's debundled ``packaging``) comes from its own directory,
+    only read."""
+    recent_python()
+    site = debundled_site(tmp_path)
+    before = snapshot(tmp_path)
+    run = cli("verify", str(site), "--quick", "--json")
+    [copy] = copies(run.json)
+    assert copy["owner"] is None and copy["status"] == "failed", copy
+    assert died(copy) == ["egg-zip"]
+    assert f"imports its dependencies from {site} (no RECORD lists them)" in copy["notes"]
+    assert snapshot(tmp_path) == before
+    assert not list(tmp_path.rglob("__pycache__"))
+
+
+DEBIAN = Path("/usr/lib/python3/dist-packages/pkg_resources/__init__.py")
+
+
+def test_debians_own_copy_is_verified() -> None:
+    """The real python3-pkg-resources: dpkg's files, no RECORD, run where it lies."""
+    if not DEBIAN.is_file():
+        pytest.skip(f"Debian's python3-pkg-resources is not installed (no {DEBIAN})")
+    run = cli("verify", str(DEBIAN), "--quick", "--json")
+    [copy] = copies(run.json)
+    assert copy["status"] != "not-verifiable", copy["reason"]
+    assert copy["manager"] is None or copy["manager"]["kind"] == "dpkg", copy["manager"]
+    [found] = cli("locate", str(DEBIAN), "--json").json["copies"]
+    if found["state"] == "unpatched":
+        assert copy["status"] == "failed" and "egg-zip" in died(copy), copy
+    elif found["state"] == "patched":
+        assert copy["status"] == "passed", copy

@@ -28,14 +28,22 @@ from patcher.errors import PatcherError
 from patcher.model import Container, Copy
 from patcher.patchset import MEMBER, PatchSet
 from patcher.planning import plan_copy
-from patcher.verification.interpreters import candidates, supported_pythons, version_of
+from patcher.verification.interpreters import (
+    candidates,
+    find_python,
+    named_versions,
+    supported_pythons,
+    supported_versions,
+    version_of,
+)
 from patcher.verification.results import CopyVerification, Escape, FaultPoint, Race, VerifyStatus
-from patcher.verification.scratch import KEEP, Own, Site, build_own, build_site
+from patcher.verification.scratch import KEEP, Own, Site, build_own, build_site, import_root
 
 __all__ = ["Progress", "probe_code", "verify_copy"]
 
 MARK = "PKGRES-PATCHER-VERIFY "
 DONE = "PKGRES-PATCHER-DONE "
+_IMPORT_ERRORS = ("ImportError", "ModuleNotFoundError")
 #: one run of the workload never takes this long; one that does has hung
 TIMEOUT = 120
 Progress = Callable[[str], None]
@@ -58,6 +66,7 @@ class _Target(NamedTuple):
 def _config(target: _Target, mode: str, race: str | None, fault: int | None) -> dict[str, Any]:
     return {
         "paths": list(target.own.paths),
+        "extra_paths": list(target.own.extra),
         "site": target.site.path,
         "module": target.own.module,
         "preimport": target.site.preimport,
@@ -175,11 +184,30 @@ def _choose(
         target = _Target(python, own, build_site(work, version), work)
         listing = run_probe(target, "list")
         escapes = _escapes(listing)
+        root = import_root(copy)
+        if escapes and escapes[0].type in _IMPORT_ERRORS and root and not own.extra:
+            # no record said which files are its own: what it imports beside it (a debundled
+            # ``packaging``) is imported from where it lies, after everything of scratch
+            retry = target._replace(own=own._replace(extra=(root,)))
+            retried = run_probe(retry, "list")
+            if not _escapes(retried):
+                note = f"imports its dependencies from {root} (no RECORD lists them)"
+                return retry, retried, [*notes, note]
         if not escapes:
             return target, listing, notes
         e = escapes[0]
         notes.append(f"cannot run on Python {version} ({python}) even unpatched: {e.type}: {e.message} in {e.phase}")
-    return None, None, notes
+    return None, None, notes + _missing(copy, pythons)
+
+
+def _missing(copy: Copy, pythons: Sequence[str]) -> list[str]:
+    """The Pythons that were looked for and not found: part of why a copy is not verifiable."""
+    named = [] if pythons else [v for v in named_versions(copy) if find_python(v) is None]
+    supported = [v for v in supported_versions(_metadata(copy)) if find_python(v) is None and v not in named]
+    notes = [f"no Python {v} (its path names it) on PATH or in pyenv" for v in named]
+    if supported:
+        notes.append(f"no Python {', '.join(supported)} (its release's classifiers) on PATH or in pyenv")
+    return notes
 
 
 def verify_copy(
@@ -209,7 +237,7 @@ def verify_copy(
         if target is None or listing is None:
             reason = "; ".join(notes) or "no interpreter to run it"
             return CopyVerification(copy, VerifyStatus.NOT_VERIFIABLE, reason=reason, notes=tuple(notes))
-        target = target._replace(own=own)
+        target = target._replace(own=own._replace(extra=target.own.extra))
         _compile(target)
         version = listing.get("python")
         same: bool | None = None if pristine is None else True
