@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import download, json_output, pip_install, require_python, snapshot
+from .conftest import build_pyz, download, json_output, pip_install, require_python, snapshot
 
 #: the Pythons the single file is run with: every supported minor release, and the running one
 PYTHONS = sorted(
@@ -109,6 +109,14 @@ def test_the_archive_holds_the_tool_its_dependencies_and_its_patch_set(pyz: Path
     assert {"unidiff/__init__.py", "packaging/__init__.py"} <= names
     assert any(n.startswith("packaging-") and n.endswith(".dist-info/METADATA") for n in names)  # its licence too
     assert not [n for n in names if n.endswith((".pyc", ".so")) or "__pycache__" in n]
+
+
+def test_the_same_sources_give_the_same_bytes(pyz: Path, tmp_path: Path) -> None:
+    """Built again, later and in another time zone (the dependencies unpacked anew, with other
+    times, which a zip would record in local time): not a byte differs."""
+    again = tmp_path / "again.pyz"
+    build_pyz(again, TZ="UTC-14")
+    assert again.read_bytes() == pyz.read_bytes()
 
 
 @pytest.mark.parametrize("version", PYTHONS)
