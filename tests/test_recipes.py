@@ -165,6 +165,9 @@ def test_sage_spkg_install_of_pip_then_setuptools(pyz: Path, tmp_path: Path, lin
     assert states(wheels, wheels=True) == {f"pip {PIP}": "patched", f"setuptools {SETUPTOOLS}": "patched"}
     imported = local.run("import pkg_resources, pip._vendor.pkg_resources")
     assert imported.returncode == 0, imported.stderr
+    removed = run([local.python, "-m", "pip", "uninstall", "--yes", "setuptools"], env=env, cwd=tmp_path)
+    assert removed.returncode == 0, removed.stderr
+    assert not [p for p in ("pkg_resources", "setuptools", "_distutils_hack") if (local.site / p).exists()]
 
 
 # --- Spack -----------------------------------------------------------------------------------
