@@ -23,17 +23,14 @@ import pytest
 
 from .conftest import build_pyz, download, json_output, pip_install, require_python, snapshot
 
+RUNNING = "{}.{}".format(*sys.version_info[:2])
 #: the Pythons the single file is run with: every supported minor release, and the running one
-PYTHONS = sorted(
-    {"3.9", "3.10", "3.11", "3.12", "3.13", "{}.{}".format(*sys.version_info[:2])},
-    key=lambda v: tuple(map(int, v.split("."))),
-)
+PYTHONS = sorted({"3.9", "3.10", "3.11", "3.12", "3.13", RUNNING}, key=lambda v: tuple(map(int, v.split("."))))
 SETUPTOOLS = "80.9.0"  # supports every Python the tool runs on
-PKG = "pkg_resources/__init__.py"
 
 
 def python_for(version: str) -> str:
-    return sys.executable if version == "{}.{}".format(*sys.version_info[:2]) else require_python(version)
+    return sys.executable if version == RUNNING else require_python(version)
 
 
 @pytest.fixture(scope="session")
@@ -84,10 +81,7 @@ def round_trip(
         assert run.returncode == 0, f"{argv}: {run.stderr}"
         assert "Traceback" not in run.stderr
         runs.append(run)
-    located, applied, _, verified, reverted = (
-        json_output(r.stdout) if r.stdout.startswith("{") else None for r in runs
-    )
-    assert located is not None and applied is not None and verified is not None and reverted is not None
+    located, applied, verified, reverted = (json_output(runs[i].stdout) for i in (0, 1, 3, 4))
     assert [(c["state"], c["owner"]["version"]) for c in located["copies"]] == [("unpatched", SETUPTOOLS)]
     assert [r["outcome"] for r in applied["copies"]] == ["patched"]
     assert [c["status"] for c in verified["copies"]] == ["passed"]
