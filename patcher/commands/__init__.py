@@ -76,6 +76,14 @@ COMMANDS: dict[str, CommandInfo] = {
         "Derive a new variant of PATCH for the newest release matching --for from the nearest variant, "
         "with fresh context, and add it to series before that variant.",
     ),
+    "export": CommandInfo(
+        "patcher.commands.export",
+        "write the patches for one release as a distribution build applies them",
+        "Write the variant of each patch that fits one release (--for NAME==VERSION) as numbered -p1 patch "
+        "files with DEP-3 headers, for the build of a distribution: sdist or wheel paths, a quilt series, or "
+        "Spack's patch() lines. Exit 0 when written; 1 when a patch does not fit; 3 when the release could "
+        "not be fetched.",
+    ),
 }
 
 
