@@ -22,9 +22,10 @@ if TYPE_CHECKING:
     from patcher.patchset import PatchSet
     from patcher.releases.drift import DriftReport
     from patcher.scan.interpreters import Interpreter
+    from patcher.upstreaming import Target, Upstreamed
     from patcher.verification.results import VerifyReport
 
-__all__ = ["VerifyProgress", "apply", "drift", "export", "inspect", "locate", "revert", "select", "verify"]
+__all__ = ["VerifyProgress", "apply", "drift", "export", "upstream", "inspect", "locate", "revert", "select", "verify"]
 
 #: ``verify``'s progress: called with a short line saying what runs now
 VerifyProgress = Callable[[str], None]
@@ -291,3 +292,19 @@ def export(
     pinned_release(requirement)  # a usage error before the patch set is read or anything fetched
     patchset = _load_patchset(patches)
     return export_release(requirement, layout, output, patchset, Index(tuple(find_links), no_index), cache_dir)
+
+
+def upstream(
+    target: Target, source: str, *, output: str | None = None, commit: bool = False, patches: str | None = None
+) -> tuple[Upstreamed, bytes]:
+    """The fix for the upstream tree ``source`` as an mbox (and what it holds), checked with
+    ``git apply --check``; written to ``output`` when given; with ``commit``, applied by ``git am``
+    on a new branch of the checkout. Errors: :class:`~patcher.errors.ExportError`, :class:`UsageError`."""
+    from patcher.upstreaming import Upstreamed, commit_mbox, upstream_patch, write_mbox
+
+    patchset = _load_patchset(patches)
+    mbox, variants, files = upstream_patch(target, source, patchset)
+    if output is not None:
+        write_mbox(output, mbox)
+    branch = commit_mbox(source, mbox) if commit else None
+    return Upstreamed(target, source, output or "-", variants, files, branch), mbox

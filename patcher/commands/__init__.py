@@ -84,6 +84,13 @@ COMMANDS: dict[str, CommandInfo] = {
         "Spack's patch() lines. Exit 0 when written; 1 when a patch does not fit; 3 when the release could "
         "not be fetched.",
     ),
+    "upstream": CommandInfo(
+        "patcher.commands.upstream",
+        "write the fix as a git am-able patch for setuptools, pip or pkg-resources-backport",
+        "Write the variants that fit an upstream tree as one mbox patch (commit message from the DEP-3 "
+        "descriptions, Bug trailers), with a regression test and a changelog fragment, checked with "
+        "git apply --check; with --commit, applied with git am on a new branch.",
+    ),
 }
 
 
