@@ -78,7 +78,7 @@ COMMANDS: dict[str, CommandInfo] = {
     ),
     "export": CommandInfo(
         "patcher.commands.export",
-        "write the patches for one release as a distribution build applies them",
+        "write one release's patches for a distribution build",
         "Write the variant of each patch that fits one release (--for NAME==VERSION) as numbered -p1 patch "
         "files with DEP-3 headers, for the build of a distribution: sdist or wheel paths, a quilt series, or "
         "Spack's patch() lines. Exit 0 when written; 1 when a patch does not fit; 3 when the release could "
@@ -86,7 +86,7 @@ COMMANDS: dict[str, CommandInfo] = {
     ),
     "upstream": CommandInfo(
         "patcher.commands.upstream",
-        "write the fix as a git am-able patch for setuptools, pip or pkg-resources-backport",
+        "write the fix as a git am-able patch for upstream",
         "Write the variants that fit an upstream tree as one mbox patch (commit message from the DEP-3 "
         "descriptions, Bug trailers), with a regression test and a changelog fragment, checked with "
         "git apply --check; with --commit, applied with git am on a new branch.",
