@@ -192,7 +192,7 @@ class CliRun(NamedTuple):
 
 
 #: the JSON Schemas shipped in ``patcher/schemas``, by name; ``apply`` describes ``revert`` too
-SCHEMA_FILES = ("locate", "apply", "drift", "refresh", "verify")
+SCHEMA_FILES = ("locate", "apply", "drift", "refresh", "verify", "export")
 
 
 def load_schema(name: str) -> dict[str, Any]:
@@ -232,7 +232,7 @@ def cli(*argv: str) -> CliRun:
     run = CliRun(code, out.getvalue(), err.getvalue())
     if _json_asked(argv) and code != 2:
         output = Path(argv[argv.index("--output") + 1]) if "--output" in argv else None
-        if output is None:
+        if output is None or output.is_dir():  # export's --output is the directory it writes
             json_output(run.out)
         elif output.exists():  # a run that stopped writes no file
             json_output(output.read_text())
