@@ -1,6 +1,8 @@
 """Where the tool's own files live: the shipped patch set, the user cache, lock files.
 
 Only :mod:`os` (and what it already pulls in) is imported here: every command starts by asking.
+The shipped patch set and the package's code are read as package resources
+(:mod:`importlib.resources`), so that they are found inside a zip too (``pkgres-patcher.pyz``).
 
 A build sandbox (pbuilder, conda-build, Nix) has no home (``HOME=/nonexistent``) or a cache that
 cannot be written. Then a directory of this user's in the system's temporary directory is used
@@ -13,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -20,6 +23,11 @@ from patcher.errors import PatchSetError, WriteError
 
 if TYPE_CHECKING:
     from contextvars import ContextVar
+
+    if sys.version_info >= (3, 11):
+        from importlib.resources.abc import Traversable
+    else:
+        from importlib.abc import Traversable
 
 __all__ = [
     "CACHE_DIR_ENV",
@@ -29,6 +37,8 @@ __all__ = [
     "checkout_patches_dir",
     "default_patches_dir",
     "lock_place",
+    "package_files",
+    "patches_root",
     "private_temp_dir",
     "user_cache_dir",
     "using",
@@ -38,27 +48,61 @@ CACHE_DIR_ENV = "PKGRES_PATCHER_CACHE_DIR"
 LOCK_DIR_ENV = "PKGRES_PATCHER_LOCK_DIR"
 
 
-def _candidates() -> tuple[str, str]:
+def package_files() -> Traversable:
+    """The ``patcher`` package's own files: package resources, so that they are found in a zip
+    too. A package in a directory is that directory (what :mod:`importlib.resources` would
+    answer, without importing :mod:`zipfile` into every run)."""
     here = os.path.dirname(os.path.abspath(__file__))
-    return os.path.join(here, "patches"), os.path.join(os.path.dirname(here), "patches")
+    if os.path.isdir(here):
+        import pathlib
+
+        return pathlib.Path(here)
+    import importlib.resources
+
+    return importlib.resources.files("patcher")
+
+
+def _candidates() -> list[Traversable]:
+    """Where the shipped patch set may lie: inside the package (an install, the single file), or
+    beside it in a checkout (a source tree, an editable install)."""
+    import pathlib
+
+    package = package_files()
+    found = [package / "patches"]
+    if isinstance(package, pathlib.Path):
+        found.append(package.parent / "patches")
+    return found
+
+
+def patches_root(directory: str | None = None) -> Traversable:
+    """The patch set in ``directory`` (``--patches``), else the one shipped with the package, or
+    the checkout's ``patches/`` when run from one."""
+    if directory:
+        import pathlib
+
+        return pathlib.Path(os.path.abspath(directory))
+    candidates = _candidates()
+    for candidate in candidates:
+        if (candidate / "series").is_file():
+            return candidate
+    raise PatchSetError(str(candidates[0]), "no patch set found (missing series file)")
 
 
 def default_patches_dir() -> str:
-    """The patch set shipped with the package, or the checkout's ``patches/`` when run from one."""
-    for candidate in _candidates():
-        if os.path.isfile(os.path.join(candidate, "series")):
-            return candidate
-    raise PatchSetError(_candidates()[0], "no patch set found (missing series file)")
+    """The patch set shipped with the package, or the checkout's ``patches/`` when run from one
+    (inside a zip: its path as the import system names it, ``<archive>/patcher/patches``)."""
+    return str(patches_root())
 
 
 def checkout_patches_dir() -> str | None:
     """The checkout's ``patches/`` when the default patch set is one (a source checkout or an
     editable install); None when it is the copy installed inside the package."""
     try:
-        found = default_patches_dir()
+        found = patches_root()
     except PatchSetError:
         return None
-    return found if found == _candidates()[1] else None
+    candidates = _candidates()
+    return str(found) if len(candidates) > 1 and found == candidates[1] else None
 
 
 def _xdg_cache_home() -> str:

@@ -18,12 +18,14 @@ from patcher.scan import ScanResult, scan
 from patcher.statecache import open_cache, state_key
 
 if TYPE_CHECKING:
+    from patcher.exporting import ExportReport, Layout
     from patcher.patchset import PatchSet
     from patcher.releases.drift import DriftReport
     from patcher.scan.interpreters import Interpreter
+    from patcher.upstreaming import Target, Upstreamed
     from patcher.verification.results import VerifyReport
 
-__all__ = ["VerifyProgress", "apply", "drift", "inspect", "locate", "revert", "select", "verify"]
+__all__ = ["VerifyProgress", "apply", "drift", "export", "upstream", "inspect", "locate", "revert", "select", "verify"]
 
 #: ``verify``'s progress: called with a short line saying what runs now
 VerifyProgress = Callable[[str], None]
@@ -284,6 +286,7 @@ def verify(
     patches: str | None = None,
     exclude: Iterable[str] = (),
     one_file_system: bool = False,
+    wheels: bool = False,
     progress: VerifyProgress | None = None,
 ) -> VerifyReport:
     """Run every copy found (as :func:`locate` finds them) in a real interpreter against a
@@ -292,12 +295,55 @@ def verify(
     Each copy runs on the first of ``pythons`` (else its prefix's own interpreter, the
     ``pythonX.Y`` its path names, the running one, the Pythons its release supported) on which
     its pristine text runs; ``jobs`` probe processes at once; ``quick`` skips the fault sweep.
+    Copies in wheels are verified as :func:`apply` patches them: when named, or with ``wheels``
+    (the others are listed in ``VerifyReport.left_alone``).
     """
     from patcher.verification.results import VerifyReport
     from patcher.verification.run import verify_copy
 
-    pythons = list(pythons)
+    pythons, paths = list(pythons), list(paths)
     patchset = _load_patchset(patches)
     found = locate(paths, pythons=pythons, jobs=jobs, exclude=exclude, one_file_system=one_file_system)
-    results = tuple(verify_copy(c, patchset, pythons, quick=quick, jobs=jobs, progress=progress) for c in found.copies)
-    return VerifyReport(results, found.errors)
+    chosen, left_alone = select(found.copies, paths, wheels=wheels)
+    results = tuple(verify_copy(c, patchset, pythons, quick=quick, jobs=jobs, progress=progress) for c in chosen)
+    return VerifyReport(results, found.errors, tuple(left_alone))
+
+
+def export(
+    requirement: str,
+    layout: Layout,
+    output: str,
+    *,
+    patches: str | None = None,
+    find_links: Sequence[str] = (),
+    no_index: bool = False,
+    cache_dir: str | None = None,
+) -> ExportReport:
+    """Write the variant of each patch that fits the one release ``requirement`` pins
+    (``name==version``; else :class:`UsageError`) as ``-p1`` patch files in directory ``output``,
+    made whole or not at all (an existing one must be empty or a previous export: else
+    :class:`~patcher.errors.ExportError`). The release is fetched as :func:`drift` fetches it
+    (``layout`` wheel: a wheel; else the sdist, as a file, never built); a patch that does not
+    fit is an :class:`~patcher.errors.ExportError`, and nothing is written."""
+    from patcher.exporting import export_release, pinned_release
+    from patcher.releases.index import Index
+
+    pinned_release(requirement)  # a usage error before the patch set is read or anything fetched
+    patchset = _load_patchset(patches)
+    return export_release(requirement, layout, output, patchset, Index(tuple(find_links), no_index), cache_dir)
+
+
+def upstream(
+    target: Target, source: str, *, output: str | None = None, commit: bool = False, patches: str | None = None
+) -> tuple[Upstreamed, bytes]:
+    """The fix for the upstream tree ``source`` as an mbox (and what it holds), checked with
+    ``git apply --check``; written to ``output`` when given; with ``commit``, applied by ``git am``
+    on a new branch of the checkout. Errors: :class:`~patcher.errors.ExportError`, :class:`UsageError`."""
+    from patcher.upstreaming import Upstreamed, commit_mbox, upstream_patch, write_mbox
+
+    patchset = _load_patchset(patches)
+    mbox, variants, files = upstream_patch(target, source, patchset)
+    if output is not None:
+        write_mbox(output, mbox)
+    branch = commit_mbox(source, mbox) if commit else None
+    return Upstreamed(target, source, output or "-", variants, files, branch), mbox

@@ -11,6 +11,7 @@ import zlib
 
 __all__ = [
     "ArchiveError",
+    "ExportError",
     "FetchError",
     "InterpreterError",
     "PatchSetError",
@@ -75,3 +76,7 @@ class FetchError(PatcherError):
 
 class RefreshError(PatcherError):
     """``refresh`` cannot write a new variant (name taken, nothing to refresh, nothing fits)."""
+
+
+class ExportError(PatcherError):
+    """``export``/``upstream`` cannot hand the patches on (no variant fits, output refused)."""

@@ -13,9 +13,10 @@ outside the range can be reported.
 
 from __future__ import annotations
 
-import os
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -24,8 +25,14 @@ from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchSet as UnifiedDiff
 
 from patcher._headers import read_headers
-from patcher._paths import default_patches_dir
+from patcher._paths import default_patches_dir, patches_root
 from patcher.errors import PatchSetError, reason
+
+if TYPE_CHECKING:
+    if sys.version_info >= (3, 11):
+        from importlib.resources.abc import Traversable
+    else:
+        from importlib.abc import Traversable
 
 __all__ = [
     "DEP3_FIELDS",
@@ -234,12 +241,18 @@ def parse_variant(text: str, patch: str, name: str, path: str) -> Variant:
     )
 
 
-def _read_series(series: str) -> list[str]:
+def _read(source: Traversable) -> str:
+    """A file of the patch set, in a directory or (shipped in ``pkgres-patcher.pyz``) in a zip."""
     try:
-        with open(series, encoding="utf-8") as f:
-            raw = f.read()
-    except OSError as exc:
-        raise PatchSetError(series, reason(exc)) from None
+        return source.read_bytes().decode("utf-8")
+    except KeyError:  # a zip member missing, on Python < 3.10
+        raise PatchSetError(str(source), "No such file or directory") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PatchSetError(str(source), reason(exc)) from None
+
+
+def _read_series(series: Traversable) -> list[str]:
+    raw = _read(series)
     entries = []
     for number, line in enumerate(raw.splitlines(), 1):
         entry = line.split("#", 1)[0].strip()
@@ -247,27 +260,22 @@ def _read_series(series: str) -> list[str]:
             continue
         parts = entry.split("/")
         if len(parts) != 2 or not all(parts) or ".." in parts or not parts[1].endswith(".patch"):
-            raise PatchSetError(series, f"line {number}: expected '<patch>/<variant>.patch', got {entry!r}")
+            raise PatchSetError(str(series), f"line {number}: expected '<patch>/<variant>.patch', got {entry!r}")
         if entry in entries:
-            raise PatchSetError(series, f"line {number}: {entry} is listed twice")
+            raise PatchSetError(str(series), f"line {number}: {entry} is listed twice")
         entries.append(entry)
     if not entries:
-        raise PatchSetError(series, "lists no patch")
+        raise PatchSetError(str(series), "lists no patch")
     return entries
 
 
 def load_patchset(directory: str | None = None) -> PatchSet:
     """Read ``series`` and every variant it names, in series order."""
-    root = os.path.abspath(directory) if directory else default_patches_dir()
+    root = patches_root(directory)
     by_patch: dict[str, list[Variant]] = {}
-    for entry in _read_series(os.path.join(root, "series")):
+    for entry in _read_series(root / "series"):
         patch, filename = entry.split("/")
-        path = os.path.join(root, patch, filename)
-        try:
-            with open(path, encoding="utf-8", newline="") as f:
-                text = f.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PatchSetError(path, reason(exc)) from None
-        variant = parse_variant(text, patch, filename[: -len(".patch")], path)
+        source = root / patch / filename
+        variant = parse_variant(_read(source), patch, filename[: -len(".patch")], str(source))
         by_patch.setdefault(patch, []).append(variant)
-    return PatchSet(root, tuple(Patch(name, tuple(vs)) for name, vs in by_patch.items()))
+    return PatchSet(str(root), tuple(Patch(name, tuple(vs)) for name, vs in by_patch.items()))

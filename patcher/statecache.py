@@ -20,13 +20,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 from patcher import __version__
-from patcher._paths import cache_place, default_patches_dir
+from patcher._paths import cache_place, package_files, patches_root
 from patcher.errors import PatcherError
 from patcher.model import Action, Copy, PatchFit, State
+
+if TYPE_CHECKING:
+    if sys.version_info >= (3, 11):
+        from importlib.resources.abc import Traversable
+    else:
+        from importlib.abc import Traversable
+
+    #: a patch set's directory: a path, or package resources (in a zip too)
+    Root = Union[str, Traversable]
 
 __all__ = [
     "KNOWN_STATES",
@@ -53,50 +63,56 @@ _FORMAT = 1
 _KEEP = 8
 
 
-def _code_files() -> list[str]:
-    here = os.path.dirname(os.path.abspath(__file__))
-    found: list[str] = []
-    for directory, dirs, names in os.walk(here):
-        dirs[:] = [d for d in dirs if d != "__pycache__" and d != "patches"]
-        found.extend(os.path.join(directory, n) for n in names if n.endswith(".py"))
-    return sorted(found)
+def _code_files() -> list[tuple[str, Traversable]]:
+    """The package's modules (read as package resources: from a zip too), by relative name."""
+    found: list[tuple[str, Traversable]] = []
+    pending: list[tuple[str, Traversable]] = [("", package_files())]
+    while pending:
+        prefix, directory = pending.pop()
+        for entry in directory.iterdir():
+            if entry.is_dir():
+                if entry.name not in ("__pycache__", "patches"):
+                    pending.append((f"{prefix}{entry.name}/", entry))
+            elif entry.name.endswith(".py"):
+                found.append((f"{prefix}{entry.name}", entry))
+    return sorted(found, key=lambda item: item[0])
 
 
-def _patch_files(root: str) -> list[str]:
-    found = [os.path.join(root, "series")]
-    for entry in sorted(os.listdir(root)):
-        sub = os.path.join(root, entry)
-        if os.path.isdir(sub):
-            found.extend(os.path.join(sub, n) for n in sorted(os.listdir(sub)) if n.endswith(".patch"))
+def _as_root(root: Root) -> Traversable:
+    return patches_root(root) if isinstance(root, str) else root
+
+
+def _patch_files(root: Traversable) -> list[tuple[str, Traversable]]:
+    found = [("series", root / "series")]
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        if entry.is_dir():
+            names = sorted(e.name for e in entry.iterdir() if e.name.endswith(".patch"))
+            found.extend((f"{entry.name}/{name}", entry / name) for name in names)
     return found
 
 
-def _digest(start: str, files: list[tuple[str, str, str]]) -> str | None:
+def _digest(start: str, files: list[tuple[str, str, Traversable]]) -> str | None:
     digest = hashlib.sha256(start.encode())
     try:
-        for label, name, path in files:
-            with open(path, "rb") as f:
-                data = f.read()
+        for label, name, source in files:
+            data = source.read_bytes()
             digest.update(f"{label}\0{name}\0{len(data)}\0".encode("utf-8", "surrogateescape"))
             digest.update(data)
-    except OSError:
+    except (OSError, KeyError):  # KeyError: a zip member missing, on Python < 3.10
         return None
     return digest.hexdigest()
 
 
-def _patches(root: str) -> list[tuple[str, str, str]]:
-    return [("patches", os.path.relpath(path, root), path) for path in _patch_files(root)]
-
-
-def patches_digest(root: str) -> str | None:
+def patches_digest(root: Root) -> str | None:
     """A digest of the patch set in ``root`` alone (series and variants), or None if unreadable."""
     try:
-        return _digest(f"pkgres-patcher patches {_FORMAT}\0", _patches(root))
+        files = [("patches", name, source) for name, source in _patch_files(_as_root(root))]
     except OSError:
         return None
+    return _digest(f"pkgres-patcher patches {_FORMAT}\0", files)
 
 
-def patchset_digest(root: str, patches: str | None = None) -> str | None:
+def patchset_digest(root: Root, patches: str | None = None) -> str | None:
     """A digest of the patch set in ``root`` and of this package's code, or None if unreadable.
 
     The code is part of it so that a planner that changes (an upgrade, a checkout being
@@ -106,9 +122,8 @@ def patchset_digest(root: str, patches: str | None = None) -> str | None:
     patches = patches or patches_digest(root)
     if patches is None:
         return None
-    here = os.path.dirname(os.path.abspath(__file__))
     try:
-        code = [("code", os.path.relpath(path, here), path) for path in _code_files()]
+        code = [("code", name, source) for name, source in _code_files()]
     except OSError:
         return None
     return _digest(f"pkgres-patcher {__version__} cache {_FORMAT}\0{patches}\0", code)
@@ -198,13 +213,16 @@ class StateCache:
         _prune(os.path.dirname(self.path), keep=self.path)
 
 
-def _load(path: str, patches: str | None = None) -> dict[str, Any] | None:
+def _load(path: str | Traversable, patches: str | None = None) -> dict[str, Any] | None:
     """The states in a cache file (or the known states, made for the patch set of digest
     ``patches``); None when there is none, or none worth believing."""
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
+        if isinstance(path, str):
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+        else:
+            data = json.loads(path.read_bytes())
+    except (OSError, KeyError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("format") != _FORMAT or not isinstance(data.get("states"), dict):
         return None
@@ -214,14 +232,14 @@ def _load(path: str, patches: str | None = None) -> dict[str, Any] | None:
     return states
 
 
-def load_known_states(root: str, digest: str | None = None) -> dict[str, Any] | None:
+def load_known_states(root: Root, digest: str | None = None) -> dict[str, Any] | None:
     """The known states shipped in the patch set ``root``, when they were made for it
     (``digest``: its :func:`patches_digest`, when the caller has it already)."""
     digest = digest or patches_digest(root)
-    return None if digest is None else _load(os.path.join(root, KNOWN_STATES), digest)
+    return None if digest is None else _load(_as_root(root) / KNOWN_STATES, digest)
 
 
-def known_states_json(root: str, states: Mapping[str, Planned]) -> str | None:
+def known_states_json(root: Root, states: Mapping[str, Planned]) -> str | None:
     """The text of ``known-states.json`` for the patch set ``root`` (``devtools/known_states.py``):
     one state a line, sorted, so that a change of the patch set reads as a diff."""
     digest = patches_digest(root)
@@ -254,7 +272,7 @@ def open_cache(patches: str | None, enabled: bool = True, cache_dir: str | None 
     if not enabled:
         return StateCache(None)
     try:
-        root = os.path.abspath(patches) if patches else default_patches_dir()
+        root = patches_root(patches)
     except PatcherError:
         return StateCache(None)  # reported when the patch set is loaded
     patches_key = patches_digest(root)

@@ -192,7 +192,7 @@ class CliRun(NamedTuple):
 
 
 #: the JSON Schemas shipped in ``patcher/schemas``, by name; ``apply`` describes ``revert`` too
-SCHEMA_FILES = ("locate", "apply", "drift", "refresh", "verify")
+SCHEMA_FILES = ("locate", "apply", "drift", "refresh", "verify", "export")
 
 
 def load_schema(name: str) -> dict[str, Any]:
@@ -231,7 +231,7 @@ def cli(*argv: str) -> CliRun:
     code = main(list(argv), out, err)
     run = CliRun(code, out.getvalue(), err.getvalue())
     if _json_asked(argv) and code != 2:
-        # drift's --output is the report's file (apply's and revert's, a directory of artefacts)
+        # drift's --output is the report's file; export's, apply's and revert's a directory they write
         output = Path(argv[argv.index("--output") + 1]) if "--output" in argv and argv[0] == "drift" else None
         if output is None:
             json_output(run.out)
@@ -357,3 +357,31 @@ def remake_wheel(wheel: Path, dest_dir: Path, version: str, change: Callable[[by
                 data = data.replace(f"Version: {old_version}\n".encode(), f"Version: {version}\n".encode(), 1)
             zout.writestr(name, data)
     return target
+
+
+# --- the single-file build (devtools/build_pyz.py), made once per session --------------------
+
+
+def build_pyz(output: Path, **env: str) -> None:
+    """``pkgres-patcher.pyz`` built by the documented command, offline: its dependencies' wheels
+    (the versions installed here) come from the test cache through ``--find-links``; ``env``
+    added to the environment."""
+    from importlib.metadata import version
+
+    wheels = {download(name, version(name)).parent for name in ("unidiff", "packaging")}
+    build = Path(__file__).resolve().parent.parent / "devtools" / "build_pyz.py"
+    links = [f"--find-links={d}" for d in sorted(wheels)]
+    subprocess.run(
+        [sys.executable, str(build), "--output", str(output), "--no-index", *links],
+        check=True,
+        capture_output=True,
+        env={**os.environ, **env},
+    )
+
+
+@pytest.fixture(scope="session")
+def pyz(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The single file, built once per session (:func:`build_pyz`)."""
+    output = tmp_path_factory.mktemp("pyz") / "pkgres-patcher.pyz"
+    build_pyz(output)
+    return output

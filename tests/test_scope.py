@@ -121,6 +121,21 @@ def test_no_path_scans_where_the_import_system_looks_not_the_whole_tree(tmp_path
     assert below(copies, entry) | below(copies, elsewhere) == expected
 
 
+def test_the_package_directory_itself_named_is_the_copy(tmp_path: Path) -> None:
+    """``apply $SP_DIR/pkg_resources`` (a conda or Spack recipe naming the package) patches it,
+    as naming its ``__init__.py`` does; so does naming pip's vendored package."""
+    site = tmp_path / "site"
+    for project, version in (("setuptools", "81.0.0"), ("pip", "26.3")):
+        with zipfile.ZipFile(download(project, version)) as zf:
+            zf.extractall(site)
+    for package in (site / "pkg_resources", site / "pip" / "_vendor" / "pkg_resources"):
+        run = cli("locate", str(package), "--json")
+        assert run.code == 0, run.err
+        assert [c["file"] for c in run.json["copies"]] == [str(package / "__init__.py")]
+    assert cli("apply", f"{site / 'pkg_resources'}/").code == 0
+    assert cli("locate", "--check", str(site / "pkg_resources")).code == 0
+
+
 def test_python_option_looks_where_that_interpreter_imports_from(tmp_path: Path, venv_factory: VenvFactory) -> None:
     venv = venv_factory()
     entry = tmp_path / "on-path"

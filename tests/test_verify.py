@@ -5,6 +5,9 @@ ones pass, and the user's tree is never written to."""
 from __future__ import annotations
 
 import importlib.resources
+import os
+import shutil
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -15,7 +18,7 @@ import pytest
 import patcher
 from patcher.verification.results import VerifyReport, VerifyStatus
 
-from .conftest import cli, download, make_egg, require_python, snapshot
+from .conftest import CliRun, Venv, VenvFactory, cli, download, json_output, make_egg, require_python, snapshot
 
 
 def site_of(tmp: Path, project: str, version: str, name: str = "site") -> Path:
@@ -95,24 +98,85 @@ def test_the_users_tree_is_never_written(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob("__pycache__"))
 
 
-def test_full_sweep_finds_more_raising_points_unpatched(tmp_path: Path) -> None:
+def test_full_sweep_patched_raises_nowhere_unpatched_does(tmp_path: Path) -> None:
     """Every call setuptools 81 makes on another distribution's files, that distribution
-    vanishing right then: the patched copy raises at fewer of them than the pristine one."""
+    vanishing right then: the pristine copy raises at some of them, the patched one at none."""
     recent_python()
     unpatched = site_of(tmp_path, "setuptools", "81.0.0", "unpatched")
     patched = site_of(tmp_path, "setuptools", "81.0.0", "patched")
     assert cli("apply", str(patched)).code == 0
+    runs = {
+        name: cli("verify", str(site), "--json", "--jobs", "2")
+        for name, site in (("unpatched", unpatched), ("patched", patched))
+    }
     sweeps = {}
-    for name, site in (("unpatched", unpatched), ("patched", patched)):
-        run = cli("verify", str(site), "--json", "--jobs", "2")
+    for name, run in runs.items():
         [copy] = copies(run.json)
         sweeps[name] = copy["fault_sweep"]
         assert sweeps[name]["total"] == len(sweeps[name]["points"]) > 0
-    assert sweeps["patched"]["total"] == sweeps["unpatched"]["total"]  # the same calls, counted the same way
-    assert sweeps["patched"]["raising"] < sweeps["unpatched"]["raising"]
+        assert sweeps[name]["raising"] == sum(1 for p in sweeps[name]["points"] if p["escapes"])
+    assert runs["unpatched"].code == 1 and sweeps["unpatched"]["raising"] > 0
     loads = [p for p in sweeps["unpatched"]["points"] if any(e["where"].endswith(" in load") for e in p["escapes"])]
     assert loads and all(p["path"].startswith("victim-egg-zip") for p in loads)
-    assert not any(e["where"].endswith(" in load") for p in sweeps["patched"]["points"] for e in p["escapes"])
+    # the gaps the two later patches close: a vanished .dist-info read for require(), a
+    # vanished develop install's version
+    phases = {e["phase"] for p in sweeps["unpatched"]["points"] for e in p["escapes"]}
+    assert "require(keep)" in phases, phases
+    assert runs["patched"].code == 0, runs["patched"].out
+    assert sweeps["patched"]["raising"] == 0, [p for p in sweeps["patched"]["points"] if p["escapes"]][:3]
+    # the patched copy makes every call the pristine one makes, plus its eager version reads
+    assert sweeps["patched"]["total"] >= sweeps["unpatched"]["total"]
+
+
+def sweep_or_skip(run: CliRun) -> dict[str, Any]:
+    """The one copy a run verified; skipped when no interpreter could run it (a release too old
+    for the running Python, and none of the Pythons it supported installed)."""
+    [copy] = copies(run.json)
+    if copy["status"] == "not-verifiable":
+        pytest.skip(f"no interpreter here runs {copy['owner']}: {copy['reason']}")
+    return copy
+
+
+#: a release of each era between the 2016 layout and today (where ``WorkingSet()`` still died,
+#: 49.6 where it learned to skip a vanished zipped egg, the last one before the 66 reformat),
+#: the backport, and pip vendoring setuptools 44
+SPREAD = [
+    ("setuptools", "44.1.1"),
+    ("setuptools", "49.6.0"),
+    ("setuptools", "65.7.0"),
+    ("pkg-resources-backport", "1.0.1"),
+    ("pip", "20.3.4"),
+]
+
+
+@pytest.mark.parametrize(("project", "version"), SPREAD, ids=[f"{p}-{v}" for p, v in SPREAD])
+def test_release_spread_unpatched_fails_patched_passes_the_full_sweep(
+    tmp_path: Path, project: str, version: str
+) -> None:
+    site = site_of(tmp_path, project, version)
+    before = sweep_or_skip(cli("verify", str(site), "--quick", "--json"))
+    assert before["status"] == "failed" and "egg-zip" in died(before), before
+    assert cli("apply", str(site)).code == 0
+    run = cli("verify", str(site), "--json", "--jobs", "2")
+    after = sweep_or_skip(run)
+    sweep = after["fault_sweep"]
+    assert sweep["total"] > 0 and sweep["raising"] == 0, [p for p in sweep["points"] if p["escapes"]][:3]
+    assert after["status"] == "passed" and run.code == 0, after
+
+
+def test_pip_26_3_on_python_3_10(tmp_path: Path) -> None:
+    """Where pip still lists installed distributions through its pkg_resources by default."""
+    venv = Venv(tmp_path / "venv", require_python("3.10"))
+    with zipfile.ZipFile(download("pip", "26.3")) as zf:
+        zf.extractall(venv.site)
+    targets = ("--python", venv.python, "--exclude", "*.whl")  # not the wheels ensurepip bundles
+    before = cli("verify", *targets, "--quick", "--json")
+    [copy] = copies(before.json)
+    assert copy["python_version"] == "3.10" and copy["status"] == "failed" and died(copy) == ["egg-zip"], copy
+    assert cli("apply", *targets).code == 0
+    run = cli("verify", *targets, "--json", "--jobs", "2")
+    [copy] = copies(run.json)
+    assert copy["fault_sweep"]["raising"] == 0 and copy["status"] == "passed" and run.code == 0, copy
 
 
 def test_python_2_7_zipped_egg_layout(tmp_path: Path) -> None:
@@ -128,9 +192,10 @@ def test_python_2_7_zipped_egg_layout(tmp_path: Path) -> None:
     assert {c["python_version"] for c in found} == {"2.7"}
     assert all("egg-zip" in died(c) for c in found)
     assert cli("apply", str(site)).code == 0
-    after = cli("verify", str(site), "--quick", "--json")
+    after = cli("verify", str(site), "--json", "--jobs", "2")
     assert after.code == 0, after.out
     assert [c["status"] for c in copies(after.json)] == ["passed", "passed"]
+    assert all(c["fault_sweep"]["total"] > 0 and c["fault_sweep"]["raising"] == 0 for c in copies(after.json))
 
 
 def test_copy_too_old_for_the_interpreter_runs_on_one_its_release_supported(tmp_path: Path) -> None:
@@ -162,3 +227,124 @@ def test_the_probe_is_shipped_as_package_data() -> None:
     text = (importlib.resources.files("patcher.verification") / "probe_child.py").read_text()
     compile(text, "probe_child.py", "exec")  # and it must still run on Python 2.7:
     assert 'f"' not in text and "f'" not in text, "no f-strings: the probe runs on Python 2.7"
+
+
+def _verify_without_pyenv(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``verify`` in a process that can find no other Python: PATH empty, pyenv's root an empty directory."""
+    empty = tmp_path / "no-pyenv"
+    empty.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYENV", "PYTHON"))}
+    env.update(PATH="", PYENV_ROOT=str(empty))
+    argv = [sys.executable, "-m", "patcher", "verify", *args]
+    return subprocess.run(argv, capture_output=True, text=True, env=env, check=False, timeout=300)
+
+
+def test_an_egg_no_interpreter_can_run_is_not_verifiable(tmp_path: Path) -> None:
+    """A py2.7 egg of pip 8.1.2 with no Python 2.7 anywhere (nor any Python its classifiers name):
+    not verifiable, with the reason; that fails the run only with ``--strict``."""
+    if sys.version_info < (3, 10):
+        pytest.skip("pip 8.1.2 still imports on Python < 3.10: the running interpreter would verify it")
+    site = tmp_path / "site"
+    site.mkdir()
+    egg = make_egg(download("pip", "8.1.2"), site, pyver="2.7", zipped=True)
+    run = _verify_without_pyenv(tmp_path, str(site), "--quick")
+    assert run.returncode == 0, run.stderr
+    reason = f"cannot run on Python {sys.version_info[0]}.{sys.version_info[1]} ({sys.executable}) even unpatched"
+    assert f"not verifiable: {reason}" in run.stdout and "MutableMapping" in run.stdout, run.stdout
+    why = "no Python 2.7 (its path names it) on PATH or in pyenv; no Python 3.5, 3.4, 3.3, 2.6 (its release's classifiers) on PATH or in pyenv"
+    assert why in run.stdout, run.stdout
+    assert f"pkgres-patcher: {egg}!pip/_vendor/pkg_resources/__init__.py: not verifiable: {reason}" in run.stderr
+    assert run.stdout.rstrip().endswith("1 copy of pkg_resources verified: 1 not-verifiable")
+
+    strict = _verify_without_pyenv(tmp_path, str(site), "--quick", "--strict", "--json")
+    assert strict.returncode == 1, strict.stderr
+    document = json_output(strict.stdout)
+    [copy] = document["copies"]
+    assert copy["status"] == "not-verifiable" and copy["reason"].startswith(reason) and why in copy["reason"], copy
+    assert copy["python"] is None and copy["race_replay"] == [] and copy["fault_sweep"] is None
+    assert document["ok"] is False and document["strict"] is True
+    assert document["counts"] == {"passed": 0, "failed": 0, "not-verifiable": 1}
+
+
+def test_wheels_are_verified_as_apply_patches_them(tmp_path: Path, venv_factory: VenvFactory) -> None:
+    """An interpreter's ensurepip wheels are artefacts: left alone (and said so) unless
+    ``--wheels`` is given or the wheel is named, as ``apply`` does."""
+    venv = venv_factory(sys.executable)
+    found = cli("locate", "--python", venv.python, "--json").json["copies"]
+    bundled = [c for c in found if c["bundled_by"]]
+    if not bundled:
+        pytest.skip(f"{sys.executable} bundles no wheel with pkg_resources for ensurepip (a distribution removed them)")
+    assert len(found) == len(bundled), "the venv (without pip) holds no other copy"
+
+    alone = cli("verify", "--python", venv.python, "--quick", "--json")
+    assert alone.code == 0, alone.err
+    assert alone.json["copies"] == []
+    assert alone.json["left_alone"] == [{k: c[k] for k in alone.json["left_alone"][0]} for c in bundled]
+    table = cli("verify", "--python", venv.python, "--quick")
+    many = "the wheel to verify it" if len(bundled) == 1 else "the wheels to verify them"
+    wheels = f"{len(bundled)} wheel{'s' if len(bundled) > 1 else ''}"
+    assert table.out == f"no copy of pkg_resources verified, {wheels} left alone (pass --wheels or name {many})\n"
+
+    first, *others = (c["file"] for c in bundled)  # one wheel verified each way is enough
+    leave_out = [arg for other in others for arg in ("--exclude", os.path.basename(other))]
+    asked = cli("verify", "--python", venv.python, "--quick", "--wheels", "--json", *leave_out)
+    assert [(c["file"], c["status"]) for c in asked.json["copies"]] == [(first, "failed")]
+    assert asked.json["left_alone"] == [] and asked.code == 1
+
+    named = cli("verify", others[0] if others else first, "--quick", "--json")
+    assert [c["file"] for c in named.json["copies"]] == [others[0] if others else first]
+    assert named.json["left_alone"] == []
+
+
+def debundled_site(tmp_path: Path) -> Path:
+    """setuptools 81 as a distribution packages it without its vendored copies (Debian's
+    python3-pkg-resources): no RECORD, an ``.egg-info``, and ``packaging``, ``jaraco``,
+    ``platformdirs`` ... as top-level packages of the same directory, imported from there."""
+    site = tmp_path / "dist-packages"
+    with zipfile.ZipFile(download("setuptools", "81.0.0")) as zf:
+        zf.extractall(site)
+    vendor = site / "setuptools" / "_vendor"
+    for package in vendor.iterdir():
+        if not package.name.endswith(".dist-info"):
+            package.rename(site / package.name)
+    shutil.rmtree(vendor)
+    info = next(site.glob("setuptools-*.dist-info"))
+    egg_info = site / "setuptools-81.0.0.egg-info"
+    egg_info.mkdir()
+    (egg_info / "PKG-INFO").write_bytes((info / "METADATA").read_bytes())
+    shutil.rmtree(info)
+    return site
+
+
+def test_a_copy_without_record_imports_its_dependencies_from_where_it_lies(tmp_path: Path) -> None:
+    """No RECORD says which files are the copy's: its package is laid out in scratch, and what it
+    imports from elsewhere (a distribution's debundled ``packaging``) comes from its own directory,
+    only read."""
+    recent_python()
+    site = debundled_site(tmp_path)
+    before = snapshot(tmp_path)
+    run = cli("verify", str(site), "--quick", "--json")
+    [copy] = copies(run.json)
+    assert copy["owner"] is None and copy["status"] == "failed", copy
+    assert died(copy) == ["egg-zip"]
+    assert f"imports its dependencies from {site} (no RECORD lists them)" in copy["notes"]
+    assert snapshot(tmp_path) == before
+    assert not list(tmp_path.rglob("__pycache__"))
+
+
+DEBIAN = Path("/usr/lib/python3/dist-packages/pkg_resources/__init__.py")
+
+
+def test_debians_own_copy_is_verified() -> None:
+    """The real python3-pkg-resources: dpkg's files, no RECORD, run where it lies."""
+    if not DEBIAN.is_file():
+        pytest.skip(f"Debian's python3-pkg-resources is not installed (no {DEBIAN})")
+    run = cli("verify", str(DEBIAN), "--quick", "--json")
+    [copy] = copies(run.json)
+    assert copy["status"] != "not-verifiable", copy["reason"]
+    assert copy["manager"] is None or copy["manager"]["kind"] == "dpkg", copy["manager"]
+    [found] = cli("locate", str(DEBIAN), "--json").json["copies"]
+    if found["state"] == "unpatched":
+        assert copy["status"] == "failed" and "egg-zip" in died(copy), copy
+    elif found["state"] == "patched":
+        assert copy["status"] == "passed", copy

@@ -76,6 +76,21 @@ COMMANDS: dict[str, CommandInfo] = {
         "Derive a new variant of PATCH for the newest release matching --for from the nearest variant, "
         "with fresh context, and add it to series before that variant.",
     ),
+    "export": CommandInfo(
+        "patcher.commands.export",
+        "write one release's patches for a distribution build",
+        "Write the variant of each patch that fits one release (--for NAME==VERSION) as numbered -p1 patch "
+        "files with DEP-3 headers, for the build of a distribution: sdist or wheel paths, a quilt series, or "
+        "Spack's patch() lines. Exit 0 when written; 1 when a patch does not fit; 3 when the release could "
+        "not be fetched.",
+    ),
+    "upstream": CommandInfo(
+        "patcher.commands.upstream",
+        "write the fix as a git am-able patch for upstream",
+        "Write the variants that fit an upstream tree as one mbox patch (commit message from the DEP-3 "
+        "descriptions, Bug trailers), with a regression test and a changelog fragment, checked with "
+        "git apply --check; with --commit, applied with git am on a new branch.",
+    ),
 }
 
 

@@ -24,6 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="race replay and no-false-absence only (no fault sweep)",
     )
     parser.add_argument(
+        "--wheels",
+        action="store_true",
+        help="also verify wheels lying in the scanned trees or bundled with an interpreter "
+        "(artefacts, left alone unless named as a PATH, as apply leaves them)",
+    )
+    parser.add_argument(
         "--strict",
         action="store_true",
         help="a copy that no interpreter can run (not verifiable) fails the run too",
@@ -52,6 +58,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         patches=args.patches,
         exclude=args.exclude,
         one_file_system=args.one_file_system,
+        wheels=args.wheels,
         progress=progress,
     )
     if progress is not None:

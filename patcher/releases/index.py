@@ -41,6 +41,7 @@ __all__ = [
     "Source",
     "fetch",
     "fetch_all",
+    "fetch_wheel",
     "list_versions",
     "read_sources",
 ]
@@ -224,6 +225,22 @@ def fetch(release: Release, cache_dir: str, index: Index) -> str:
         )
     except NoSdist:
         raise got from None
+
+
+def fetch_wheel(release: Release, cache_dir: str, index: Index) -> str:
+    """A wheel of ``release`` (from the cache, else through ``pip download``); no sdist instead."""
+    directory = os.path.join(cache_dir, release.project)
+    cached = _cache_listing(directory).get(release)
+    if cached is not None and cached.endswith(".whl"):
+        return cached
+    try:
+        os.makedirs(directory, exist_ok=True)
+        got = _download_wheel(release, directory, index)
+    except OSError as exc:
+        raise FetchError(release.label, f"{exc.filename or directory}: {reason(exc)}") from None
+    if isinstance(got, FetchError):
+        raise got
+    return got
 
 
 def fetch_all(

@@ -107,6 +107,8 @@ class Walker:
             if st.st_dev in self._system:
                 self.errors.append(ScanError(root, "not walked (a kernel or device file system)"))
                 return
+            if os.path.basename(root) == PACKAGE and self._check(os.path.join(root, INIT)):
+                return  # the package itself was named: it is the copy, and nothing below it is one
             self._device = st.st_dev
             self._walk(root)
         elif stat.S_ISREG(st.st_mode):

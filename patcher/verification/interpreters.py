@@ -15,7 +15,15 @@ from functools import cache
 
 from patcher.model import Container, Copy
 
-__all__ = ["candidates", "find_python", "pyenv_python", "supported_pythons", "version_of"]
+__all__ = [
+    "candidates",
+    "find_python",
+    "named_versions",
+    "pyenv_python",
+    "supported_pythons",
+    "supported_versions",
+    "version_of",
+]
 
 _LIB_PYTHON = re.compile(r"^python(\d+\.\d+)$")
 _EGG_TAG = re.compile(r"-py(\d+\.\d+)(?:-[^/]*)?\.egg$")
@@ -106,10 +114,23 @@ def candidates(copy: Copy, pythons: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def supported_pythons(metadata: Iterable[str]) -> list[str]:
-    """The Pythons (``X.Y``, newest first) a release's metadata lists in its classifiers, found."""
+def supported_versions(metadata: Iterable[str]) -> list[str]:
+    """The Pythons (``X.Y``, newest first) a release's metadata lists in its classifiers."""
     versions: set[str] = set()
     for text in metadata:
         versions.update(_CLASSIFIER.findall(text))
-    ordered = sorted(versions, key=lambda v: tuple(int(x) for x in v.split(".")), reverse=True)
-    return [exe for exe in (find_python(v) for v in ordered) if exe]
+    return sorted(versions, key=lambda v: tuple(int(x) for x in v.split(".")), reverse=True)
+
+
+def supported_pythons(metadata: Iterable[str]) -> list[str]:
+    """The interpreters found of the Pythons a release's classifiers list, newest first."""
+    return [exe for exe in (find_python(v) for v in supported_versions(metadata)) if exe]
+
+
+def named_versions(copy: Copy) -> list[str]:
+    """The Pythons (``X.Y``) the copy's path names: ``lib/pythonX.Y``, an egg's ``-pyX.Y``."""
+    where = copy.file if copy.container is not Container.EGG_DIR else copy.file.split(".egg" + os.sep)[0] + ".egg"
+    parts = os.path.abspath(where).split(os.sep)
+    found = [m.group(1) for lib, p in zip(parts, parts[1:]) if lib in ("lib", "lib64") and (m := _LIB_PYTHON.match(p))]
+    egg = _EGG_TAG.search(where)
+    return list(dict.fromkeys(found + ([egg.group(1)] if egg else [])))

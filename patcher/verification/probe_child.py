@@ -10,6 +10,11 @@
 #   fault  at the ``fault``-th call the copy makes on victims' files, that victim is deleted
 #          (the call, and every later one on it, fails with ENOENT)
 # then prints one line: ``PKGRES-PATCHER-VERIFY <json>`` (escaped exceptions, listing, calls).
+#   serve  a fork server for the fault sweep: imports the standard library modules listed in
+#          ``preload`` (what a ``count`` run reported in ``stdlib``), then for each line of
+#          stdin (a JSON config as above) forks a fresh process that runs it, waits for it
+#          and prints ``PKGRES-PATCHER-DONE <status>``. Each run is still a process of its
+#          own; only the interpreter's start-up and the standard library's import are shared.
 #
 # A call is the copy's when the nearest frame outside the standard library (os, posixpath,
 # zipfile, zipimport, ...) belongs to the copy's module. Python >= 3.8: ``open``, ``os.listdir``,
@@ -22,42 +27,50 @@ import shutil
 import sys
 import traceback
 
-CONFIG = json.loads(sys.argv[1])
 MARK = "PKGRES-PATCHER-VERIFY "
-out = {"python": "%d.%d" % sys.version_info[:2], "escapes": [], "calls": [], "fired": [], "fault": None}
-
+DONE = "PKGRES-PATCHER-DONE "
 clean = [p for p in sys.path if p]
 import site  # noqa: E402  (on Python 2 this adds the interpreter's own site-packages even under -S)
 
-sys.path[:] = list(CONFIG["paths"]) + clean
-site.addsitedir(CONFIG["site"])
-for extra in CONFIG.get("extra_paths", []):
-    sys.path.append(extra)
-if getattr(site, "USER_BASE", None) is None:  # pip's __init__ wants them; unset under -S
-    site.USER_BASE = CONFIG["userbase"]
-if getattr(site, "USER_SITE", None) is None:
-    site.USER_SITE = os.path.join(CONFIG["userbase"], "site-packages")
-
-# A running program has already searched every path entry: the import system holds an
-# importer (a zipimporter for an egg) for each, as in the 2016 report.
-for name in CONFIG.get("preimport", []):
-    try:
-        __import__(name)
-    except Exception:
-        pass
-try:
-    import pkgres_patcher_no_such_module  # noqa: F401
-except ImportError:
-    pass
-
-MODULE = CONFIG["module"]
-MODE = CONFIG["mode"]
-VICTIMS = [(name, os.path.abspath(root)) for name, roots in sorted(CONFIG["victims"].items()) for root in roots]
-ROOTS = {}
-for _name, _root in VICTIMS:
-    ROOTS.setdefault(_name, []).append(_root)
 STDLIB = os.path.dirname(os.path.abspath(os.__file__))
-state = {"busy": False, "count": 0, "fired": set()}
+
+
+def setup(config):
+    global CONFIG, out, MODULE, MODE, VICTIMS, ROOTS, state
+    CONFIG = config
+    out = {"python": "%d.%d" % sys.version_info[:2], "escapes": [], "calls": [], "fired": [], "fault": None}
+    if "cwd" in CONFIG:
+        os.chdir(CONFIG["cwd"])
+    if "egg_cache" in CONFIG:
+        os.environ["PYTHON_EGG_CACHE"] = CONFIG["egg_cache"]
+    sys.path[:] = list(CONFIG["paths"]) + clean
+    site.addsitedir(CONFIG["site"])
+    for extra in CONFIG.get("extra_paths", []):
+        sys.path.append(extra)
+    if getattr(site, "USER_BASE", None) is None:  # pip's __init__ wants them; unset under -S
+        site.USER_BASE = CONFIG["userbase"]
+    if getattr(site, "USER_SITE", None) is None:
+        site.USER_SITE = os.path.join(CONFIG["userbase"], "site-packages")
+
+    # A running program has already searched every path entry: the import system holds an
+    # importer (a zipimporter for an egg) for each, as in the 2016 report.
+    for name in CONFIG.get("preimport", []):
+        try:
+            __import__(name)
+        except Exception:
+            pass
+    try:
+        import pkgres_patcher_no_such_module  # noqa: F401
+    except ImportError:
+        pass
+
+    MODULE = CONFIG["module"]
+    MODE = CONFIG["mode"]
+    VICTIMS = [(name, os.path.abspath(root)) for name, roots in sorted(CONFIG["victims"].items()) for root in roots]
+    ROOTS = {}
+    for _name, _root in VICTIMS:
+        ROOTS.setdefault(_name, []).append(_root)
+    state = {"busy": False, "count": 0, "fired": set()}
 
 
 def fspath(path):
@@ -197,72 +210,113 @@ def escaped(phase, exc_info):
     )
 
 
-install()
-pr = None
-try:
-    __import__(MODULE)
-    pr = sys.modules[MODULE]
-except Exception:
-    escaped("import", sys.exc_info())
-
-listing = {}
-
-
-def note(dist):
-    eps = []
-    for group, entries in sorted(dist.get_entry_map().items()):
-        for ep_name in sorted(entries):
-            eps.append("%s:%s" % (group, str(entries[ep_name])))
-    listing[dist.key] = [dist.version, eps]
-
-
-if pr is not None:
-    ws = env = None
-    phases = [
-        ("WorkingSet()", lambda: pr.WorkingSet()),
-        ("Environment()", lambda: pr.Environment()),
-    ]
-    for phase, make in phases:
-        try:
-            made = make()
-            if phase == "WorkingSet()":
-                ws = made
-            else:
-                env = made
-        except Exception:
-            escaped(phase, sys.exc_info())
-    for entry in list(sys.path):
-        try:
-            found = list(pr.find_distributions(entry))
-        except Exception:
-            escaped("find_distributions(%s)" % os.path.basename(entry), sys.exc_info())
-            continue
-        for dist in found:
-            try:
-                note(dist)
-            except Exception:
-                escaped("listing", sys.exc_info())
+def run(config):
+    setup(config)
+    install()
+    pr = None
     try:
-        pr.require(CONFIG["require"])
+        __import__(MODULE)
+        pr = sys.modules[MODULE]
     except Exception:
-        info = sys.exc_info()
-        fault = out["fault"]
-        absent = type(info[1]).__name__ == "DistributionNotFound"
-        if not (absent and fault is not None and fault[2] == CONFIG["require"]):
-            escaped("require(%s)" % CONFIG["require"], info)
-    for source in (ws, env):
-        if source is None:
-            continue
-        try:
-            dists = list(source) if source is ws else [d for key in source for d in source[key]]
-            for dist in dists:
-                note(dist)
-            if source is ws:
-                list(ws.iter_entry_points("console_scripts"))
-        except Exception:
-            escaped("entry points", sys.exc_info())
+        escaped("import", sys.exc_info())
 
-out["listing"] = listing
-out["count"] = state["count"]
-sys.stdout.write(MARK + json.dumps(out, sort_keys=True) + "\n")
-sys.stdout.flush()
+    listing = {}
+
+    def note(dist):
+        eps = []
+        for group, entries in sorted(dist.get_entry_map().items()):
+            for ep_name in sorted(entries):
+                eps.append("%s:%s" % (group, str(entries[ep_name])))
+        listing[dist.key] = [dist.version, eps]
+
+    if pr is not None:
+        ws = env = None
+        phases = [
+            ("WorkingSet()", lambda: pr.WorkingSet()),
+            ("Environment()", lambda: pr.Environment()),
+        ]
+        for phase, make in phases:
+            try:
+                made = make()
+                if phase == "WorkingSet()":
+                    ws = made
+                else:
+                    env = made
+            except Exception:
+                escaped(phase, sys.exc_info())
+        for entry in list(sys.path):
+            try:
+                found = list(pr.find_distributions(entry))
+            except Exception:
+                escaped("find_distributions(%s)" % os.path.basename(entry), sys.exc_info())
+                continue
+            for dist in found:
+                try:
+                    note(dist)
+                except Exception:
+                    escaped("listing", sys.exc_info())
+        try:
+            pr.require(CONFIG["require"])
+        except Exception:
+            info = sys.exc_info()
+            fault = out["fault"]
+            absent = type(info[1]).__name__ == "DistributionNotFound"
+            if not (absent and fault is not None and fault[2] == CONFIG["require"]):
+                escaped("require(%s)" % CONFIG["require"], info)
+        for source in (ws, env):
+            if source is None:
+                continue
+            try:
+                dists = list(source) if source is ws else [d for key in source for d in source[key]]
+                for dist in dists:
+                    note(dist)
+                if source is ws:
+                    list(ws.iter_entry_points("console_scripts"))
+            except Exception:
+                escaped("entry points", sys.exc_info())
+
+    out["listing"] = listing
+    out["count"] = state["count"]
+    if MODE == "count":
+        out["stdlib"] = stdlib_modules()
+    sys.stdout.write(MARK + json.dumps(out, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+def stdlib_modules():
+    """The standard library modules loaded now (a fork server imports them once)."""
+    names = []
+    for name, module in list(sys.modules.items()):
+        filename = getattr(module, "__file__", None) or ""
+        if filename.startswith(STDLIB + os.sep) and "-packages" not in filename:
+            names.append(name)
+    return sorted(names)
+
+
+def serve(config):
+    for name in config.get("preload", []):
+        try:
+            __import__(name)
+        except Exception:
+            pass
+    while True:
+        line = sys.stdin.readline()
+        if not line:
+            break
+        pid = os.fork()
+        if pid == 0:
+            try:
+                run(json.loads(line))
+            finally:
+                sys.stdout.flush()
+                os._exit(0)
+        status = os.waitpid(pid, 0)[1]
+        sys.stdout.write(DONE + str(status) + "\n")
+        sys.stdout.flush()
+
+
+FIRST = json.loads(sys.argv[1])
+if FIRST["mode"] == "serve":
+    serve(FIRST)
+else:
+    run(FIRST)

@@ -55,7 +55,7 @@ def _result_json(result: CopyVerification) -> dict[str, Any]:
 
 
 def verify_json(report: VerifyReport, *, quick: bool, strict: bool) -> str:
-    """``verify --json``: ``{"schema", "quick", "strict", "ok", "copies", "counts", "errors"}``."""
+    """``verify --json``: ``{"schema", "quick", "strict", "ok", "copies", "counts", "left_alone", "errors"}``."""
     document = {
         "schema": schema_name("verify"),
         "quick": quick,
@@ -63,6 +63,7 @@ def verify_json(report: VerifyReport, *, quick: bool, strict: bool) -> str:
         "ok": report.ok(strict),
         "copies": [_result_json(r) for r in report.results],
         "counts": {s.value: sum(1 for r in report.results if r.status is s) for s in VerifyStatus},
+        "left_alone": [_found_json(c) for c in report.left_alone],
         "errors": [error_json(e) for e in report.errors],
     }
     return json.dumps(document, indent=2) + "\n"
@@ -109,11 +110,17 @@ def _details(result: CopyVerification) -> list[str]:
 
 
 def verify_summary(report: VerifyReport) -> str:
+    """The last line: copies per status, and the wheels left alone."""
+    wheels = len({c.file for c in report.left_alone})
+    alone = ""
+    if wheels:
+        them = "the wheel to verify it" if wheels == 1 else "the wheels to verify them"
+        alone = f"{wheels} {'wheel' if wheels == 1 else 'wheels'} left alone (pass --wheels or name {them})"
     if not report.results:
-        return "no copy of pkg_resources found\n"
+        return f"no copy of pkg_resources verified, {alone}\n" if alone else "no copy of pkg_resources found\n"
     counts = ", ".join(f"{n} {s.value}" for s in VerifyStatus if (n := sum(1 for r in report.results if r.status is s)))
     many = "copy" if len(report.results) == 1 else "copies"
-    return f"{len(report.results)} {many} of pkg_resources verified: {counts}\n"
+    return f"{len(report.results)} {many} of pkg_resources verified: {counts}" + (f"; {alone}" if alone else "") + "\n"
 
 
 def verify_table(report: VerifyReport, quiet: bool = False) -> str:

@@ -74,6 +74,8 @@ class CopyVerification(NamedTuple):
 class VerifyReport(NamedTuple):
     results: tuple[CopyVerification, ...]
     errors: tuple[PatcherError, ...] = ()
+    #: copies in wheels met in a tree or bundled with an interpreter: not verified (as ``apply`` leaves them)
+    left_alone: tuple[Copy, ...] = ()
 
     def ok(self, strict: bool = False) -> bool:
         """Exit status 0: every copy passed (not verifiable ones only fail with ``strict``)."""

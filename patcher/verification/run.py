@@ -12,8 +12,12 @@ import glob
 import importlib.resources
 import json
 import os
+import select
+import signal
 import subprocess
 import tempfile
+import threading
+import time
 import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,13 +28,22 @@ from patcher.errors import PatcherError
 from patcher.model import Container, Copy
 from patcher.patchset import MEMBER, PatchSet
 from patcher.planning import plan_copy
-from patcher.verification.interpreters import candidates, supported_pythons, version_of
+from patcher.verification.interpreters import (
+    candidates,
+    find_python,
+    named_versions,
+    supported_pythons,
+    supported_versions,
+    version_of,
+)
 from patcher.verification.results import CopyVerification, Escape, FaultPoint, Race, VerifyStatus
-from patcher.verification.scratch import KEEP, Own, Site, build_own, build_site
+from patcher.verification.scratch import KEEP, Own, Site, build_own, build_site, import_root
 
 __all__ = ["Progress", "probe_code", "verify_copy"]
 
 MARK = "PKGRES-PATCHER-VERIFY "
+DONE = "PKGRES-PATCHER-DONE "
+_IMPORT_ERRORS = ("ImportError", "ModuleNotFoundError")
 #: one run of the workload never takes this long; one that does has hung
 TIMEOUT = 120
 Progress = Callable[[str], None]
@@ -53,6 +66,7 @@ class _Target(NamedTuple):
 def _config(target: _Target, mode: str, race: str | None, fault: int | None) -> dict[str, Any]:
     return {
         "paths": list(target.own.paths),
+        "extra_paths": list(target.own.extra),
         "site": target.site.path,
         "module": target.own.module,
         "preimport": target.site.preimport,
@@ -170,11 +184,30 @@ def _choose(
         target = _Target(python, own, build_site(work, version), work)
         listing = run_probe(target, "list")
         escapes = _escapes(listing)
+        root = import_root(copy)
+        if escapes and escapes[0].type in _IMPORT_ERRORS and root and not own.extra:
+            # no record said which files are its own: what it imports beside it (a debundled
+            # ``packaging``) is imported from where it lies, after everything of scratch
+            retry = target._replace(own=own._replace(extra=(root,)))
+            retried = run_probe(retry, "list")
+            if not _escapes(retried):
+                note = f"imports its dependencies from {root} (no RECORD lists them)"
+                return retry, retried, [*notes, note]
         if not escapes:
             return target, listing, notes
         e = escapes[0]
         notes.append(f"cannot run on Python {version} ({python}) even unpatched: {e.type}: {e.message} in {e.phase}")
-    return None, None, notes
+    return None, None, notes + _missing(copy, pythons)
+
+
+def _missing(copy: Copy, pythons: Sequence[str]) -> list[str]:
+    """The Pythons that were looked for and not found: part of why a copy is not verifiable."""
+    named = [] if pythons else [v for v in named_versions(copy) if find_python(v) is None]
+    supported = [v for v in supported_versions(_metadata(copy)) if find_python(v) is None and v not in named]
+    notes = [f"no Python {v} (its path names it) on PATH or in pyenv" for v in named]
+    if supported:
+        notes.append(f"no Python {', '.join(supported)} (its release's classifiers) on PATH or in pyenv")
+    return notes
 
 
 def verify_copy(
@@ -204,7 +237,8 @@ def verify_copy(
         if target is None or listing is None:
             reason = "; ".join(notes) or "no interpreter to run it"
             return CopyVerification(copy, VerifyStatus.NOT_VERIFIABLE, reason=reason, notes=tuple(notes))
-        target = target._replace(own=own)
+        target = target._replace(own=own._replace(extra=target.own.extra))
+        _compile(target)
         version = listing.get("python")
         same: bool | None = None if pristine is None else True
         differences: tuple[str, ...] = ()
@@ -230,6 +264,20 @@ def verify_copy(
         )
 
 
+def _compile(target: _Target) -> None:
+    """Byte-compile the copy's scratch layout once, with the chosen interpreter: every run
+    (``-B``) then reads it instead of compiling the copy's source again, which is most of a
+    run's time. Best effort: where it fails, each run compiles from source as before."""
+    directories = [path for path in target.own.paths if os.path.isdir(path)]
+    if not directories:
+        return  # a zipped egg: zipimport compiles in memory on every run anyway
+    argv = [target.python, "-S", "-E", "-m", "compileall", "-q", *directories]
+    try:
+        subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+
+
 def _race_replay(target: _Target, tmp: str, jobs: int, say: Progress, copy: Copy) -> tuple[Race, ...]:
     """Each victim, in a site of its own, deleted at the first call the copy makes on it."""
     version = version_of(target.python) or "0.0"
@@ -253,23 +301,117 @@ def _race_replay(target: _Target, tmp: str, jobs: int, say: Progress, copy: Copy
 
 def _fault_sweep(target: _Target, tmp: str, jobs: int, say: Progress, copy: Copy) -> tuple[FaultPoint, ...]:
     """Every call the copy makes on the victims' files (and ``keep``'s), counted with nothing
-    vanishing; then, for each K, a fresh site whose distribution vanishes at the K-th call."""
+    vanishing; then, for each K, a fresh site whose distribution vanishes at the K-th call,
+    each run a fresh process forked by one of ``jobs`` servers (:class:`_Server`)."""
     counted = run_probe(target, "count")
     calls = counted.get("calls", [])
     total = len(calls)
-    done = [0]
-
+    preload = counted.get("stdlib", [])
     version = version_of(target.python) or "0.0"
+    pending = list(range(total, 0, -1))
+    points: dict[int, FaultPoint] = {}
+    lock = threading.Lock()
 
-    def one(index: int) -> FaultPoint:
-        work = os.path.join(tmp, f"fault-{index}")
-        os.makedirs(work)
-        result = run_probe(target._replace(site=build_site(work, version), work=work), "fault", fault=index)
-        done[0] += 1
-        say(f"{copy.location}: fault sweep {done[0]}/{total}")
-        fault = result.get("fault")
-        call, path = (fault[0], fault[1]) if fault else (calls[index - 1][0], f"{calls[index - 1][1]} (not reached)")
-        return FaultPoint(index, call, path, _escapes(result))
+    def next_index() -> int | None:
+        with lock:
+            return pending.pop() if pending else None
 
-    with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
-        return tuple(pool.map(one, range(1, total + 1)))
+    def work() -> None:
+        server = _Server(target, preload)
+        try:
+            while (index := next_index()) is not None:
+                work_dir = os.path.join(tmp, f"fault-{index}")
+                os.makedirs(work_dir)
+                point_target = target._replace(site=build_site(work_dir, version), work=work_dir)
+                result = server.run(_config(point_target, "fault", None, index) | _process(point_target))
+                fault = result.get("fault")
+                call, path = (
+                    (fault[0], fault[1]) if fault else (calls[index - 1][0], f"{calls[index - 1][1]} (not reached)")
+                )
+                with lock:
+                    points[index] = FaultPoint(index, call, path, _escapes(result))
+                    say(f"{copy.location}: fault sweep {len(points)}/{total}")
+        finally:
+            server.close()
+
+    with ThreadPoolExecutor(max_workers=max(min(jobs, total), 1)) as pool:
+        for future in [pool.submit(work) for _ in range(max(min(jobs, total), 1))]:
+            future.result()
+    return tuple(points[index] for index in range(1, total + 1))
+
+
+def _process(target: _Target) -> dict[str, Any]:
+    """What ``run_probe`` gives a run through its process, for a forked run to set itself."""
+    return {"cwd": target.work, "egg_cache": os.path.join(target.work, "egg-cache")}
+
+
+class _Server:
+    """A fork server in the target interpreter (``serve`` mode of the probe): started once,
+    it imports the standard library modules the copy needs, then forks a fresh process for
+    each run. It saves each run the interpreter's start-up, most of a run's time. A server
+    that dies or hangs is replaced; the run it was on is reported as died."""
+
+    def __init__(self, target: _Target, preload: Sequence[str]) -> None:
+        self._argv = [target.python, "-S", "-B", "-E", "-W", "ignore", "-c", probe_code()]
+        self._argv.append(json.dumps({"mode": "serve", "preload": list(preload)}))
+        self._env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+        self._cwd = target.work
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._proc is None:
+            self._proc = subprocess.Popen(
+                self._argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=self._env,
+                cwd=self._cwd,
+                bufsize=0,
+                start_new_session=True,
+            )
+        return self._proc
+
+    def run(self, config: dict[str, Any]) -> dict[str, Any]:
+        try:
+            proc = self._start()
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(json.dumps(config).encode() + b"\n")
+            proc.stdin.flush()
+        except OSError as exc:
+            self.close()
+            return _died(f"cannot run {self._argv[0]}: {exc.strerror or exc}")
+        result: dict[str, Any] | None = None
+        buffer = b""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            while b"\n" not in buffer:
+                left = deadline - time.monotonic()
+                ready = select.select([proc.stdout], [], [], max(left, 0))[0] if left > 0 else []
+                chunk = os.read(proc.stdout.fileno(), 65536) if ready else b""
+                if not chunk:
+                    self.close()
+                    return result or _died(f"did not finish within {TIMEOUT} seconds" if not ready else "server died")
+                buffer += chunk
+            line, buffer = buffer.split(b"\n", 1)
+            text = line.decode("utf-8", "replace")
+            if text.startswith(MARK):
+                result = json.loads(text[len(MARK) :])
+            elif text.startswith(DONE):
+                return result or _died(f"died without a report (wait status {text[len(DONE) :]})")
+
+    def close(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        proc.wait()
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass

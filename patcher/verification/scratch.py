@@ -12,9 +12,21 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from patcher.model import Container, Copy
-from patcher.scan.rules import INIT, DirIsPackage, ZipIsPackage, import_root
+from patcher.scan import rules
+from patcher.scan.rules import INIT, DirIsPackage, ZipIsPackage
 
-__all__ = ["KEEP", "VICTIM_KINDS", "Own", "Site", "Victim", "build_own", "build_site", "make_victim", "module_of"]
+__all__ = [
+    "KEEP",
+    "VICTIM_KINDS",
+    "Own",
+    "Site",
+    "Victim",
+    "build_own",
+    "build_site",
+    "import_root",
+    "make_victim",
+    "module_of",
+]
 
 #: every kind of victim, in the order they are reported
 VICTIM_KINDS = ("egg-zip", "egg-dir", "egg-info-dir", "egg-info-file", "dist-info", "egg-link", "namespace")
@@ -46,6 +58,9 @@ class Own(NamedTuple):
 
     paths: tuple[str, ...]
     module: str
+    #: entries put last on ``sys.path``: where the copy's own dependencies are imported from
+    #: when no record lists its files (the directory it lies in, only read)
+    extra: tuple[str, ...] = ()
 
 
 def _write(path: str, text: str) -> None:
@@ -158,17 +173,24 @@ def module_of(copy: Copy) -> tuple[tuple[str, ...], str]:
     """The copy's file split at its import root: (parts of the root, module name)."""
     if copy.member is None:
         parts = os.path.abspath(copy.file).split(os.sep)
-        found = import_root(parts, DirIsPackage(os.sep))
+        found = rules.import_root(parts, DirIsPackage(os.sep))
     else:
         parts = copy.member.split("/")
         with zipfile.ZipFile(copy.file) as zf:
-            found = import_root(parts, ZipIsPackage(zf.namelist()))
+            found = rules.import_root(parts, ZipIsPackage(zf.namelist()))
     if found is None:
         raise ValueError(f"{copy.location}: not a copy of pkg_resources")
     depth = found[0]
     inner = parts[depth:]
     names = inner[:-1] if inner[-1] == INIT else [*inner[:-1], inner[-1][: -len(".py")]]
     return tuple(parts[:depth]), ".".join(names)
+
+
+def import_root(copy: Copy) -> str | None:
+    """The ``sys.path`` entry a copy lying in a directory is imported from (None for an archive or egg)."""
+    if copy.container is not Container.DIRECTORY:
+        return None
+    return os.sep.join(module_of(copy)[0]) or os.sep
 
 
 def build_own(copy: Copy, text: bytes, dest: str) -> Own:

@@ -1,0 +1,42 @@
+"""``pkgres-patcher upstream``: the fix as a ``git am``-able patch for an upstream tree."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TextIO
+
+from patcher import api
+from patcher.commands import EXIT_OK
+from patcher.errors import PatcherError
+from patcher.upstreaming import Target
+
+__all__ = ["add_arguments", "json_failure", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", required=True, choices=[t.value for t in Target], help="the upstream project")
+    parser.add_argument(
+        "--source", required=True, metavar="DIR", help="the upstream tree: a git checkout or an unpacked sdist"
+    )
+    parser.add_argument("--output", metavar="FILE", help="write the mbox to FILE (default: stdout)")
+    parser.add_argument(
+        "--commit", action="store_true", help="in a git checkout: a new branch with the patch applied by git am"
+    )
+    parser.add_argument("--patches", metavar="DIR", help="use the patch set in DIR instead of the one shipped")
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    done, mbox = api.upstream(
+        Target(args.target), args.source, output=args.output, commit=args.commit, patches=args.patches
+    )
+    if args.output is None:
+        out.write(mbox.decode("utf-8", "surrogateescape"))
+    else:
+        out.write(f"wrote {done.output}: {', '.join(done.files)}\n")
+    if done.branch:
+        err.write(f"pkgres-patcher: committed on branch {done.branch} of {done.source}\n")
+    return EXIT_OK
+
+
+def json_failure(args: argparse.Namespace, error: PatcherError) -> str | None:
+    return None

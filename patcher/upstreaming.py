@@ -1,0 +1,274 @@
+"""``upstream``: the fix as one ``git am``-able patch for an upstream tree (setuptools, pip,
+pkg-resources-backport), with a regression test in the upstream's own style and place and its
+changelog fragment.
+
+The variant of each patch that fits the tree's copy (as ``apply`` picks it) is re-rooted to the
+tree's layout; the commit message is made of the patches' DEP-3 descriptions and names the
+upstream reports of the race. The mbox is checked with ``git apply --check`` against the tree
+before it is written.
+"""
+
+from __future__ import annotations
+
+import difflib
+import email.utils
+import os
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from patcher.errors import ExportError, UsageError, WriteError, reason
+from patcher.exporting import place_in_sequence
+from patcher.model import Action, _Word
+from patcher.patchset import PatchSet
+
+__all__ = ["BUGS", "Target", "Upstreamed", "commit_mbox", "make_mbox", "upstream_patch", "whole_diff", "write_mbox"]
+
+#: the upstream reports of the race, named in every commit message
+BUGS = ("https://github.com/pypa/pip/issues/8476", "https://github.com/pypa/setuptools/issues/1003")
+SUBJECT = "pkg_resources: treat a distribution that vanishes during a scan as absent"
+BRANCH = "pkgres-patcher/vanished-distributions"
+
+
+class Target(_Word):
+    PIP = "pip"
+    SETUPTOOLS = "setuptools"
+    BACKPORT = "pkg-resources-backport"
+
+
+#: per target: the copy, the regression test, the news fragment, how the test imports the copy
+COPY = {
+    Target.SETUPTOOLS: "pkg_resources/__init__.py",
+    Target.BACKPORT: "pkg_resources/__init__.py",
+    Target.PIP: "src/pip/_vendor/pkg_resources/__init__.py",
+}
+TEST = {
+    Target.SETUPTOOLS: "pkg_resources/tests/test_vanished.py",
+    Target.BACKPORT: "pkg_resources/tests/test_vanished.py",
+    Target.PIP: "tests/unit/test_vanished_pkg_resources.py",
+}
+NEWS = {
+    Target.SETUPTOOLS: "newsfragments/1003.bugfix.rst",
+    Target.PIP: "news/8476.bugfix.rst",
+}
+IMPORT = {
+    Target.SETUPTOOLS: "import pkg_resources",
+    Target.BACKPORT: "import pkg_resources",
+    Target.PIP: "from pip._vendor import pkg_resources",
+}
+VENDORING_PATCH = "tools/vendoring/patches/pkg_resources.patch"
+
+REGRESSION_TEST = '''\
+"""A distribution removed while pkg_resources scans (a parallel "pip uninstall") is absent.
+
+pypa/pip#8476, pypa/setuptools#1003: each test removes the distribution at the moment the race
+would, between pkg_resources looking at it and reading it.
+"""
+
+import os
+import shutil
+import zipfile
+
+{import_line}
+
+
+def test_vanished_zipped_egg_is_empty(tmp_path):
+    egg = tmp_path / "demo-1.0-py3.egg"
+    with zipfile.ZipFile(egg, "w") as zf:
+        zf.writestr("EGG-INFO/PKG-INFO", "Metadata-Version: 1.1\\nName: demo\\nVersion: 1.0\\n")
+    egg.unlink()
+    assert pkg_resources.MemoizedZipManifests().load(str(egg)) == {{}}
+
+
+def test_vanished_metadata_directory_is_absent(tmp_path, monkeypatch):
+    info = tmp_path / "demo-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\\nName: demo\\nVersion: 1.0\\n")
+    listdir = os.listdir
+
+    def vanishing_listdir(path):
+        if os.fspath(path) == str(info) and info.exists():
+            shutil.rmtree(info)
+        return listdir(path)
+
+    monkeypatch.setattr(os, "listdir", vanishing_listdir)
+    assert list(pkg_resources.distributions_from_metadata(str(info))) == []
+
+
+def test_vanished_metadata_file_reads_as_empty(tmp_path, monkeypatch):
+    info = tmp_path / "demo.egg-info"
+    info.mkdir()
+    (info / "PKG-INFO").write_text("Metadata-Version: 1.1\\nName: demo\\nVersion: 1.0\\n")
+    (info / "requires.txt").write_text("other\\n")
+    dist = pkg_resources.Distribution.from_filename(
+        str(info), metadata=pkg_resources.PathMetadata(str(tmp_path), str(info))
+    )
+    has_metadata = pkg_resources.PathMetadata.has_metadata
+
+    def then_vanish(self, name):
+        found = has_metadata(self, name)
+        if name == "requires.txt" and (info / name).exists():
+            (info / name).unlink()
+        return found
+
+    monkeypatch.setattr(pkg_resources.PathMetadata, "has_metadata", then_vanish)
+    assert dist.requires() == []
+'''
+
+NEWS_TEXT = (
+    "pkg_resources now treats a distribution that is removed while it scans ``sys.path`` (a zipped egg, "
+    "a metadata directory or file; e.g. a parallel ``pip uninstall``) as absent instead of raising "
+    "``OSError``.\n"
+)
+
+
+@dataclass(frozen=True)
+class Upstreamed:
+    target: Target
+    source: str
+    output: str
+    variants: tuple[str, ...]
+    files: tuple[str, ...]
+    branch: str | None = None
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise UsageError(path, reason(exc)) from None
+
+
+def _new_file(path: str, text: str) -> bytes:
+    lines = text.splitlines(keepends=True)
+    head = f"diff --git a/{path} b/{path}\nnew file mode 100644\n--- /dev/null\n+++ b/{path}\n"
+    return (head + f"@@ -0,0 +1,{len(lines)} @@\n" + "".join("+" + ln for ln in lines)).encode()
+
+
+def whole_diff(path: str, before: bytes, after: bytes) -> bytes:
+    """``before`` -> ``after`` as one ``-p1`` diff (the patches' hunks may share context lines:
+    their sum is diffed anew rather than their hunks listed)."""
+    lines = difflib.diff_bytes(
+        difflib.unified_diff,
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        f"a/{path}".encode(),
+        f"b/{path}".encode(),
+        n=3,
+    )
+    return b"".join(line if line.endswith(b"\n") else line + b"\n" for line in lines)
+
+
+def _message(descriptions: Sequence[str]) -> str:
+    paragraphs = []
+    for description in descriptions:
+        first, _, rest = description.partition("\n")
+        body = rest.replace("\n.\n", "\n\n").strip()
+        paragraphs.append(f"- {first.strip()}" + (f"\n\n{body}" if body else ""))
+    trailers = "".join(f"Bug: {bug}\n" for bug in BUGS)
+    intro = (
+        "A distribution removed while pkg_resources scans sys.path (for example by a parallel\n"
+        '"pip uninstall") made it raise OSError; it is now treated as absent:'
+    )
+    return f"{intro}\n\n" + "\n\n".join(paragraphs) + f"\n\n{trailers}"
+
+
+def _author() -> str:
+    name = os.environ.get("GIT_AUTHOR_NAME") or "pkgres-patcher"
+    mail = os.environ.get("GIT_AUTHOR_EMAIL") or "pkgres-patcher@localhost"
+    return f"{name} <{mail}>"
+
+
+def make_mbox(message: str, diff: bytes) -> bytes:
+    """One ``git format-patch`` style message: what ``git am`` takes."""
+    head = (
+        "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n"
+        f"From: {_author()}\n"
+        f"Date: {email.utils.formatdate(localtime=True)}\n"
+        f"Subject: [PATCH] {SUBJECT}\n\n"
+    )
+    return (head + message + "---\n").encode() + diff + b"-- \npkgres-patcher\n\n"
+
+
+def _git(source: str, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(["git", *args], cwd=source, input=stdin, capture_output=True)
+    except OSError as exc:
+        raise ExportError("git", reason(exc)) from None
+
+
+def upstream_patch(target: Target, source: str, patchset: PatchSet) -> tuple[bytes, tuple[str, ...], tuple[str, ...]]:
+    """The mbox for ``source`` (checked with ``git apply --check``), the variants used, the files it touches."""
+    copy = COPY[target]
+    text = _read(os.path.join(source, copy))
+    placed = place_in_sequence(text, patchset, f"{source}/{copy}")
+    changing = [p for p in placed if p.action is Action.CHANGE]
+    if not changing:
+        raise ExportError(f"{source}/{copy}", "already carries every patch: nothing to hand upstream")
+    addition = whole_diff(copy, text, placed[-1].after)
+    diff = f"diff --git a/{copy} b/{copy}\n".encode() + addition
+    files = [copy]
+    if target is Target.PIP:
+        vendoring = os.path.join(source, VENDORING_PATCH)
+        old = _read(vendoring)
+        count_old = len(old.splitlines())
+        added = addition.splitlines(keepends=True)
+        if old and not old.endswith(b"\n"):
+            raise ExportError(vendoring, "does not end with a newline")
+        diff += (
+            f"diff --git a/{VENDORING_PATCH} b/{VENDORING_PATCH}\n--- a/{VENDORING_PATCH}\n+++ b/{VENDORING_PATCH}\n"
+            f"@@ -{count_old},1 +{count_old},{1 + len(added)} @@\n"
+        ).encode()
+        diff += b" " + old.splitlines(keepends=True)[-1] + b"".join(b"+" + ln for ln in added)
+        files.append(VENDORING_PATCH)
+    test = TEST[target]
+    diff += _new_file(test, REGRESSION_TEST.format(import_line=IMPORT[target]))
+    files.append(test)
+    news = NEWS.get(target)
+    if news is None and os.path.isdir(os.path.join(source, "newsfragments")):
+        news = "newsfragments/1003.bugfix.rst"
+    if news is not None:
+        diff += _new_file(news, NEWS_TEXT)
+        files.append(news)
+    descriptions = [p.variant.header["Description"] for p in changing]
+    mbox = make_mbox(_message(descriptions), diff)
+    with tempfile.NamedTemporaryFile(suffix=".patch") as f:
+        f.write(mbox)
+        f.flush()
+        check = _git(source, "apply", "--check", f.name)
+    if check.returncode != 0:
+        raise ExportError(source, "git apply --check: " + check.stderr.decode("utf-8", "replace").strip())
+    return mbox, tuple(p.variant.id for p in changing), tuple(files)
+
+
+def write_mbox(output: str, mbox: bytes) -> None:
+    """``output`` written whole or not at all (a temporary file beside it, renamed)."""
+    target = os.path.abspath(output)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.pkgres-patcher-", dir=os.path.dirname(target))
+    except OSError as exc:
+        raise WriteError(output, reason(exc)) from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(mbox)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except OSError as exc:
+        os.unlink(tmp)
+        raise WriteError(output, reason(exc)) from None
+
+
+def commit_mbox(source: str, mbox: bytes) -> str:
+    """A new branch in the git checkout ``source`` with the mbox applied by ``git am``."""
+    if _git(source, "rev-parse", "--git-dir").returncode != 0:
+        raise UsageError(source, "--commit needs a git checkout")
+    made = _git(source, "checkout", "-b", BRANCH)
+    if made.returncode != 0:
+        raise ExportError(source, made.stderr.decode("utf-8", "replace").strip())
+    done = _git(source, "am", "--keep-cr", stdin=mbox)
+    if done.returncode != 0:
+        _git(source, "am", "--abort")
+        raise ExportError(source, "git am: " + done.stderr.decode("utf-8", "replace").strip())
+    return BRANCH
