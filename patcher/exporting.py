@@ -425,8 +425,7 @@ def _fetch(release: Release, layout: Layout, cache_dir: str | None, index: Index
 
     if layout is Layout.WHEEL:
         return fetch_wheel(release, cache_place("releases", cache_dir).path, index)
-    from patcher.releases.index import _archive_release
-    from patcher.releases.simple import fetch_sdist
+    from patcher.releases.index import _archive_release, sdist_of
 
     directory = os.path.join(cache_place("sdists", cache_dir).path, release.project)
     try:
@@ -435,14 +434,7 @@ def _fetch(release: Release, layout: Layout, cache_dir: str | None, index: Index
         cached = []
     if cached and not cached[0].endswith(".whl"):
         return os.path.join(directory, cached[0])
-    return fetch_sdist(
-        release.project,
-        release.version,
-        directory,
-        find_links=index.find_links,
-        no_index=index.no_index,
-        python=index.python,
-    )
+    return sdist_of(release, directory, index)
 
 
 def export_release(

@@ -44,6 +44,7 @@ __all__ = [
     "fetch_wheel",
     "list_versions",
     "read_sources",
+    "sdist_of",
 ]
 
 _ARCHIVE_SUFFIXES = (".whl", ".egg", *SDIST_SUFFIXES)
@@ -207,22 +208,11 @@ def fetch(release: Release, cache_dir: str, index: Index) -> str:
     cached = _cache_listing(directory).get(release)
     if cached is not None:
         return cached
-    try:
-        os.makedirs(directory, exist_ok=True)
-        got = _download_wheel(release, directory, index)
-    except OSError as exc:
-        raise FetchError(release.label, f"{exc.filename or directory}: {reason(exc)}") from None
+    got = _wheel(release, directory, index)
     if not isinstance(got, FetchError):
         return got
     try:
-        return fetch_sdist(
-            release.project,
-            release.version,
-            directory,
-            find_links=index.find_links,
-            no_index=index.no_index,
-            python=index.python,
-        )
+        return sdist_of(release, directory, index)
     except NoSdist:
         raise got from None
 
@@ -233,14 +223,33 @@ def fetch_wheel(release: Release, cache_dir: str, index: Index) -> str:
     cached = _cache_listing(directory).get(release)
     if cached is not None and cached.endswith(".whl"):
         return cached
-    try:
-        os.makedirs(directory, exist_ok=True)
-        got = _download_wheel(release, directory, index)
-    except OSError as exc:
-        raise FetchError(release.label, f"{exc.filename or directory}: {reason(exc)}") from None
+    got = _wheel(release, directory, index)
     if isinstance(got, FetchError):
         raise got
     return got
+
+
+def _wheel(release: Release, directory: str, index: Index) -> str | FetchError:
+    """A wheel downloaded into ``directory``, or why there is none (a directory that cannot be
+    made is raised: no other way would get the release there)."""
+    try:
+        os.makedirs(directory, exist_ok=True)
+        return _download_wheel(release, directory, index)
+    except OSError as exc:
+        raise FetchError(release.label, f"{exc.filename or directory}: {reason(exc)}") from None
+
+
+def sdist_of(release: Release, directory: str, index: Index) -> str:
+    """The sdist of ``release`` fetched as a file into ``directory``, through the index the
+    user's pip configuration names (never built); :class:`NoSdist` when it has none."""
+    return fetch_sdist(
+        release.project,
+        release.version,
+        directory,
+        find_links=index.find_links,
+        no_index=index.no_index,
+        python=index.python,
+    )
 
 
 def fetch_all(
