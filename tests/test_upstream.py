@@ -240,3 +240,14 @@ def test_the_schema_speaks_the_models_words() -> None:
 
     schema = load_schema("upstream")
     assert [w["const"] for w in schema["$defs"]["target"]["oneOf"]] == [t.value for t in Target]
+
+
+def test_a_tree_that_still_runs_on_python2_keeps_ioerror_and_the_notes_on_python2(tmp_path: Path) -> None:
+    tree = unpack(real_sdist("setuptools", "44.1.1"), tmp_path / "src")
+    run = cli("upstream", "--target", "setuptools", "--source", str(tree), "--json")
+    assert run.code == 0, run.err
+    done = json_output(run.out)["upstream"]
+    assert done["python2"] is True
+    added = [ln for ln in done["mbox"].splitlines() if ln.startswith("+") and "except" in ln]
+    assert added and all("IOError, OSError" in ln for ln in added)
+    assert 'This variant uses "except (IOError, OSError)" because its code also runs' in done["mbox"]
