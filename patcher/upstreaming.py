@@ -329,6 +329,8 @@ def _check(source: str, mbox: bytes) -> None:
 def upstream_patch(target: Target, source: str, patchset: PatchSet) -> tuple[bytes, Upstreamed]:
     """The mbox for ``source`` (checked with ``git apply --check``) and what it holds."""
     copy = COPY[target]
+    if os.path.isdir(source) and not os.path.exists(os.path.join(source, copy)):
+        raise UsageError(source, f"not a {target} tree: it has no {copy}")
     text = _read(os.path.join(source, copy))
     placed = place_in_sequence(text, patchset, f"{source}/{copy}")
     changing = [p for p in placed if p.action is Action.CHANGE]

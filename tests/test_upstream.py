@@ -233,6 +233,13 @@ def test_a_tree_the_patch_does_not_apply_to_is_refused_and_nothing_written(tmp_p
     assert document["errors"][0]["reason"].startswith("git apply --check: ")
 
 
+def test_a_tree_of_another_target_is_a_usage_error_naming_the_file_it_lacks(tmp_path: Path) -> None:
+    tree = unpack(real_sdist("pkg-resources-backport", "1.0.1"), tmp_path / "src")
+    run = cli("upstream", "--target", "pip", "--source", str(tree), "--json")
+    assert (run.code, run.out) == (2, "")
+    assert run.err.endswith(f"\n{tree}: not a pip tree: it has no src/pip/_vendor/pkg_resources/__init__.py\n")
+
+
 def test_the_schema_speaks_the_models_words() -> None:
     from patcher.upstreaming import Target
 
