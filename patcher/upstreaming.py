@@ -73,7 +73,9 @@ import pkg_resources
 def test_vanished_zipped_egg_is_empty(tmp_path):
     egg = tmp_path / "demo-1.0-py3.egg"
     with zipfile.ZipFile(egg, "w") as zf:
-        zf.writestr("EGG-INFO/PKG-INFO", "Metadata-Version: 1.1\\nName: demo\\nVersion: 1.0\\n")
+        zf.writestr(
+            "EGG-INFO/PKG-INFO", "Metadata-Version: 1.1\\nName: demo\\nVersion: 1.0\\n"
+        )
     egg.unlink()
     assert pkg_resources.MemoizedZipManifests().load(str(egg)) == {}
 
@@ -117,8 +119,8 @@ def test_vanished_metadata_file_reads_as_empty(tmp_path, monkeypatch):
 PIP_REGRESSION_TEST = '''\
 """pip's vendored pkg_resources treats a distribution removed while it scans as absent.
 
-pypa/pip#8476, pypa/setuptools#1003: a parallel "pip uninstall" removes a distribution between
-pkg_resources looking at it and reading it; each test removes it at that moment.
+pypa/pip#8476, pypa/setuptools#1003: a parallel "pip uninstall" removes a distribution
+between pkg_resources looking at it and reading it; each test removes it at that moment.
 """
 
 import os
@@ -134,7 +136,9 @@ from pip._vendor import pkg_resources
 def test_vanished_zipped_egg_is_empty(tmp_path: Path) -> None:
     egg = tmp_path / "demo-1.0-py3.egg"
     with zipfile.ZipFile(egg, "w") as zf:
-        zf.writestr("EGG-INFO/PKG-INFO", "Metadata-Version: 1.1\\nName: demo\\nVersion: 1.0\\n")
+        zf.writestr(
+            "EGG-INFO/PKG-INFO", "Metadata-Version: 1.1\\nName: demo\\nVersion: 1.0\\n"
+        )
     egg.unlink()
     assert pkg_resources.MemoizedZipManifests().load(str(egg)) == {}
 

@@ -164,6 +164,10 @@ def test_pip_patch_changes_the_copy_and_the_vendoring_patch_and_its_unit_test_fa
     assert "from pip._vendor import pkg_resources\n" in (tree / test).read_text()
     config = pip_config(tree, tmp_path)
     fails_then_passes(tree, PIP_COPY, lambda: run_pytest(tree, test, *config, pythonpath="src"))
+    # and it passes pip's linters as its pyproject.toml configures ruff (line length 88)
+    for lint in (["format", "--check"], ["check"]):
+        ruff = subprocess.run([sys.executable, "-m", "ruff", *lint, test], cwd=tree, capture_output=True, text=True)
+        assert ruff.returncode == 0, ruff.stdout + ruff.stderr
 
 
 def test_backport_patch_has_no_changelog_and_its_test_fails_then_passes_under_plain_pytest(
