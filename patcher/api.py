@@ -339,11 +339,13 @@ def upstream(
     """The fix for the upstream tree ``source`` as an mbox (and what it holds), checked with
     ``git apply --check``; written to ``output`` when given; with ``commit``, applied by ``git am``
     on a new branch of the checkout. Errors: :class:`~patcher.errors.ExportError`, :class:`UsageError`."""
-    from patcher.upstreaming import Upstreamed, commit_mbox, upstream_patch, write_mbox
+    import dataclasses
+
+    from patcher.upstreaming import commit_mbox, upstream_patch, write_mbox
 
     patchset = _load_patchset(patches)
-    mbox, variants, files = upstream_patch(target, source, patchset)
+    mbox, done = upstream_patch(target, source, patchset)
     if output is not None:
         write_mbox(output, mbox)
     branch = commit_mbox(source, mbox) if commit else None
-    return Upstreamed(target, source, output or "-", variants, files, branch), mbox
+    return dataclasses.replace(done, output=output or "-", branch=branch), mbox

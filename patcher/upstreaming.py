@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import email.utils
 import os
+import re
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -52,13 +53,9 @@ NEWS = {
     Target.SETUPTOOLS: "newsfragments/1003.bugfix.rst",
     Target.PIP: "news/8476.bugfix.rst",
 }
-IMPORT = {
-    Target.SETUPTOOLS: "import pkg_resources",
-    Target.BACKPORT: "import pkg_resources",
-    Target.PIP: "from pip._vendor import pkg_resources",
-}
 VENDORING_PATCH = "tools/vendoring/patches/pkg_resources.patch"
 
+#: setuptools' and the backport's pkg_resources/tests style: plain pytest functions, no annotations
 REGRESSION_TEST = '''\
 """A distribution removed while pkg_resources scans (a parallel "pip uninstall") is absent.
 
@@ -70,15 +67,17 @@ import os
 import shutil
 import zipfile
 
-{import_line}
+import pkg_resources
 
 
 def test_vanished_zipped_egg_is_empty(tmp_path):
     egg = tmp_path / "demo-1.0-py3.egg"
     with zipfile.ZipFile(egg, "w") as zf:
-        zf.writestr("EGG-INFO/PKG-INFO", "Metadata-Version: 1.1\\nName: demo\\nVersion: 1.0\\n")
+        zf.writestr(
+            "EGG-INFO/PKG-INFO", "Metadata-Version: 1.1\\nName: demo\\nVersion: 1.0\\n"
+        )
     egg.unlink()
-    assert pkg_resources.MemoizedZipManifests().load(str(egg)) == {{}}
+    assert pkg_resources.MemoizedZipManifests().load(str(egg)) == {}
 
 
 def test_vanished_metadata_directory_is_absent(tmp_path, monkeypatch):
@@ -116,6 +115,73 @@ def test_vanished_metadata_file_reads_as_empty(tmp_path, monkeypatch):
     assert dist.requires() == []
 '''
 
+#: pip's tests/unit style: annotated, stdlib / pytest / pip._vendor imports in groups
+PIP_REGRESSION_TEST = '''\
+"""pip's vendored pkg_resources treats a distribution removed while it scans as absent.
+
+pypa/pip#8476, pypa/setuptools#1003: a parallel "pip uninstall" removes a distribution
+between pkg_resources looking at it and reading it; each test removes it at that moment.
+"""
+
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pip._vendor import pkg_resources
+
+
+def test_vanished_zipped_egg_is_empty(tmp_path: Path) -> None:
+    egg = tmp_path / "demo-1.0-py3.egg"
+    with zipfile.ZipFile(egg, "w") as zf:
+        zf.writestr(
+            "EGG-INFO/PKG-INFO", "Metadata-Version: 1.1\\nName: demo\\nVersion: 1.0\\n"
+        )
+    egg.unlink()
+    assert pkg_resources.MemoizedZipManifests().load(str(egg)) == {}
+
+
+def test_vanished_metadata_directory_is_absent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    info = tmp_path / "demo-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\\nName: demo\\nVersion: 1.0\\n")
+    listdir = os.listdir
+
+    def vanishing_listdir(path: str) -> list[str]:
+        if os.fspath(path) == str(info) and info.exists():
+            shutil.rmtree(info)
+        return listdir(path)
+
+    monkeypatch.setattr(os, "listdir", vanishing_listdir)
+    assert list(pkg_resources.distributions_from_metadata(str(info))) == []
+
+
+def test_vanished_metadata_file_reads_as_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    info = tmp_path / "demo.egg-info"
+    info.mkdir()
+    (info / "PKG-INFO").write_text("Metadata-Version: 1.1\\nName: demo\\nVersion: 1.0\\n")
+    (info / "requires.txt").write_text("other\\n")
+    dist = pkg_resources.Distribution.from_filename(
+        str(info), metadata=pkg_resources.PathMetadata(str(tmp_path), str(info))
+    )
+    has_metadata = pkg_resources.PathMetadata.has_metadata
+
+    def then_vanish(self: pkg_resources.PathMetadata, name: str) -> bool:
+        found = has_metadata(self, name)
+        if name == "requires.txt" and (info / name).exists():
+            (info / name).unlink()
+        return found
+
+    monkeypatch.setattr(pkg_resources.PathMetadata, "has_metadata", then_vanish)
+    assert dist.requires() == []
+'''
+
 NEWS_TEXT = (
     "pkg_resources now treats a distribution that is removed while it scans ``sys.path`` (a zipped egg, "
     "a metadata directory or file; e.g. a parallel ``pip uninstall``) as absent instead of raising "
@@ -131,6 +197,7 @@ class Upstreamed:
     variants: tuple[str, ...]
     files: tuple[str, ...]
     branch: str | None = None
+    python2: bool = False
 
 
 def _read(path: str) -> bytes:
@@ -161,12 +228,38 @@ def whole_diff(path: str, before: bytes, after: bytes) -> bytes:
     return b"".join(line if line.endswith(b"\n") else line + b"\n" for line in lines)
 
 
-def _message(descriptions: Sequence[str]) -> str:
+#: a copy that still runs on Python 2 (setuptools < 45, pip < 21) imports six
+PYTHON2_MARKER = re.compile(rb"^[ \t]*(?:from [\w.]+ import six\b|import six\b)|\bPY2\b", re.M)
+
+
+def runs_on_python2(text: bytes) -> bool:
+    """Whether the copy still supports Python 2: only there do ``except (IOError, OSError)`` and
+    the patches' notes about Python 2 belong (setuptools kept the py2 form where code is alike)."""
+    return PYTHON2_MARKER.search(text) is not None
+
+
+def for_python3(after: bytes) -> bytes:
+    """The patched text with ``IOError`` (an alias of ``OSError`` on Python 3) dropped from the
+    ``except`` clauses the patches add, as a py3-only tree's linters (pyupgrade) want them."""
+    return after.replace(b"except (IOError, OSError)", b"except OSError").replace(b", IOError, OSError)", b", OSError)")
+
+
+def _paragraphs(description: str, python2: bool) -> tuple[str, str]:
+    """The DEP-3 description's summary and body; for a py3-only tree without its notes on Python 2."""
+    first, _, rest = description.partition("\n")
+    paragraphs = [p.strip() for p in rest.replace("\n.\n", "\n\n").split("\n\n") if p.strip()]
+    if not python2:
+        paragraphs = [
+            re.sub(r"\s\(IOError on Python 2\)", "", p) for p in paragraphs if not p.startswith("This variant")
+        ]
+    return first.strip(), "\n\n".join(paragraphs)
+
+
+def _message(descriptions: Sequence[str], python2: bool = True) -> str:
     paragraphs = []
     for description in descriptions:
-        first, _, rest = description.partition("\n")
-        body = rest.replace("\n.\n", "\n\n").strip()
-        paragraphs.append(f"- {first.strip()}" + (f"\n\n{body}" if body else ""))
+        first, body = _paragraphs(description, python2)
+        paragraphs.append(f"- {first}" + (f"\n\n{body}" if body else ""))
     trailers = "".join(f"Bug: {bug}\n" for bug in BUGS)
     intro = (
         "A distribution removed while pkg_resources scans sys.path (for example by a parallel\n"
@@ -199,48 +292,73 @@ def _git(source: str, *args: str, stdin: bytes | None = None) -> subprocess.Comp
         raise ExportError("git", reason(exc)) from None
 
 
-def upstream_patch(target: Target, source: str, patchset: PatchSet) -> tuple[bytes, tuple[str, ...], tuple[str, ...]]:
-    """The mbox for ``source`` (checked with ``git apply --check``), the variants used, the files it touches."""
-    copy = COPY[target]
-    text = _read(os.path.join(source, copy))
-    placed = place_in_sequence(text, patchset, f"{source}/{copy}")
-    changing = [p for p in placed if p.action is Action.CHANGE]
-    if not changing:
-        raise ExportError(f"{source}/{copy}", "already carries every patch: nothing to hand upstream")
-    addition = whole_diff(copy, text, placed[-1].after)
-    diff = f"diff --git a/{copy} b/{copy}\n".encode() + addition
-    files = [copy]
-    if target is Target.PIP:
-        vendoring = os.path.join(source, VENDORING_PATCH)
-        old = _read(vendoring)
-        count_old = len(old.splitlines())
-        added = addition.splitlines(keepends=True)
-        if old and not old.endswith(b"\n"):
-            raise ExportError(vendoring, "does not end with a newline")
-        diff += (
-            f"diff --git a/{VENDORING_PATCH} b/{VENDORING_PATCH}\n--- a/{VENDORING_PATCH}\n+++ b/{VENDORING_PATCH}\n"
-            f"@@ -{count_old},1 +{count_old},{1 + len(added)} @@\n"
-        ).encode()
-        diff += b" " + old.splitlines(keepends=True)[-1] + b"".join(b"+" + ln for ln in added)
-        files.append(VENDORING_PATCH)
-    test = TEST[target]
-    diff += _new_file(test, REGRESSION_TEST.format(import_line=IMPORT[target]))
-    files.append(test)
+def _vendoring_path(old: bytes, copy: str) -> str:
+    """The path pip's vendoring patch names the copy by (``+++ b/<path>``; the copy's when none)."""
+    found = re.search(rb"^\+\+\+ b/(\S+)", old, re.M)
+    return found.group(1).decode("utf-8", "surrogateescape") if found else copy
+
+
+def _vendoring_diff(source: str, copy: str, before: bytes, after: bytes) -> bytes:
+    """pip's ``tools/vendoring/patches/pkg_resources.patch`` with the same change appended as one
+    more ``diff --git`` section (``git apply``, which vendoring runs, applies them in turn), so
+    that re-vendoring keeps it."""
+    old = _read(os.path.join(source, VENDORING_PATCH))
+    if old and not old.endswith(b"\n"):
+        raise ExportError(os.path.join(source, VENDORING_PATCH), "does not end with a newline")
+    path = _vendoring_path(old, copy)
+    section = f"diff --git a/{path} b/{path}\n".encode() + whole_diff(path, before, after)
+    return f"diff --git a/{VENDORING_PATCH} b/{VENDORING_PATCH}\n".encode() + whole_diff(
+        VENDORING_PATCH, old, old + section
+    )
+
+
+def _news(target: Target, source: str) -> str | None:
+    """The changelog fragment's path: setuptools' towncrier ``newsfragments/``, pip's ``news/``;
+    the backport keeps no changelog (none is made unless its tree has a ``newsfragments/``)."""
     news = NEWS.get(target)
     if news is None and os.path.isdir(os.path.join(source, "newsfragments")):
         news = "newsfragments/1003.bugfix.rst"
-    if news is not None:
-        diff += _new_file(news, NEWS_TEXT)
-        files.append(news)
-    descriptions = [p.variant.header["Description"] for p in changing]
-    mbox = make_mbox(_message(descriptions), diff)
+    return news
+
+
+def _check(source: str, mbox: bytes) -> None:
     with tempfile.NamedTemporaryFile(suffix=".patch") as f:
         f.write(mbox)
         f.flush()
         check = _git(source, "apply", "--check", f.name)
     if check.returncode != 0:
         raise ExportError(source, "git apply --check: " + check.stderr.decode("utf-8", "replace").strip())
-    return mbox, tuple(p.variant.id for p in changing), tuple(files)
+
+
+def upstream_patch(target: Target, source: str, patchset: PatchSet) -> tuple[bytes, Upstreamed]:
+    """The mbox for ``source`` (checked with ``git apply --check``) and what it holds."""
+    copy = COPY[target]
+    if os.path.isdir(source) and not os.path.exists(os.path.join(source, copy)):
+        raise UsageError(source, f"not a {target} tree: it has no {copy}")
+    text = _read(os.path.join(source, copy))
+    placed = place_in_sequence(text, patchset, f"{source}/{copy}")
+    changing = [p for p in placed if p.action is Action.CHANGE]
+    if not changing:
+        raise ExportError(f"{source}/{copy}", "already carries every patch: nothing to hand upstream")
+    python2 = runs_on_python2(text)
+    after = placed[-1].after if python2 or b"IOError, OSError" in text else for_python3(placed[-1].after)
+    diff = f"diff --git a/{copy} b/{copy}\n".encode() + whole_diff(copy, text, after)
+    files = [copy]
+    if target is Target.PIP:
+        diff += _vendoring_diff(source, copy, text, after)
+        files.append(VENDORING_PATCH)
+    test = TEST[target]
+    diff += _new_file(test, PIP_REGRESSION_TEST if target is Target.PIP else REGRESSION_TEST)
+    files.append(test)
+    news = _news(target, source)
+    if news is not None:
+        diff += _new_file(news, NEWS_TEXT)
+        files.append(news)
+    descriptions = [p.variant.header["Description"] for p in changing]
+    mbox = make_mbox(_message(descriptions, python2), diff)
+    _check(source, mbox)
+    variants = tuple(p.variant.id for p in changing)
+    return mbox, Upstreamed(target, source, "-", variants, tuple(files), python2=python2)
 
 
 def write_mbox(output: str, mbox: bytes) -> None:

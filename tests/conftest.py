@@ -192,7 +192,7 @@ class CliRun(NamedTuple):
 
 
 #: the JSON Schemas shipped in ``patcher/schemas``, by name; ``apply`` describes ``revert`` too
-SCHEMA_FILES = ("locate", "apply", "drift", "refresh", "verify", "export")
+SCHEMA_FILES = ("locate", "apply", "drift", "refresh", "verify", "export", "upstream")
 
 
 def load_schema(name: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import TextIO
 from patcher import api
 from patcher.commands import EXIT_OK
 from patcher.errors import PatcherError
+from patcher.upstream_render import upstream_json, upstream_text
 from patcher.upstreaming import Target
 
 __all__ = ["add_arguments", "json_failure", "run"]
@@ -23,20 +24,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--commit", action="store_true", help="in a git checkout: a new branch with the patch applied by git am"
     )
     parser.add_argument("--patches", metavar="DIR", help="use the patch set in DIR instead of the one shipped")
+    parser.add_argument("--json", action="store_true", help="print JSON (README: JSON format)")
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     done, mbox = api.upstream(
         Target(args.target), args.source, output=args.output, commit=args.commit, patches=args.patches
     )
-    if args.output is None:
-        out.write(mbox.decode("utf-8", "surrogateescape"))
-    else:
-        out.write(f"wrote {done.output}: {', '.join(done.files)}\n")
+    out.write(upstream_json(done, mbox) if args.json else upstream_text(done, mbox))
     if done.branch:
         err.write(f"pkgres-patcher: committed on branch {done.branch} of {done.source}\n")
     return EXIT_OK
 
 
 def json_failure(args: argparse.Namespace, error: PatcherError) -> str | None:
-    return None
+    """The JSON of a run that ``error`` stopped (with ``--json``): nothing made, the error."""
+    return upstream_json(None, errors=(error,)) if args.json else None
