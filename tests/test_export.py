@@ -179,7 +179,7 @@ def test_spack_layout_applies_with_spacks_arguments(tmp_path: Path, project: str
 def test_spack_when_is_the_variants_declared_range(tmp_path: Path) -> None:
     output = export(tmp_path, "setuptools==44.1.1", "spack", "--json")
     snippet = (output / "package-patches.py").read_text()
-    # zip-manifest-load/setuptools-18.0 is declared for setuptools>=18.0,<70.1: Spack's 18.0:70.0
+    # zip-manifest-load/setuptools-18.0 is declared for setuptools>=5.4,<70.1: Spack's 5.4:70.0
     assert 'patch("0001-zip-manifest-load.patch", sha256="' in snippet
     assert re.search(r'0001-zip-manifest-load\.patch", sha256="[0-9a-f]{64}", when="@18\.0:70\.0"\)', snippet)
 
