@@ -11,8 +11,10 @@ import zlib
 
 __all__ = [
     "ArchiveError",
+    "CommandError",
     "FetchError",
     "InterpreterError",
+    "LockError",
     "PatchSetError",
     "PatcherError",
     "RefreshError",
@@ -75,3 +77,16 @@ class FetchError(PatcherError):
 
 class RefreshError(PatcherError):
     """``refresh`` cannot write a new variant (name taken, nothing to refresh, nothing fits)."""
+
+
+class LockError(PatcherError):
+    """A lock file could not be opened, or the lock was not acquired within the time allowed."""
+
+
+class CommandError(PatcherError):
+    """A command to run under a lock could not be started; ``status`` is the exit status a shell
+    gives for it (127: not found, 126: found but not executable)."""
+
+    def __init__(self, subject: str, reason: str, status: int) -> None:
+        super().__init__(subject, reason)
+        self.status = status

@@ -76,6 +76,14 @@ COMMANDS: dict[str, CommandInfo] = {
         "Derive a new variant of PATCH for the newest release matching --for from the nearest variant, "
         "with fresh context, and add it to series before that variant.",
     ),
+    "lock": CommandInfo(
+        "patcher.commands.lock",
+        "run a command holding a shared or exclusive lock on a file",
+        "Run COMMAND holding a flock(2) lock on LOCKFILE (the lock util-linux flock(1) and Sage's sage-flock "
+        "take): shared holders run together, an exclusive one alone. Signals SIGINT, SIGTERM and SIGHUP are "
+        "passed on; the exit status is the command's (128+N when signal N killed it), 1 when the lock was not "
+        "acquired, 126/127 when COMMAND cannot be run.",
+    ),
 }
 
 
