@@ -84,6 +84,14 @@ COMMANDS: dict[str, CommandInfo] = {
         "passed on; the exit status is the command's (128+N when signal N killed it), 1 when the lock was not "
         "acquired, 126/127 when COMMAND cannot be run.",
     ),
+    "pip": CommandInfo(
+        "patcher.commands.pip",
+        "run an environment's pip under that environment's reader/writer lock",
+        "Run EXE -m pip PIP ARGS holding <sys.prefix of EXE>/var/lock/pip.lock (or --lock FILE): shared for "
+        "commands that only read or add files, exclusive for those that remove or replace installed files "
+        "(uninstall, install -U/--force-reinstall/-I, an install pip says would replace a distribution). "
+        "Exit status: pip's, 1 when the lock was not acquired.",
+    ),
 }
 
 
