@@ -111,9 +111,38 @@ def _wait(fd: int, mode: LockMode, timeout: float | None) -> bool:
     return acquired
 
 
+def _gate(path: str) -> int | None:
+    """The turnstile of ``path``'s lock: a file in the tool's lock directory (never next to the
+    user's), named by the SHA-256 of ``path``'s real path; None when none can be had (the lock
+    is as correct without it, only not fair to writers)."""
+    import hashlib
+
+    from patcher._paths import lock_place
+    from patcher.errors import PatcherError
+
+    try:
+        key = hashlib.sha256(os.fsencode(os.path.realpath(path))).hexdigest()
+        return os.open(os.path.join(lock_place().path, f"{key}.gate"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except (OSError, PatcherError):
+        return None
+
+
+def _left(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
 class FileLock:
-    """A lock file held through one descriptor; :meth:`change` turns shared into exclusive
-    (or back). Closing the descriptor releases it, also when the process dies."""
+    """A lock file held through one descriptor; closing it releases the lock, also when the
+    process dies.
+
+    ``flock(2)`` admits a new shared holder while an exclusive one waits, so a steady stream of
+    readers (a parallel build's installs) can keep a writer (an upgrade) waiting for ever. So
+    this lock is taken through a turnstile, a second ``flock(2)`` taken in the same mode and
+    let go once the lock is held: a writer waits at it, holding it, until the readers inside
+    are done, and readers that come later queue behind it. ``flock(1)`` and ``sage-flock``
+    know nothing of the turnstile: with them the lock still excludes as it should, only
+    without that fairness.
+    """
 
     def __init__(self, path: str, fd: int) -> None:
         self.path = path
@@ -121,15 +150,34 @@ class FileLock:
         self.mode: LockMode | None = None
 
     def take(self, mode: LockMode, timeout: float | None = None, on_wait: WaitNotice | None = None) -> None:
-        """Hold the lock in ``mode``, waiting at most ``timeout`` seconds (None: as long as it
-        takes); ``on_wait`` is told when it has to wait. A change of mode is not atomic
-        (``flock(2)``): another process may get the lock in between."""
+        """Hold the lock in ``mode``, waiting at most ``timeout`` seconds in all (None: as long
+        as it takes); ``on_wait`` is told once when it has to wait. A lock held already is let
+        go first (so that two holders changing to exclusive at once cannot wait for each other)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        told = False
+
+        def get(fd: int) -> None:
+            nonlocal told
+            if _try(fd, mode):
+                return
+            if on_wait is not None and not told:
+                on_wait(mode)
+                told = True
+            if not _wait(fd, mode, _left(deadline)):
+                raise LockError(self.path, f"no {mode} lock within {timeout:g} s")
+
         try:
-            if not _try(self.fd, mode):
-                if on_wait is not None:
-                    on_wait(mode)
-                if not _wait(self.fd, mode, timeout):
-                    raise LockError(self.path, f"no {mode} lock within {timeout:g} s")
+            if self.mode is not None:
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
+                self.mode = None
+            gate = _gate(self.path)
+            try:
+                if gate is not None:
+                    get(gate)
+                get(self.fd)
+            finally:
+                if gate is not None:
+                    os.close(gate)
         except OSError as exc:
             raise LockError(self.path, f"cannot lock ({reason(exc)})") from None
         self.mode = mode

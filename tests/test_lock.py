@@ -134,6 +134,30 @@ def test_shared_holders_overlap_and_an_exclusive_one_must_wait(lockfile: Path, l
     assert lines[-2:] == ["writer in", "writer out"]
 
 
+def test_a_waiting_writer_holds_back_later_readers(lockfile: Path, log: Path) -> None:
+    """flock(2) alone would let the second reader in beside the first while the writer waits."""
+    first = Run(ours("--shared", lockfile), "first", log)
+    first.entered()
+    writer = Run(ours("--exclusive", lockfile), "writer", log)
+    assert writer.waiting() == f"pkgres-patcher: waiting for exclusive lock on {lockfile}\n"
+    second = Run(ours("--shared", lockfile), "second", log)
+    assert second.waiting() == f"pkgres-patcher: waiting for shared lock on {lockfile}\n"
+    first.release()
+    writer.entered()
+    writer.release()
+    second.entered()
+    second.release()
+    assert [r.finish() for r in (first, writer, second)] == [(0, ""), (0, ""), (0, "")]
+    assert log.read_text().splitlines() == [
+        "first in",
+        "first out",
+        "writer in",
+        "writer out",
+        "second in",
+        "second out",
+    ]
+
+
 @needs_flock
 def test_an_exclusive_holder_excludes_every_other_ours_and_flock1(lockfile: Path, log: Path) -> None:
     holder = Run(ours("--exclusive", lockfile), "holder", log)
