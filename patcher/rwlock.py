@@ -5,7 +5,8 @@
 The file is opened without truncation (it may hold something of the user's: a lock file can
 be any file, even a directory) and created, with its directories, when missing; the lock is
 held by this process only (the descriptor is close-on-exec), so a daemon that a locked command
-leaves behind cannot keep it.
+leaves behind cannot keep it. A turnstile in the tool's lock directory keeps a waiting writer
+from being starved by readers (:class:`FileLock`).
 """
 
 from __future__ import annotations
