@@ -25,8 +25,9 @@ the sdist, ``--no-build-isolation``). Interpreters come from pyenv; the setuptoo
 wheels from the tests' cache (``~/.cache/pkgres-patcher-tests/wheels``, fetched with ``pip
 download`` when missing). Nothing else is fetched.
 
-Printed per stack and mode: the wall time of a round (median, min-max over the rounds), the pip
-jobs and console-script runs that failed, and how they failed (the exception's name)::
+Printed per stack and mode: the wall time of a round (median, min-max over the rounds), its
+ratio to mode c's in the same round, the CPU seconds the round used, the pip jobs and
+console-script runs that failed, and how they failed (the exception's name)::
 
     .venv/bin/python benchmarks/bench_parallel_build.py [--rounds N] [--stacks old,today] [--modes abcd]
 """
@@ -40,6 +41,7 @@ import glob
 import os
 import random
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -90,6 +92,7 @@ def main():
 SCRIPT = """# EASY-INSTALL-ENTRY-SCRIPT: 'runner==1.0','console_scripts','runner-hello'
 __requires__ = 'runner==1.0'
 import re
+import resource
 import sys
 from pkg_resources import load_entry_point
 
@@ -214,6 +217,8 @@ def prepare(stack: Stack, work: str) -> Prepared:
 
 class Outcome(NamedTuple):
     wall: float
+    #: user + system seconds of every process the round ran
+    cpu: float
     pip_failed: list[str]
     runs_failed: list[str]
     runs: int
@@ -251,27 +256,32 @@ def one_round(prepared: Prepared, mode: str, number: int, work: str, args: argpa
             argv = locked(argv, mode == "a")
         return [subprocess.run(argv, capture_output=True, text=True, check=False) for _ in range(args.reader_runs)]
 
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
-    with (
-        concurrent.futures.ThreadPoolExecutor(args.jobs) as pips,
-        concurrent.futures.ThreadPoolExecutor(args.readers) as readers,
-    ):
+    pips = concurrent.futures.ThreadPoolExecutor(args.jobs)
+    readers = concurrent.futures.ThreadPoolExecutor(args.readers)
+    with pips, readers:
         running = [pips.submit(install, job) for job in jobs]
         reading = [readers.submit(reader, n) for n in range(args.readers)]
         installs = [future.result() for future in running]
         runs = [proc for future in reading for proc in future.result()]
     wall = time.monotonic() - start
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
     shutil.rmtree(env)
     return Outcome(
         wall,
+        now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime,
         [failure(p) for p in installs if p.returncode != 0],
         [failure(p) for p in runs if p.returncode != 0],
         len(runs),
     )
 
 
-def report(stack: Stack, mode: str, outcomes: list[Outcome]) -> str:
+def report(stack: Stack, mode: str, outcomes: list[Outcome], baseline: list[Outcome] | None) -> str:
+    """One line: wall time (median, min-max), its median ratio to mode c's in the same round (a
+    slow spell of a shared machine hits both), CPU seconds, failures and how they failed."""
     walls = [o.wall for o in outcomes]
+    ratio = f"{statistics.median(o.wall / c.wall for o, c in zip(outcomes, baseline)):4.2f}" if baseline else "   -"
     kinds = collections.Counter(k for o in outcomes for k in o.pip_failed + o.runs_failed)
     pip_failed = sum(len(o.pip_failed) for o in outcomes)
     runs_failed = sum(len(o.runs_failed) for o in outcomes)
@@ -279,6 +289,7 @@ def report(stack: Stack, mode: str, outcomes: list[Outcome]) -> str:
     how = ", ".join(f"{k} x{n}" for k, n in kinds.most_common()) or "-"
     return (
         f"{stack.name:6} {mode} {MODES[mode]:20} {statistics.median(walls):6.1f} s ({min(walls):5.1f}-{max(walls):5.1f})"
+        f"  x{ratio} of c  cpu {statistics.median(o.cpu for o in outcomes):5.1f} s"
         f"  pip failed {pip_failed:2}/{16 * len(outcomes):<3}  scripts failed {runs_failed:3}/{runs:<4} {how}"
     )
 
@@ -294,6 +305,7 @@ def main() -> int:
     parser.add_argument("--work", default="/tmp/pkgres-bench-parallel")
     args = parser.parse_args()
     os.environ["PIP_CONFIG_FILE"] = os.devnull  # only the local sdists
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start", flush=True)
     for name in args.stacks.split(","):
         prepared = prepare(STACKS[name], args.work)
         results: dict[str, list[Outcome]] = {mode: [] for mode in args.modes}
@@ -301,7 +313,7 @@ def main() -> int:
             for mode in args.modes:
                 results[mode].append(one_round(prepared, mode, number, args.work, args))
         for mode in args.modes:
-            print(report(prepared.stack, mode, results[mode]), flush=True)
+            print(report(prepared.stack, mode, results[mode], results.get("c")), flush=True)
     return 0
 
 
