@@ -16,7 +16,9 @@ a time -- 12 new projects and 4 upgrades (``-U``: pip uninstalls the old egg or
 ``b``  the reader/writer lock: pip jobs through ``pkgres-patcher pip`` (shared for a new
        project, exclusive for an upgrade), the console scripts under ``lock --shared``; copies as released;
 ``c``  no lock, every copy of ``pkg_resources`` in the environment patched (``pkgres-patcher apply``);
-``d``  no lock, copies as released.
+``d``  no lock, copies as released;
+``e``  (not run unless asked) ``b`` without the turnstile that holds readers back while a writer
+       waits: the tool's lock directory is made unusable, so ``flock(2)`` alone decides.
 
 Stacks: ``old`` -- Python 3.6, setuptools 44.1.1 (zipped eggs, ``WorkingSet()`` still dies on a
 vanished egg), pip 20.0.2 (installs an sdist with ``setup.py install``); ``today`` -- Python
@@ -56,6 +58,7 @@ MODES = {
     "b": "reader/writer lock",
     "c": "no lock, patched",
     "d": "no lock, unpatched",
+    "e": "r/w, no turnstile",
 }
 FRESH = [f"pkg{n:02d}" for n in range(12)]
 EGGS = ["pkg12", "pkg13"]  # upgraded from a zipped egg
@@ -239,6 +242,10 @@ def one_round(prepared: Prepared, mode: str, number: int, work: str, args: argpa
     jobs = [(name, False) for name in FRESH] + [(name, True) for name in UPGRADES]
     random.Random(number).shuffle(jobs)  # the same order in every mode of a round
 
+    environ = dict(os.environ)
+    if mode == "e":  # below a regular file: no lock directory, so no turnstile
+        environ["PKGRES_PATCHER_LOCK_DIR"] = os.path.join(sys.executable, "no-turnstile")
+
     def locked(argv: list[str], exclusive: bool) -> list[str]:
         return [*PATCHER, "lock", "--exclusive" if exclusive else "--shared", lock, "--", *argv]
 
@@ -246,15 +253,18 @@ def one_round(prepared: Prepared, mode: str, number: int, work: str, args: argpa
         argv = pip_install(prepared.stack, python, prepared.sdists, job[0], upgrade=job[1])
         if mode == "a":
             argv = locked(argv, True)
-        elif mode == "b":
+        elif mode in "be":
             argv = [*PATCHER, "pip", "--python", python, "--lock", lock, "--", *argv[3:]]
-        return subprocess.run(argv, capture_output=True, text=True, check=False)
+        return subprocess.run(argv, capture_output=True, text=True, check=False, env=environ)
 
     def reader(_: int) -> list[subprocess.CompletedProcess[str]]:
         argv = [python, os.path.join(env, "bin", "runner-hello")]
-        if mode in "ab":
+        if mode in "abe":
             argv = locked(argv, mode == "a")
-        return [subprocess.run(argv, capture_output=True, text=True, check=False) for _ in range(args.reader_runs)]
+        return [
+            subprocess.run(argv, capture_output=True, text=True, check=False, env=environ)
+            for _ in range(args.reader_runs)
+        ]
 
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()

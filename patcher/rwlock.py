@@ -123,9 +123,15 @@ def _gate(path: str) -> int | None:
 
     try:
         key = hashlib.sha256(os.fsencode(os.path.realpath(path))).hexdigest()
-        return os.open(os.path.join(lock_place().path, f"{key}.gate"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        gate = os.path.join(lock_place().path, f"{key}.gate")
     except (OSError, PatcherError):
         return None
+    for flags in (os.O_RDWR | os.O_CREAT, os.O_RDONLY):  # another user's gate: read-only will do
+        try:
+            return os.open(gate, flags | os.O_CLOEXEC, 0o666)
+        except OSError:
+            continue
+    return None
 
 
 def _left(deadline: float | None) -> float | None:
