@@ -86,7 +86,7 @@ COMMANDS: dict[str, CommandInfo] = {
     ),
     "pip": CommandInfo(
         "patcher.commands.pip",
-        "run an environment's pip under that environment's reader/writer lock",
+        "run pip under its environment's reader/writer lock",
         "Run EXE -m pip PIP ARGS holding <sys.prefix of EXE>/var/lock/pip.lock (or --lock FILE): shared for "
         "commands that only read or add files, exclusive for those that remove or replace installed files "
         "(uninstall, install -U/--force-reinstall/-I, an install pip says would replace a distribution). "
