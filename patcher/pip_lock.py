@@ -328,22 +328,12 @@ def installed_distributions(path: Sequence[str]) -> dict[str, str]:
 
 def probe(python: str) -> Environment:
     """Ask ``python`` (2.7 to 3.x) for its prefix and ``sys.path``; list what is installed there."""
-    import json
-    import subprocess
+    from patcher.scan.interpreters import ask
 
+    answer = ask(python, _PROBE, timeout=120)
     try:
-        proc = subprocess.run([python, "-c", _PROBE], stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
-    except OSError as exc:
-        raise InterpreterError(python, f"cannot run ({reason(exc)})") from None
-    except subprocess.TimeoutExpired:
-        raise InterpreterError(python, "did not answer within 120 seconds") from None
-    if proc.returncode != 0:
-        last = (proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["no output"])[-1]
-        raise InterpreterError(python, f"exited with status {proc.returncode} ({last})")
-    try:
-        answer = json.loads(proc.stdout.decode("utf-8", "surrogateescape"))
         prefix, path = str(answer["prefix"]), [str(entry) for entry in answer["path"]]
-    except (ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):
         raise InterpreterError(python, "printed something other than its prefix and sys.path") from None
     return Environment(python, prefix, installed_distributions(path))
 
