@@ -11,9 +11,11 @@ import zlib
 
 __all__ = [
     "ArchiveError",
+    "CommandError",
     "ExportError",
     "FetchError",
     "InterpreterError",
+    "LockError",
     "PatchSetError",
     "PatcherError",
     "RefreshError",
@@ -80,3 +82,16 @@ class RefreshError(PatcherError):
 
 class ExportError(PatcherError):
     """``export``/``upstream`` cannot hand the patches on (no variant fits, output refused)."""
+
+
+class LockError(PatcherError):
+    """A lock file could not be opened, or the lock was not acquired within the time allowed."""
+
+
+class CommandError(PatcherError):
+    """A command to run under a lock could not be started; ``status`` is the exit status a shell
+    gives for it (127: not found, 126: found but not executable)."""
+
+    def __init__(self, subject: str, reason: str, status: int) -> None:
+        super().__init__(subject, reason)
+        self.status = status

@@ -19,6 +19,8 @@ __all__ = [
     "Copy",
     "CopyResult",
     "Dist",
+    "LockDecision",
+    "LockMode",
     "Manager",
     "Outcome",
     "Package",
@@ -237,3 +239,17 @@ class Report(NamedTuple):
     def ok(self) -> bool:
         """Whether everything asked for was done (exit status 0)."""
         return not self.errors and all(r.ok for r in self.results)
+
+
+class LockMode(_Word):
+    """How a lock file is held (``flock(2)``): many shared holders at once, or one exclusive."""
+
+    SHARED = "shared"
+    EXCLUSIVE = "exclusive"
+
+
+class LockDecision(NamedTuple):
+    """The lock a pip command needs in its environment, and why (``pkgres-patcher pip -v``)."""
+
+    mode: LockMode
+    reason: str

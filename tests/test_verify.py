@@ -141,6 +141,7 @@ def sweep_or_skip(run: CliRun) -> dict[str, Any]:
 #: 49.6 where it learned to skip a vanished zipped egg, the last one before the 66 reformat),
 #: the backport, and pip vendoring setuptools 44
 SPREAD = [
+    ("setuptools", "36.8.0"),  # no longer imports on 3.10+: verified on a Python its classifiers name
     ("setuptools", "44.1.1"),
     ("setuptools", "49.6.0"),
     ("setuptools", "65.7.0"),

@@ -91,6 +91,22 @@ COMMANDS: dict[str, CommandInfo] = {
         "descriptions, Bug trailers), with a regression test and a changelog fragment, checked with "
         "git apply --check; with --commit, applied with git am on a new branch.",
     ),
+    "lock": CommandInfo(
+        "patcher.commands.lock",
+        "run a command holding a shared or exclusive lock on a file",
+        "Run COMMAND holding a flock(2) lock on LOCKFILE (the lock util-linux flock(1) and Sage's sage-flock "
+        "take): shared holders run together, an exclusive one alone. Signals SIGINT, SIGTERM and SIGHUP are "
+        "passed on; the exit status is the command's (128+N when signal N killed it), 1 when the lock was not "
+        "acquired, 126/127 when COMMAND cannot be run.",
+    ),
+    "pip": CommandInfo(
+        "patcher.commands.pip",
+        "run pip under its environment's reader/writer lock",
+        "Run EXE -m pip PIP ARGS holding <sys.prefix of EXE>/var/lock/pip.lock (or --lock FILE): shared for "
+        "commands that only read or add files, exclusive for those that remove or replace installed files "
+        "(uninstall, install -U/--force-reinstall/-I, an install pip says would replace a distribution). "
+        "Exit status: pip's, 1 when the lock was not acquired.",
+    ),
 }
 
 

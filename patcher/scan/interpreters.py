@@ -3,7 +3,7 @@ and where that interpreter's ``ensurepip`` keeps the wheels it installs pip from
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from patcher.errors import InterpreterError, reason
 
@@ -39,6 +39,29 @@ class Interpreter(NamedTuple):
     bundled: str | None
 
 
+def ask(python: str, code: str, timeout: int = 60) -> Any:
+    """What ``python -c code`` printed, read as JSON: how the tool asks an interpreter (2.7 to
+    3.x) about itself. :class:`InterpreterError` when it cannot be run, fails or hangs."""
+    import json
+    import subprocess
+
+    try:
+        proc = subprocess.run(
+            [python, "-c", code], stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False
+        )
+    except OSError as exc:
+        raise InterpreterError(python, f"cannot run ({reason(exc)})") from None
+    except subprocess.TimeoutExpired:
+        raise InterpreterError(python, f"did not answer within {timeout} seconds") from None
+    if proc.returncode != 0:
+        last = (proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["no output"])[-1]
+        raise InterpreterError(python, f"exited with status {proc.returncode} ({last})")
+    try:
+        return json.loads(proc.stdout.decode("utf-8", "surrogateescape"))
+    except ValueError:
+        raise InterpreterError(python, "printed something other than JSON") from None
+
+
 def probe(python: str) -> Interpreter:
     """Ask an interpreter (2.7 to 3.x) for its ``sys.path`` after site processing, and where
     its ``ensurepip`` is.
@@ -46,28 +69,10 @@ def probe(python: str) -> Interpreter:
     The empty entry (the probe's working directory) is dropped: it says nothing about the
     interpreter's installation.
     """
-    import json
-    import subprocess
-
+    answer = ask(python, _PROBE)
     try:
-        proc = subprocess.run(
-            [python, "-c", _PROBE],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-    except OSError as exc:
-        raise InterpreterError(python, f"cannot run ({reason(exc)})") from None
-    except subprocess.TimeoutExpired:
-        raise InterpreterError(python, "did not answer within 60 seconds") from None
-    if proc.returncode != 0:
-        last = (proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["no output"])[-1]
-        raise InterpreterError(python, f"exited with status {proc.returncode} ({last})")
-    try:
-        answer = json.loads(proc.stdout.decode("utf-8", "surrogateescape"))
         entries, ensurepip = answer["path"], answer["ensurepip"]
-    except (ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):
         raise InterpreterError(python, "printed something other than its sys.path") from None
     path = [e for e in entries if isinstance(e, str) and e] if isinstance(entries, list) else []
     return Interpreter(python, path, _bundled(ensurepip if isinstance(ensurepip, str) else None))

@@ -76,16 +76,23 @@ def _config(target: _Target, mode: str, race: str | None, fault: int | None) -> 
         "race": race,
         "fault": fault,
         "userbase": os.path.join(target.work, "userbase"),
+        # set by the run itself, so that a forked one (see _Server) sets them the same way
+        "cwd": target.work,
+        "egg_cache": os.path.join(target.work, "egg-cache"),
     }
+
+
+def _probe_process(python: str, config: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of a probe process: ``-S -B -E``, none of the user's
+    ``PYTHON*`` variables, so that nothing of the user's site is imported or written."""
+    argv = [python, "-S", "-B", "-E", "-W", "ignore", "-c", probe_code(), json.dumps(config)]
+    return argv, {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
 
 
 def run_probe(target: _Target, mode: str, *, race: str | None = None, fault: int | None = None) -> dict[str, Any]:
     """One run of the workload in a fresh process; what it reported (a probe that died
     without reporting is an escape of phase ``probe``)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    env["PYTHON_EGG_CACHE"] = os.path.join(target.work, "egg-cache")
-    argv = [target.python, "-S", "-B", "-E", "-W", "ignore", "-c", probe_code()]
-    argv.append(json.dumps(_config(target, mode, race, fault)))
+    argv, env = _probe_process(target.python, _config(target, mode, race, fault))
     try:
         proc = subprocess.run(
             argv,
@@ -323,7 +330,7 @@ def _fault_sweep(target: _Target, tmp: str, jobs: int, say: Progress, copy: Copy
                 work_dir = os.path.join(tmp, f"fault-{index}")
                 os.makedirs(work_dir)
                 point_target = target._replace(site=build_site(work_dir, version), work=work_dir)
-                result = server.run(_config(point_target, "fault", None, index) | _process(point_target))
+                result = server.run(_config(point_target, "fault", None, index))
                 fault = result.get("fault")
                 call, path = (
                     (fault[0], fault[1]) if fault else (calls[index - 1][0], f"{calls[index - 1][1]} (not reached)")
@@ -340,11 +347,6 @@ def _fault_sweep(target: _Target, tmp: str, jobs: int, say: Progress, copy: Copy
     return tuple(points[index] for index in range(1, total + 1))
 
 
-def _process(target: _Target) -> dict[str, Any]:
-    """What ``run_probe`` gives a run through its process, for a forked run to set itself."""
-    return {"cwd": target.work, "egg_cache": os.path.join(target.work, "egg-cache")}
-
-
 class _Server:
     """A fork server in the target interpreter (``serve`` mode of the probe): started once,
     it imports the standard library modules the copy needs, then forks a fresh process for
@@ -352,9 +354,7 @@ class _Server:
     that dies or hangs is replaced; the run it was on is reported as died."""
 
     def __init__(self, target: _Target, preload: Sequence[str]) -> None:
-        self._argv = [target.python, "-S", "-B", "-E", "-W", "ignore", "-c", probe_code()]
-        self._argv.append(json.dumps({"mode": "serve", "preload": list(preload)}))
-        self._env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+        self._argv, self._env = _probe_process(target.python, {"mode": "serve", "preload": list(preload)})
         self._cwd = target.work
         self._proc: subprocess.Popen[bytes] | None = None
 
