@@ -46,9 +46,11 @@ from packaging.version import InvalidVersion, Version
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from patcher.errors import PatchSetError
+from patcher.hunks import Mismatch, place_hunks
 from patcher.patchset import (
     DEP3_FIELDS,
     RANGES_FIELD,
+    SPOT_FIELD,
     Patch,
     Variant,
     _split_header,
@@ -63,12 +65,18 @@ PATCH = shutil.which("patch") or "/usr/bin/patch"
 
 #: releases the patch set must fit (name -> specifier); others are reported, not required
 REQUIRED = {
-    "setuptools": SpecifierSet(">=18.0"),
-    "pip": SpecifierSet(">=8.0"),
+    "setuptools": SpecifierSet(">=0.7"),
+    "pip": SpecifierSet(">=1.5"),
     "pkg-resources-backport": SpecifierSet(">=0"),
 }
 
-_MEMBERS = ("pkg_resources/__init__.py", "pip/_vendor/pkg_resources/__init__.py")
+#: where a release keeps its copy: a package, or (setuptools < 17.1, pip < 6.0.4) a single module
+_MEMBERS = (
+    "pkg_resources/__init__.py",
+    "pip/_vendor/pkg_resources/__init__.py",
+    "pkg_resources.py",
+    "pip/_vendor/pkg_resources.py",
+)
 
 
 # --- upstream releases ---------------------------------------------------------------------
@@ -160,25 +168,27 @@ def read_wheel(path: str, store: str) -> Release:
 def read_sdist(path: str, store: str) -> Release:
     name, version = _name_version(path)
     rel = Release(name, version, os.path.basename(path))
-    members: dict[str, bytes] = {}
+    wanted = (*_MEMBERS, "PKG-INFO", "pip/_vendor/vendor.txt")
+    members: dict[str, bytes] = {}  # by path below the sdist's top directory
     if path.endswith(".zip"):
         with zipfile.ZipFile(path) as zf:
             for n in zf.namelist():
-                if n.endswith(("/pkg_resources/__init__.py", "/PKG-INFO")) and n.count("/") <= 2:
-                    members[n.split("/", 1)[1]] = zf.read(n)
+                if n.partition("/")[2] in wanted:
+                    members[n.partition("/")[2]] = zf.read(n)
     else:
         with tarfile.open(path) as tf:
             for m in tf.getmembers():
-                n = m.name
-                if m.isfile() and n.endswith(("/pkg_resources/__init__.py", "/PKG-INFO")) and n.count("/") <= 2:
-                    f = tf.extractfile(m)
-                    if f is not None:
-                        members[n.split("/", 1)[1]] = f.read()
+                f = tf.extractfile(m) if m.isfile() and m.name.partition("/")[2] in wanted else None
+                if f is not None:
+                    members[m.name.partition("/")[2]] = f.read()
     rel.requires_python = _requires_python(members.get("PKG-INFO"))
-    if "pkg_resources/__init__.py" not in members:
-        rel.note = "no pkg_resources package"
+    if "pip/_vendor/vendor.txt" in members:
+        rel.vendor = _vendor_txt(members["pip/_vendor/vendor.txt"])
+    member = next((m for m in _MEMBERS if m in members), None)
+    if member is None:
+        rel.note = "no pkg_resources"
         return rel
-    rel.sha, rel.crlf = _store(members["pkg_resources/__init__.py"], store)
+    rel.sha, rel.crlf = _store(members[member], store)
     return rel
 
 
@@ -209,8 +219,10 @@ def collect(wheels: str, sdists: str, store: str) -> list[Release]:
 # Upstream-Releases ranges and diffs.  Below is only this tool's lint of the patch files, on top
 # of the parsed variants: what the parser accepts but the patch set does not write.
 
-#: the header fields in the order every variant writes them, Upstream-Releases last
+#: the header fields in the order every variant writes them, Upstream-Releases last (after
+#: ``Spot``, in a variant that declares its spot absent)
 HEADER_FIELDS = [*DEP3_FIELDS, RANGES_FIELD]
+ABSENT_HEADER_FIELDS = [*DEP3_FIELDS, SPOT_FIELD, RANGES_FIELD]
 #: the diff headers of the one file every variant patches
 DIFF_HEADERS = "--- a/__init__.py\n+++ b/__init__.py\n"
 
@@ -237,8 +249,9 @@ def lint_variant(var: Variant, raw: bytes, header: str, diff: str) -> list[str]:
         errors.append("no '---' line ending the header")
     # the parser keeps the fields, not their order: read the field names off the header's lines
     keys = [line.partition(":")[0] for line in header.splitlines() if not line[:1].isspace()]
-    if keys != HEADER_FIELDS:
-        errors.append(f"header fields {keys} != {HEADER_FIELDS}")
+    fields = ABSENT_HEADER_FIELDS if var.spot_absent else HEADER_FIELDS
+    if keys != fields:
+        errors.append(f"header fields {keys} != {fields}")
     for req in var.ranges:
         if canonicalize_name(req.name) not in REQUIRED:
             errors.append(f"unknown project in Upstream-Releases: {req.name}")
@@ -273,6 +286,13 @@ def try_patch(workdir: str, diff_file: str, dry_run: bool, fuzz: int = 0) -> Fit
     return Fit(not bad and not fuzzed, offsets, fuzzed, out.strip())
 
 
+def anchor_offsets(target: str, var: Variant) -> list[int] | None:
+    """Offsets of a ``Spot: absent`` variant's context hunks in the file, exactly; None if not found."""
+    with open(target, "rb") as f:
+        placed = place_hunks(f.read(), var.hunks())
+    return None if isinstance(placed, Mismatch) else [p.offset for p in placed if p.offset]
+
+
 @dataclass
 class Pick:
     patch: str
@@ -297,6 +317,12 @@ def apply_series(sha: str, store: str, series: tuple[Patch, ...], diffdir: str, 
         chosen: Pick | None = None
         fuzzed = []
         for var in patch.variants:
+            if var.spot_absent:  # nothing for patch(1) to apply: its anchor is found where it is
+                anchor = anchor_offsets(target, var)
+                if anchor is None:
+                    continue
+                chosen = Pick(patch.name, var, anchor, "not needed")
+                break
             dfile = os.path.join(diffdir, var.id.replace("/", "__") + ".diff")
             fit = try_patch(work, dfile, dry_run=True)
             if fit.fuzz:
