@@ -240,8 +240,53 @@ def read_variant(var: Variant) -> tuple[bytes, str, str]:
     return raw, header, diff
 
 
+#: the first releases whose Pythons can all be had here: before them, releases also ran on
+#: Python 2.6 and 3.2/3.3, which pyenv cannot build, so their syntax is checked by this lint
+MODULE_ERA_ENDS = {"setuptools": Version("18.0"), "pip": Version("8.0")}
+#: what Python 2.6 or 3.2 cannot compile (set literals and comprehensions, dict comprehensions,
+#: a with of several items, u'' strings), and later syntax: conservative, a dict literal counts
+_NEWER_SYNTAX = re.compile(r"\{[^}]|\bu['\"]|\bnonlocal\b|\byield from\b|\b(?:f|fr|rf)['\"]|:=|\basync\b|\bawait\b|->")
+_MULTI_WITH = re.compile(r"\bwith\b[^:]*,")  # on the line with its parentheses emptied
+
+
+#: before setuptools 2.0, releases also claimed Python 2.4 and 2.5: no ``with`` (2.5 needs a
+#: __future__ import), no ``except ... as``, no conditional expression
+PY24_ERA_ENDS = {"setuptools": Version("2.0")}
+_PY24_SYNTAX = re.compile(r"\bwith\b|\bexcept\b.*\bas\b|=.*\bif\b.*\belse\b")
+
+
+def reaches_module_era(var: Variant, ends: dict[str, Version] = MODULE_ERA_ENDS) -> bool:
+    """Whether a declared range admits a release older than the era's end."""
+    for req in var.ranges:
+        end = ends.get(canonicalize_name(req.name))
+        floors = [Version(s.version) for s in req.specifier if s.operator in (">=", ">", "==", "~=")]
+        if end is not None and (not floors or min(floors) < end):
+            return True
+    return False
+
+
+def newer_syntax(var: Variant) -> list[str]:
+    """Added lines (comments aside) that Python 2.6 or 3.2 (2.4 before setuptools 2.0) may not compile."""
+    found = []
+    for hunk in var.hunks():
+        for line in hunk.lines:
+            code = line.text.decode("utf-8").split("#", 1)[0]
+            flat = code
+            while re.search(r"\([^()]*\)", flat):
+                flat = re.sub(r"\([^()]*\)", "", flat)
+            if line.kind != "+":
+                continue
+            if _NEWER_SYNTAX.search(code) or _MULTI_WITH.search(flat):
+                found.append(code.strip())
+            elif reaches_module_era(var, PY24_ERA_ENDS) and _PY24_SYNTAX.search(code):
+                found.append(code.strip())
+    return found
+
+
 def lint_variant(var: Variant, raw: bytes, header: str, diff: str) -> list[str]:
     errors: list[str] = []
+    if reaches_module_era(var):
+        errors.extend(f"may not compile on the module era's oldest Pythons: {code!r}" for code in newer_syntax(var))
     if b"\r" in raw:
         errors.append("not LF line endings")
     # the parser also takes a header that runs straight into "--- a/...": the patch set writes "---"
