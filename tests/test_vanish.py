@@ -105,7 +105,7 @@ _KIND = {"egg-info": "egg-info-dir"}
 
 #: (project, version, Python it runs on, module, requirement to resolve)
 SETUPTOOLS = [
-    # the module era: a single module pkg_resources.py (a package from 17.1), on Python 2.7
+    # the module era (a single module pkg_resources.py before 8.3), on Python 2.7
     ("setuptools", "0.9.8", "2.7"),
     ("setuptools", "1.4.2", "2.7"),
     ("setuptools", "3.4.4", "2.7"),
@@ -370,7 +370,11 @@ def test_unpatched_copy_crashes_on_metadata_vanishing_before_its_read(
 
 #: releases before the ones the patch set first covered (setuptools 18.0, pip 8.0)
 FIRST_COVERED = {"setuptools": Version("18.0"), "pip": Version("8.0")}
-MODULE_ERA = [c for c in _cases() if c.values[0] in FIRST_COVERED and Version(c.values[1]) < FIRST_COVERED[c.values[0]]]
+MODULE_ERA = [
+    c
+    for c in _cases()
+    if str(c.values[0]) in FIRST_COVERED and Version(str(c.values[1])) < FIRST_COVERED[str(c.values[0])]
+]
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
