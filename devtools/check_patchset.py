@@ -46,9 +46,11 @@ from packaging.version import InvalidVersion, Version
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from patcher.errors import PatchSetError
+from patcher.hunks import Mismatch, place_hunks
 from patcher.patchset import (
     DEP3_FIELDS,
     RANGES_FIELD,
+    SPOT_FIELD,
     Patch,
     Variant,
     _split_header,
@@ -63,12 +65,18 @@ PATCH = shutil.which("patch") or "/usr/bin/patch"
 
 #: releases the patch set must fit (name -> specifier); others are reported, not required
 REQUIRED = {
-    "setuptools": SpecifierSet(">=18.0"),
-    "pip": SpecifierSet(">=8.0"),
+    "setuptools": SpecifierSet(">=0.7"),
+    "pip": SpecifierSet(">=1.5"),
     "pkg-resources-backport": SpecifierSet(">=0"),
 }
 
-_MEMBERS = ("pkg_resources/__init__.py", "pip/_vendor/pkg_resources/__init__.py")
+#: where a release keeps its copy: a package, or (setuptools < 17.1, pip < 6.0.4) a single module
+_MEMBERS = (
+    "pkg_resources/__init__.py",
+    "pip/_vendor/pkg_resources/__init__.py",
+    "pkg_resources.py",
+    "pip/_vendor/pkg_resources.py",
+)
 
 
 # --- upstream releases ---------------------------------------------------------------------
@@ -160,25 +168,27 @@ def read_wheel(path: str, store: str) -> Release:
 def read_sdist(path: str, store: str) -> Release:
     name, version = _name_version(path)
     rel = Release(name, version, os.path.basename(path))
-    members: dict[str, bytes] = {}
+    wanted = (*_MEMBERS, "PKG-INFO", "pip/_vendor/vendor.txt")
+    members: dict[str, bytes] = {}  # by path below the sdist's top directory
     if path.endswith(".zip"):
         with zipfile.ZipFile(path) as zf:
             for n in zf.namelist():
-                if n.endswith(("/pkg_resources/__init__.py", "/PKG-INFO")) and n.count("/") <= 2:
-                    members[n.split("/", 1)[1]] = zf.read(n)
+                if n.partition("/")[2] in wanted:
+                    members[n.partition("/")[2]] = zf.read(n)
     else:
         with tarfile.open(path) as tf:
             for m in tf.getmembers():
-                n = m.name
-                if m.isfile() and n.endswith(("/pkg_resources/__init__.py", "/PKG-INFO")) and n.count("/") <= 2:
-                    f = tf.extractfile(m)
-                    if f is not None:
-                        members[n.split("/", 1)[1]] = f.read()
+                f = tf.extractfile(m) if m.isfile() and m.name.partition("/")[2] in wanted else None
+                if f is not None:
+                    members[m.name.partition("/")[2]] = f.read()
     rel.requires_python = _requires_python(members.get("PKG-INFO"))
-    if "pkg_resources/__init__.py" not in members:
-        rel.note = "no pkg_resources package"
+    if "pip/_vendor/vendor.txt" in members:
+        rel.vendor = _vendor_txt(members["pip/_vendor/vendor.txt"])
+    member = next((m for m in _MEMBERS if m in members), None)
+    if member is None:
+        rel.note = "no pkg_resources"
         return rel
-    rel.sha, rel.crlf = _store(members["pkg_resources/__init__.py"], store)
+    rel.sha, rel.crlf = _store(members[member], store)
     return rel
 
 
@@ -209,8 +219,10 @@ def collect(wheels: str, sdists: str, store: str) -> list[Release]:
 # Upstream-Releases ranges and diffs.  Below is only this tool's lint of the patch files, on top
 # of the parsed variants: what the parser accepts but the patch set does not write.
 
-#: the header fields in the order every variant writes them, Upstream-Releases last
+#: the header fields in the order every variant writes them, Upstream-Releases last (after
+#: ``Spot``, in a variant that declares its spot absent)
 HEADER_FIELDS = [*DEP3_FIELDS, RANGES_FIELD]
+ABSENT_HEADER_FIELDS = [*DEP3_FIELDS, SPOT_FIELD, RANGES_FIELD]
 #: the diff headers of the one file every variant patches
 DIFF_HEADERS = "--- a/__init__.py\n+++ b/__init__.py\n"
 
@@ -228,8 +240,53 @@ def read_variant(var: Variant) -> tuple[bytes, str, str]:
     return raw, header, diff
 
 
+#: the first releases whose Pythons can all be had here: before them, releases also ran on
+#: Python 2.6 and 3.2/3.3, which pyenv cannot build, so their syntax is checked by this lint
+MODULE_ERA_ENDS = {"setuptools": Version("18.0"), "pip": Version("8.0")}
+#: what Python 2.6 or 3.2 cannot compile (set literals and comprehensions, dict comprehensions,
+#: a with of several items, u'' strings), and later syntax: conservative, a dict literal counts
+_NEWER_SYNTAX = re.compile(r"\{[^}]|\bu['\"]|\bnonlocal\b|\byield from\b|\b(?:f|fr|rf)['\"]|:=|\basync\b|\bawait\b|->")
+_MULTI_WITH = re.compile(r"\bwith\b[^:]*,")  # on the line with its parentheses emptied
+
+
+#: before setuptools 2.0, releases also claimed Python 2.4 and 2.5: no ``with`` (2.5 needs a
+#: __future__ import), no ``except ... as``, no conditional expression
+PY24_ERA_ENDS = {"setuptools": Version("2.0")}
+_PY24_SYNTAX = re.compile(r"\bwith\b|\bexcept\b.*\bas\b|=.*\bif\b.*\belse\b")
+
+
+def reaches_module_era(var: Variant, ends: dict[str, Version] = MODULE_ERA_ENDS) -> bool:
+    """Whether a declared range admits a release older than the era's end."""
+    for req in var.ranges:
+        end = ends.get(canonicalize_name(req.name))
+        floors = [Version(s.version) for s in req.specifier if s.operator in (">=", ">", "==", "~=")]
+        if end is not None and (not floors or min(floors) < end):
+            return True
+    return False
+
+
+def newer_syntax(var: Variant) -> list[str]:
+    """Added lines (comments aside) that Python 2.6 or 3.2 (2.4 before setuptools 2.0) may not compile."""
+    found = []
+    for hunk in var.hunks():
+        for line in hunk.lines:
+            code = line.text.decode("utf-8").split("#", 1)[0]
+            flat = code
+            while re.search(r"\([^()]*\)", flat):
+                flat = re.sub(r"\([^()]*\)", "", flat)
+            if line.kind != "+":
+                continue
+            if _NEWER_SYNTAX.search(code) or _MULTI_WITH.search(flat):
+                found.append(code.strip())
+            elif reaches_module_era(var, PY24_ERA_ENDS) and _PY24_SYNTAX.search(code):
+                found.append(code.strip())
+    return found
+
+
 def lint_variant(var: Variant, raw: bytes, header: str, diff: str) -> list[str]:
     errors: list[str] = []
+    if reaches_module_era(var):
+        errors.extend(f"may not compile on the module era's oldest Pythons: {code!r}" for code in newer_syntax(var))
     if b"\r" in raw:
         errors.append("not LF line endings")
     # the parser also takes a header that runs straight into "--- a/...": the patch set writes "---"
@@ -237,8 +294,9 @@ def lint_variant(var: Variant, raw: bytes, header: str, diff: str) -> list[str]:
         errors.append("no '---' line ending the header")
     # the parser keeps the fields, not their order: read the field names off the header's lines
     keys = [line.partition(":")[0] for line in header.splitlines() if not line[:1].isspace()]
-    if keys != HEADER_FIELDS:
-        errors.append(f"header fields {keys} != {HEADER_FIELDS}")
+    fields = ABSENT_HEADER_FIELDS if var.spot_absent else HEADER_FIELDS
+    if keys != fields:
+        errors.append(f"header fields {keys} != {fields}")
     for req in var.ranges:
         if canonicalize_name(req.name) not in REQUIRED:
             errors.append(f"unknown project in Upstream-Releases: {req.name}")
@@ -273,6 +331,13 @@ def try_patch(workdir: str, diff_file: str, dry_run: bool, fuzz: int = 0) -> Fit
     return Fit(not bad and not fuzzed, offsets, fuzzed, out.strip())
 
 
+def anchor_offsets(target: str, var: Variant) -> list[int] | None:
+    """Offsets of a ``Spot: absent`` variant's context hunks in the file, exactly; None if not found."""
+    with open(target, "rb") as f:
+        placed = place_hunks(f.read(), var.hunks())
+    return None if isinstance(placed, Mismatch) else [p.offset for p in placed if p.offset]
+
+
 @dataclass
 class Pick:
     patch: str
@@ -297,6 +362,12 @@ def apply_series(sha: str, store: str, series: tuple[Patch, ...], diffdir: str, 
         chosen: Pick | None = None
         fuzzed = []
         for var in patch.variants:
+            if var.spot_absent:  # nothing for patch(1) to apply: its anchor is found where it is
+                anchor = anchor_offsets(target, var)
+                if anchor is None:
+                    continue
+                chosen = Pick(patch.name, var, anchor, "not needed")
+                break
             dfile = os.path.join(diffdir, var.id.replace("/", "__") + ".diff")
             fit = try_patch(work, dfile, dry_run=True)
             if fit.fuzz:

@@ -41,7 +41,7 @@ scripts with ``__requires__``), not by the import's own working-set build.
 
 Usage:
   vanish_check.py [--patched] [--python 2.7 --python 3.12 ...] [--scenario NAME ...] RELEASE
-  (RELEASE: a wheel file or an import root directory; --python takes a pyenv version or a path)
+  (RELEASE: a wheel, an sdist (.tar.gz, .zip: unpacked, never built) or an import root directory; --python takes a pyenv version or a path)
 Exit status 1 when a patched copy crashes.  "still listed" is reported, not failed: it means
 the copy yielded the distribution from its name without reading anything after it vanished
 (e.g. a directory egg before setuptools 36.2.6), the same as if it vanished after the scan.
@@ -288,21 +288,52 @@ def resolve_python(spec: str) -> str:
     return found
 
 
-def prepare(release: str, dest: str) -> tuple[str, str]:
-    """Copy the release into dest; return (import root, module name)."""
+#: where a copy lies in an import root, and the module it is imported as (packages, then the
+#: single modules of setuptools < 8 and pip < 6.0.4)
+COPIES = (
+    ("pkg_resources/__init__.py", "pkg_resources"),
+    ("pip/_vendor/pkg_resources/__init__.py", "pip._vendor.pkg_resources"),
+    ("pkg_resources.py", "pkg_resources"),
+    ("pip/_vendor/pkg_resources.py", "pip._vendor.pkg_resources"),
+)
+SDISTS = (".tar.gz", ".tgz", ".tar.bz2", ".zip")
+
+
+def _unpack_sdist(release: str, root: str) -> None:
+    """An sdist's files (no code of it run), its top directory as the import root."""
+    import tarfile
+
+    tmp = root + ".sdist"
+    if release.endswith(".zip"):
+        with zipfile.ZipFile(release) as zf:
+            zf.extractall(tmp)
+    else:
+        with tarfile.open(release) as tf:
+            if hasattr(tarfile, "data_filter"):
+                tf.extractall(tmp, filter="data")
+            else:
+                tf.extractall(tmp)
+    (top,) = os.listdir(tmp)
+    os.rename(os.path.join(tmp, top), root)
+    os.rmdir(tmp)
+
+
+def prepare(release: str, dest: str) -> tuple[str, str, str]:
+    """Copy the release (a wheel, an sdist or an import root) into dest; return (import root,
+    module name, the copy's file)."""
     root = os.path.join(dest, "root")
     if os.path.isdir(release):
         shutil.copytree(release, root)
+    elif release.endswith(SDISTS):
+        os.makedirs(dest, exist_ok=True)
+        _unpack_sdist(release, root)
     else:
         with zipfile.ZipFile(release) as zf:
             zf.extractall(root)
-    for rel, mod in (
-        ("pkg_resources/__init__.py", "pkg_resources"),
-        ("pip/_vendor/pkg_resources/__init__.py", "pip._vendor.pkg_resources"),
-    ):
+    for rel, mod in COPIES:
         if os.path.exists(os.path.join(root, rel)):
-            return root, mod
-    raise SystemExit(f"{release}: no pkg_resources package in it")
+            return root, mod, os.path.join(root, rel)
+    raise SystemExit(f"{release}: no pkg_resources in it")
 
 
 def patch_copy(init: str, patches: str) -> list[str]:
@@ -382,7 +413,7 @@ def verdict(r: Outcome) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("release", help="wheel file or import root directory")
+    ap.add_argument("release", help="wheel, sdist or import root directory")
     ap.add_argument(
         "--python", action="append", default=[], help="pyenv version (e.g. 2.7) or interpreter path; repeatable"
     )
@@ -404,13 +435,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         copies: list[tuple[str, str, str, list[str] | None]] = []  # (label, import root, module, variants picked)
         if not args.only_patched:
-            root, mod = prepare(args.release, os.path.join(tmp, "unpatched"))
+            root, mod, _copy = prepare(args.release, os.path.join(tmp, "unpatched"))
             copies.append(("unpatched", root, mod, None))
         if args.patched or args.only_patched:
-            root, mod = prepare(args.release, os.path.join(tmp, "patched"))
-            copies.append(
-                ("patched", root, mod, patch_copy(os.path.join(root, *mod.split("."), "__init__.py"), args.patches))
-            )
+            root, mod, copy = prepare(args.release, os.path.join(tmp, "patched"))
+            copies.append(("patched", root, mod, patch_copy(copy, args.patches)))
         results: list[Outcome] = []
         for python in pythons:
             for label, root, mod, picked in copies:

@@ -55,6 +55,7 @@ def check_output(paths: Iterable[str], pythons: Iterable[str], output: str) -> N
 def staged(paths: Iterable[str], output: str) -> Iterator[Staging]:
     """Each of ``paths`` copied into a staging directory inside ``output`` (made when missing);
     the staging directory is removed afterwards, whatever happens."""
+    output = os.path.abspath(output)  # the copies found are named by absolute paths, and so is what replaces them
     try:
         os.makedirs(output, exist_ok=True)
         directory = tempfile.mkdtemp(prefix=".pkgres-patcher-output-", dir=output)

@@ -56,6 +56,8 @@ def export_text(report: ExportReport) -> str:
     for p in report.patches:
         if p.status is Handed.APPLIED:
             lines.append(f"{p.patch}: already in {report.project} {report.version} ({p.variant}): no file")
+        elif p.status is Handed.NOT_NEEDED:
+            lines.append(f"{p.patch}: no such spot in {report.project} {report.version} ({p.variant}): no file")
         else:
             when = f" when={p.when}" if p.when else ""
             lines.append(f"{p.file}: {p.variant}{when}")

@@ -78,6 +78,7 @@ class Handed(_Word):
 
     WRITTEN = "written"  #: a patch file was written
     APPLIED = "applied"  #: the release has the change already: nothing to carry
+    NOT_NEEDED = "not-needed"  #: the release's code has no such spot: nothing to carry
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ def place_in_sequence(text: bytes, patchset: PatchSet, where: str) -> list[Place
     for step in plan.steps:
         assert step.variant is not None
         hunks = step.variant.hunks(MEMBER)
-        if step.action is Action.DONE:
+        if step.action.settled:
             placed.append(Placed(step.patch, step.variant, step.action, hunks, (), current, current, step.offsets))
             continue
         found = place_hunks(current, hunks)
@@ -319,7 +320,7 @@ def patch_files(placed: Sequence[Placed], path: str) -> list[tuple[Placed, str, 
     """``(placed, file name, bytes)`` for each patch to carry, numbered in series order."""
     files: list[tuple[Placed, str, bytes]] = []
     for placed_patch in placed:
-        if placed_patch.action is Action.DONE:
+        if placed_patch.action.settled:
             continue
         name = f"{len(files) + 1:04d}-{placed_patch.patch}.patch"
         header = variant_header(placed_patch.variant).encode("utf-8")
@@ -437,6 +438,11 @@ def _fetch(release: Release, layout: Layout, cache_dir: str | None, index: Index
     return sdist_of(release, directory, index)
 
 
+def _handed(action: Action) -> Handed:
+    """Why a placed patch carries no file: the release has the change, or not the spot."""
+    return Handed.NOT_NEEDED if action is Action.NOT_NEEDED else Handed.APPLIED
+
+
 def export_release(
     requirement: str, layout: Layout, output: str, patchset: PatchSet, index: Index, cache_dir: str | None
 ) -> ExportReport:
@@ -455,7 +461,7 @@ def export_release(
     exported = []
     for p in placed:
         in_range = p.variant.in_range([(release.project, str(release.version))])
-        if in_range is False and p.action is not Action.DONE:
+        if in_range is False and p.action is Action.CHANGE:
             warnings.append(f"{p.variant.id} fits {release.label}, which is outside its declared range")
         name, data = by_patch.get(p.patch, (None, None))
         when = spack_when(p.variant, release) if layout is Layout.SPACK and data is not None else None
@@ -463,7 +469,7 @@ def export_release(
             ExportedPatch(
                 p.patch,
                 p.variant.id,
-                Handed.APPLIED if data is None else Handed.WRITTEN,
+                _handed(p.action) if data is None else Handed.WRITTEN,
                 p.offsets,
                 name,
                 None if data is None else hashlib.sha256(data).hexdigest(),

@@ -68,6 +68,14 @@ class Action(_Word):
     DONE = "done"  #: already in the wanted state
     PARTIAL = "partial"  #: some hunks of a variant are already there, the others fit (drift only)
     FAIL = "fail"  #: no variant fits
+    #: the text is of an era without the patch's spot (a ``Spot: absent`` variant's anchor fits):
+    #: nothing to do, patching or reverting
+    NOT_NEEDED = "not-needed"
+
+    @property
+    def settled(self) -> bool:
+        """Whether the patch leaves nothing to do in the wanted direction."""
+        return self in (Action.DONE, Action.NOT_NEEDED)
 
 
 class Outcome(_Word):
@@ -97,6 +105,8 @@ class Status(_Word):
     OFFSET = "offset"
     CLEAN = "clean"
     APPLIED = "applied"
+    #: a patch whose spot the release's code does not have (a ``Spot: absent`` variant declares it)
+    NOT_NEEDED = "not-needed"
 
     @property
     def drift(self) -> bool:

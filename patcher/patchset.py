@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DEP3_FIELDS",
     "MEMBER",
+    "SPOT_ABSENT",
+    "SPOT_FIELD",
     "FilePatch",
     "Hunk",
     "Line",
@@ -52,6 +54,10 @@ __all__ = [
 #: DEP-3 fields every variant must carry
 DEP3_FIELDS = ("Description", "Author", "Origin", "Bug", "Forwarded", "Applied-Upstream", "Last-Update")
 RANGES_FIELD = "Upstream-Releases"
+#: ``Spot: absent`` marks a variant for releases whose code has no such spot: its diff changes
+#: nothing and is an anchor, context that shows the text is of that era
+SPOT_FIELD = "Spot"
+SPOT_ABSENT = "absent"
 #: the file every patch is written against: paths are relative to the pkg_resources package,
 #: whose ``__init__.py`` each copy is (a single-module ``pkg_resources.py`` included)
 MEMBER = "__init__.py"
@@ -112,6 +118,11 @@ class Variant:
     def id(self) -> str:
         """``<patch>/<variant>``, as written in ``series``."""
         return f"{self.patch}/{self.name}"
+
+    @property
+    def spot_absent(self) -> bool:
+        """Whether this variant declares the spot absent where its anchor fits (nothing to change)."""
+        return self.header.get(SPOT_FIELD) == SPOT_ABSENT
 
     def hunks(self, path: str = MEMBER) -> tuple[Hunk, ...]:
         """Every hunk of this variant for ``path``, in order."""
@@ -227,17 +238,36 @@ def _parse_ranges(value: str, where: str) -> tuple[Requirement, ...]:
     return tuple(ranges)
 
 
+def _check_changes(header: Mapping[str, str], files: tuple[FilePatch, ...], where: str) -> None:
+    """A variant changes its spot, or (``Spot: absent``) only names context: never both, never neither."""
+    spot = header.get(SPOT_FIELD)
+    if spot is not None and spot != SPOT_ABSENT:
+        raise PatchSetError(where, f"{SPOT_FIELD}: {spot!r} is not understood (the one value is {SPOT_ABSENT!r})")
+    changes = any(line.kind != " " for fp in files for hunk in fp.hunks for line in hunk.lines)
+    if spot == SPOT_ABSENT and changes:
+        raise PatchSetError(
+            where, f"'{SPOT_FIELD}: {SPOT_ABSENT}' declares nothing to change, but the diff changes lines"
+        )
+    if spot is None and not changes:
+        raise PatchSetError(
+            where,
+            f"the diff changes nothing (a variant for an era without the spot says '{SPOT_FIELD}: {SPOT_ABSENT}')",
+        )
+
+
 def parse_variant(text: str, patch: str, name: str, path: str) -> Variant:
     """Parse one variant file's text (header + diff)."""
     header_text, diff_text = _split_header(text, path)
     header = _parse_header(header_text, path)
+    files = parse_diff(diff_text, path)
+    _check_changes(header, files, path)
     return Variant(
         patch=patch,
         name=name,
         path=path,
         header=header,
         ranges=_parse_ranges(header[RANGES_FIELD], path),
-        files=parse_diff(diff_text, path),
+        files=files,
     )
 
 

@@ -67,7 +67,7 @@ class CopyPlan:
         """``patched`` / ``unpatched`` / ``drifted`` as seen in the forward direction."""
         if self.failed:
             return State.DRIFTED
-        if all(s.action is Action.DONE for s in self.steps):
+        if all(s.action.settled for s in self.steps):
             return State.PATCHED
         return State.UNPATCHED
 
@@ -83,6 +83,11 @@ def _plan_patch(text: bytes, name: str, variants: Sequence[Variant], member: str
     closest: tuple[float, str] | None = None
     for variant in variants:
         forward_hunks = variant.hunks(member)
+        if variant.spot_absent:
+            anchor = _fits(text, forward_hunks, 0)
+            if isinstance(anchor, list):
+                return PatchPlan(name, Action.NOT_NEEDED, variant, tuple(anchor))
+            continue
         reverse_hunks = tuple(h.reversed() for h in forward_hunks)
         todo_hunks, done_hunks = (reverse_hunks, forward_hunks) if revert else (forward_hunks, reverse_hunks)
         todo = _fits(text, todo_hunks, 0)
@@ -102,6 +107,8 @@ def _plan_patch(text: bytes, name: str, variants: Sequence[Variant], member: str
             closest = candidate
     if fuzz:
         for variant in variants:
+            if variant.spot_absent:
+                continue
             hunks = variant.hunks(member)
             todo_hunks = tuple(h.reversed() for h in hunks) if revert else hunks
             fuzzy = _fits(text, todo_hunks, fuzz)

@@ -207,6 +207,8 @@ def _variants(result: CopyResult) -> str:
             parts.append(f"{fit.variant} (offset {', '.join(f'{o:+d}' for o in fit.offsets)})")
         elif fit.action is Action.DONE and result.outcome in CHANGES:
             parts.append(f"{fit.variant} (already)")
+        elif fit.action is Action.NOT_NEEDED:
+            parts.append(f"{fit.variant} (not needed)")
         else:
             parts.append(fit.variant)
     return "  [" + ", ".join(parts) + "]" if parts else ""

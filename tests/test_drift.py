@@ -410,3 +410,49 @@ def test_progress_line_only_on_a_terminal(patches: Path) -> None:
         == 0
     )
     assert err.getvalue() == ""
+
+
+def test_a_spot_the_era_lacks_is_not_needed_and_its_anchor_is_judged(tmp_path: Path) -> None:
+    """setuptools 0.9.8 and pip 1.5.6 have no memoized zip manifest: zip-manifest-load's
+    ``Spot: absent`` variant says so, within its declared range; without it they fail."""
+    from patcher._paths import default_patches_dir
+
+    shipped = tmp_path / "patches"
+    shutil.copytree(str(default_patches_dir()), shipped)
+    argv = (*DRIFT_JSON, "setuptools==0.9.8", "pip==1.5.6", "--cache-dir", str(RELEASES), "--patches", str(shipped))
+    run = cli(*argv)
+    assert (run.code, run.err) == (0, "")
+    assert statuses(run.json) == {("setuptools", "0.9.8"): "offset", ("pip", "1.5.6"): "offset"}
+    for project, version, copy in (
+        ("setuptools", "0.9.8", "pkg_resources.py"),
+        ("pip", "1.5.6", "pip/_vendor/pkg_resources.py"),
+    ):
+        result = row(run.json, project, version)
+        assert result["copy"] == copy
+        (load,) = [p for p in result["patches"] if p["patch"] == "zip-manifest-load"]
+        assert load == {
+            "patch": "zip-manifest-load",
+            "status": "not-needed",
+            "variant": "zip-manifest-load/setuptools-0.7",
+            "offsets": load["offsets"],
+            "fuzz": 0,
+            "detail": "zip-manifest-load/setuptools-0.7: the release's code has no such spot",
+        }
+        assert {p["status"] for p in result["patches"]} <= {"not-needed", "offset", "clean"}
+    assert run.json["summary"]["counts"]["not-needed"] == 0  # a status of patches, never of a whole copy
+
+    variant = shipped / "zip-manifest-load" / "setuptools-0.7.patch"
+    variant.write_text(variant.read_text().replace(" setuptools>=0.7,<5.4\n", " setuptools>=0.7,<0.9\n"))
+    run = cli(*argv)
+    assert run.code == 1
+    assert row(run.json, "setuptools", "0.9.8")["detail"] == (
+        "zip-manifest-load/setuptools-0.7 fits, but setuptools 0.9.8 is outside its declared range"
+    )
+    assert row(run.json, "pip", "1.5.6")["status"] == "offset"
+
+    series = shipped / "series"
+    series.write_text(series.read_text().replace("zip-manifest-load/setuptools-0.7.patch\n", ""))
+    run = cli(*argv)
+    assert run.code == 1
+    assert statuses(run.json) == {("setuptools", "0.9.8"): "out-of-range", ("pip", "1.5.6"): "out-of-range"}
+    assert row(run.json, "pip", "1.5.6")["detail"].startswith("zip-manifest-load: zip-manifest-load/")

@@ -179,9 +179,9 @@ def test_spack_layout_applies_with_spacks_arguments(tmp_path: Path, project: str
 def test_spack_when_is_the_variants_declared_range(tmp_path: Path) -> None:
     output = export(tmp_path, "setuptools==44.1.1", "spack", "--json")
     snippet = (output / "package-patches.py").read_text()
-    # zip-manifest-load/setuptools-18.0 is declared for setuptools>=18.0,<70.1: Spack's 18.0:70.0
+    # zip-manifest-load/setuptools-18.0 is declared for setuptools>=5.4,<70.1: Spack's 5.4:70.0
     assert 'patch("0001-zip-manifest-load.patch", sha256="' in snippet
-    assert re.search(r'0001-zip-manifest-load\.patch", sha256="[0-9a-f]{64}", when="@18\.0:70\.0"\)', snippet)
+    assert re.search(r'0001-zip-manifest-load\.patch", sha256="[0-9a-f]{64}", when="@5\.4:70\.0"\)', snippet)
 
 
 def test_a_range_is_refused_naming_it(tmp_path: Path) -> None:
@@ -224,3 +224,38 @@ def test_the_schema_speaks_the_models_words() -> None:
     schema = load_schema("export")
     assert [w["const"] for w in schema["$defs"]["layout"]["oneOf"]] == [w.value for w in Layout]
     assert [w["const"] for w in schema["$defs"]["status"]["oneOf"]] == [w.value for w in Handed]
+
+
+@pytest.mark.parametrize(
+    ("project", "version", "path"),
+    [("setuptools", "0.7.2", "pkg_resources.py"), ("pip", "1.5.6", "pip/_vendor/pkg_resources.py")],
+    ids=["setuptools-0.7.2", "pip-1.5.6"],
+)
+def test_module_era_sdist_gets_a_file_for_each_spot_it_has(
+    tmp_path: Path, project: str, version: str, path: str
+) -> None:
+    """A 2013-2014 single-module copy: no zip manifest memo, so zip-manifest-load carries no file."""
+    sdist = real_sdist(project, version)
+    output = tmp_path / "export"
+    run = cli(
+        "export", "--for", f"{project}=={version}", "--layout", "sdist", "--output", str(output), "--json",
+        "--find-links", str(SDISTS), "--no-index", "--cache-dir", str(tmp_path / "cache"),
+    )  # fmt: skip
+    assert (run.code, run.err) == (0, ""), run.err
+    handed = {p["patch"]: (p["status"], p["file"]) for p in run.json["export"]["patches"]}
+    assert handed["zip-manifest-load"] == ("not-needed", None)
+    assert run.json["export"]["path"] == path
+    files = patch_files(output)
+    assert [f.name for f in files] == [
+        "0001-zip-manifest-build.patch",
+        "0002-path-scan-listdir.patch",
+        "0003-egg-link-read.patch",
+        "0004-metadata-read.patch",
+        "0005-metadata-entry-scan.patch",
+        "0006-resolve-requires.patch",
+    ]
+    tree = unpack(sdist, tmp_path / "tree")
+    for f in files:
+        said = gnu_patch(tree, f, "-F0")
+        assert "fuzz" not in said and "FAILED" not in said, said
+    assert (tree / path).read_bytes() == applied_by_the_tool(sdist, tmp_path / "by-apply", path)

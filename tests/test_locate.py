@@ -375,17 +375,45 @@ def test_pip_wheels_without_vendor_txt(
 
 
 def test_single_module_copies(venv: Venv, tmp_path: Path, patches: Path) -> None:
-    """setuptools < 8 shipped ``pkg_resources.py``; pip 1.5 to 6.0.3 vendored it as one module."""
+    """setuptools up to 8.2.1 shipped ``pkg_resources.py``; pip 1.5.1 to 6.0.3 vendored it as one
+    module. Its byte-code beside it (legacy ``.pyc``, ``__pycache__``) is no other copy; an egg of
+    byte-code only is one, ``unpatchable``."""
     st7, pip156, pip60 = download("setuptools", "7.0"), download("pip", "1.5.6"), download("pip", "6.0")
     venv.install(st7, pip156)
     shutil.copy(pip60, venv.root)
     zipped = make_egg(st7, tmp_path, "2.7", zipped=True)
+    eggs = tmp_path / "eggs"
+    eggs.mkdir()
+    directory = make_egg(pip60, eggs, "2.7", zipped=False)
+    byte_code_only = make_egg(st7, eggs, "3.11", zipped=True, only=lambda name: name != "pkg_resources.py")
+    with zipfile.ZipFile(byte_code_only, "a") as zf:
+        zf.writestr("pkg_resources.pyc", b"\x03\xf3\r\n" + bytes(4))  # a Python 2.7 header
+    module, vendored = venv.site / "pkg_resources.py", venv.site / "pip/_vendor/pkg_resources.py"
+    for source in (module, vendored, directory / "pip/_vendor/pkg_resources.py"):
+        for options in (["-b"], []):  # the legacy .pyc beside it, and __pycache__
+            subprocess.run([sys.executable, "-m", "compileall", "-q", *options, str(source)], check=True)
 
-    code, copies, err = locate(patches, str(venv.root), str(zipped))
+    code, copies, err = locate(patches, str(venv.root), str(zipped), str(eggs))
 
     assert (code, err) == (0, "")
-    module, vendored = venv.site / "pkg_resources.py", venv.site / "pip/_vendor/pkg_resources.py"
     assert copies == [
+        copy_entry(
+            directory / "pip/_vendor/pkg_resources.py",
+            container="egg-dir",
+            vendored_by="pip",
+            owner=dist("pip", "6.0"),
+            upstream=setuptools("8.2.1"),
+            sha256=sha_member(pip60, "pip/_vendor/pkg_resources.py"),
+        ),
+        copy_entry(
+            byte_code_only,
+            member="pkg_resources.pyc",
+            container="egg-zip",
+            owner=setuptools("7.0"),
+            upstream=setuptools("7.0"),
+            sha256=sha_member(byte_code_only, "pkg_resources.pyc"),
+            state="unpatchable",
+        ),
         copy_entry(
             zipped,
             member="pkg_resources.py",

@@ -120,3 +120,47 @@ def test_missing_series(tmp_path: Path) -> None:
     with pytest.raises(PatchSetError) as info:
         load_patchset(str(tmp_path))
     assert str(info.value) == f"{tmp_path}/series: No such file or directory"
+
+
+ANCHOR = """\
+--- a/__init__.py
++++ b/__init__.py
+@@ -1,2 +1,2 @@
+ a
+ b
+"""
+
+
+@pytest.mark.parametrize(
+    ("header", "diff", "message"),
+    [
+        (
+            HEADER.replace("Upstream-Releases:", "Spot: absent\nUpstream-Releases:"),
+            DIFF,
+            "x/v.patch: 'Spot: absent' declares nothing to change, but the diff changes lines",
+        ),
+        (
+            HEADER,
+            ANCHOR,
+            "x/v.patch: the diff changes nothing (a variant for an era without the spot says 'Spot: absent')",
+        ),
+        (
+            HEADER.replace("Upstream-Releases:", "Spot: gone\nUpstream-Releases:"),
+            ANCHOR,
+            "x/v.patch: Spot: 'gone' is not understood (the one value is 'absent')",
+        ),
+    ],
+)
+def test_a_variant_changes_its_spot_or_declares_it_absent(tmp_path: Path, header: str, diff: str, message: str) -> None:
+    root = write_set(tmp_path / "p", "x/v.patch\n", {"x/v.patch": header + diff})
+    with pytest.raises(PatchSetError) as info:
+        load_patchset(str(root))
+    assert str(info.value) == f"{root}/{message}"
+
+
+def test_shipped_spot_absent_variants_only_name_context() -> None:
+    absent = [v for v in load_patchset().variants if v.spot_absent]
+    assert [v.id for v in absent] == ["zip-manifest-load/setuptools-0.7"]
+    for variant in absent:
+        assert {line.kind for hunk in variant.hunks() for line in hunk.lines} == {" "}
+        assert variant.header["Forwarded"] == "not-needed"

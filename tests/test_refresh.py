@@ -181,3 +181,24 @@ def test_refresh_of_an_installed_package_needs_a_patch_set_to_write_to(
         check=True,
     )
     assert probe.stdout == "None\n"
+
+
+def test_refresh_refuses_where_a_variant_declares_the_spot_absent(tmp_path: Path) -> None:
+    """setuptools 0.9.8 has no memoized zip manifest: nothing to write a variant for."""
+    from patcher._paths import default_patches_dir
+
+    links = tmp_path / "links"
+    links.mkdir()
+    shutil.copy(download("setuptools", "0.9.8"), links)
+    patches = tmp_path / "patches"
+    shutil.copytree(str(default_patches_dir()), patches)
+    before = snapshot(patches)
+    code, out, err = cli(
+        "refresh", "zip-manifest-load", "--for", "setuptools==0.9.8", *offline(links, tmp_path / "cache", patches)
+    )
+    assert (code, out) == (1, "")
+    assert err == (
+        "pkgres-patcher: zip-manifest-load: zip-manifest-load/setuptools-0.7 declares the spot absent in "
+        "setuptools 0.9.8; nothing to refresh\n"
+    )
+    assert snapshot(patches) == before

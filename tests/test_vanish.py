@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from patcher.verification import scratch
 
@@ -104,6 +105,14 @@ _KIND = {"egg-info": "egg-info-dir"}
 
 #: (project, version, Python it runs on, module, requirement to resolve)
 SETUPTOOLS = [
+    # the module era (a single module pkg_resources.py before 8.3), on Python 2.7
+    ("setuptools", "0.9.8", "2.7"),
+    ("setuptools", "1.4.2", "2.7"),
+    ("setuptools", "3.4.4", "2.7"),
+    ("setuptools", "3.5.1", "2.7"),
+    ("setuptools", "5.5.1", "2.7"),
+    ("setuptools", "8.0", "2.7"),
+    ("setuptools", "17.1.1", "2.7"),
     ("setuptools", "18.0", "2.7"),
     ("setuptools", "24.0.2", "2.7"),
     ("setuptools", "28.8.0", "2.7"),
@@ -121,6 +130,9 @@ SETUPTOOLS = [
     ("pkg-resources-backport", "1.0.1", "3.11"),
 ]
 PIP = [
+    ("pip", "1.5.6", "2.7"),  # pip/_vendor/pkg_resources.py
+    ("pip", "6.0.8", "2.7"),
+    ("pip", "7.1.2", "2.7"),
     ("pip", "8.1.2", "2.7"),
     ("pip", "9.0.3", "2.7"),
     ("pip", "10.0.1", "2.7"),
@@ -131,7 +143,14 @@ PIP = [
     ("pip", "26.3", "3.11"),
 ]
 KINDS = ["egg-zip", "egg-dir", "egg-info", "dist-info"]
-CORE = {("setuptools", "24.0.2"), ("setuptools", "81.0.0"), ("pip", "8.1.2"), ("pip", "26.3")}
+CORE = {
+    ("setuptools", "0.9.8"),
+    ("setuptools", "24.0.2"),
+    ("setuptools", "81.0.0"),
+    ("pip", "1.5.6"),
+    ("pip", "8.1.2"),
+    ("pip", "26.3"),
+}
 
 
 def _cases() -> list[pytest.ParameterSet]:
@@ -347,3 +366,38 @@ def test_unpatched_copy_crashes_on_metadata_vanishing_before_its_read(
     assert proc.stderr.strip().splitlines()[-1].startswith("FileNotFoundError: [Errno 2] No such file or directory:"), (
         proc.stderr
     )
+
+
+#: releases before the ones the patch set first covered (setuptools 18.0, pip 8.0)
+FIRST_COVERED = {"setuptools": Version("18.0"), "pip": Version("8.0")}
+MODULE_ERA = [
+    c
+    for c in _cases()
+    if str(c.values[0]) in FIRST_COVERED and Version(str(c.values[1])) < FIRST_COVERED[str(c.values[0])]
+]
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(("project", "version", "python"), MODULE_ERA)
+def test_module_era_copy_and_its_byte_code_come_back_byte_for_byte(
+    tmp_path: Path, project: str, version: str, python: str
+) -> None:
+    """apply, then revert, on a release of 2013-2015 byte-compiled by its Python (``.pyc`` beside)."""
+    exe = require_python(python)
+    site = tmp_path / "site"
+    site.mkdir()
+    extract(download(project, version), site)
+    subprocess.run([exe, "-m", "compileall", "-q", str(site)], check=True, capture_output=True)
+    before = snapshot(site)
+    module = next(name for name in before if name.endswith(("pkg_resources.py", "pkg_resources/__init__.py")))
+    assert (module + "c") in before, "no byte-code beside the module"
+    assert cli("apply", str(site)).code == 0
+    after = snapshot(site)
+    assert after[module] != before[module]
+    assert after[module + "c"] != before[module + "c"]  # refreshed, not dropped
+    assert cli("locate", "--check", str(site)).code == 0
+    assert cli("revert", str(site)).code == 0
+    assert snapshot(site) == before

@@ -1,6 +1,6 @@
 """Drift: how well the patch set fits each upstream release, so that a new release is seen early.
 
-Per (release, copy) a status -- ``clean``, ``offset``, ``fuzz``, ``applied``,
+Per (release, copy) a status -- ``clean``, ``offset``, ``fuzz``, ``applied``, ``not-needed``,
 ``partly-upstream``, ``fails``, ``absent``, ``out-of-range`` -- and, per patch, the variant
 series order picks. Checking a text is pure and depends only on its bytes, so identical
 sources (same sha256) are checked once, in a process pool when there are many; only the range
@@ -78,6 +78,8 @@ def _present(text: bytes, variant: Variant) -> list[int] | None:
 
 def _partial(text: bytes, variants: Sequence[Variant]) -> PatchFit | None:
     for variant in variants:
+        if variant.spot_absent:
+            continue
         present = _present(text, variant)
         if present is not None and len(present) < len(variant.hunks()):
             hunks = ", ".join(f"#{n}" for n in present)
@@ -157,7 +159,7 @@ def _judge_one(fit: PatchFit, patchset: PatchSet, identities: Sequence[tuple[str
     if fit.action is Action.CHANGE and fit.fuzz:
         return PatchResult(fit.patch, Status.FUZZ, fit.variant, fit.offsets, fit.fuzz, fit.detail)
     variant = _by_id(patchset).get(fit.variant or "")
-    if fit.action in (Action.CHANGE, Action.DONE) and variant is not None and variant.in_range(identities) is False:
+    if fit.action is not Action.FAIL and variant is not None and variant.in_range(identities) is False:
         detail = f"{variant.id} fits, but {known} is outside its declared range"
         return PatchResult(fit.patch, Status.OUT_OF_RANGE, variant.id, fit.offsets, 0, detail)
     if fit.action is Action.CHANGE:
@@ -165,6 +167,9 @@ def _judge_one(fit: PatchFit, patchset: PatchSet, identities: Sequence[tuple[str
         return PatchResult(fit.patch, status, fit.variant, fit.offsets)
     if fit.action is Action.DONE:
         return PatchResult(fit.patch, Status.APPLIED, fit.variant, fit.offsets)
+    if fit.action is Action.NOT_NEEDED:
+        detail = f"{fit.variant}: the release's code has no such spot"
+        return PatchResult(fit.patch, Status.NOT_NEEDED, fit.variant, fit.offsets, 0, detail)
     if fit.action is Action.PARTIAL:
         return PatchResult(fit.patch, Status.PARTLY_UPSTREAM, fit.variant, (), 0, fit.detail)
     variants = next((p.variants for p in patchset.patches if p.name == fit.patch), ())
@@ -175,7 +180,10 @@ def _judge_one(fit: PatchFit, patchset: PatchSet, identities: Sequence[tuple[str
 
 
 def _worst(results: Sequence[PatchResult]) -> Status:
-    statuses = {r.status for r in results}
+    """The copy's status: its worst patch's; a patch not needed in this era changes nothing."""
+    statuses = {r.status for r in results} - {Status.NOT_NEEDED}
+    if not statuses and results:
+        return Status.NOT_NEEDED
     if statuses == {Status.APPLIED}:
         return Status.APPLIED
     if Status.APPLIED in statuses and statuses <= {Status.APPLIED, Status.CLEAN, Status.OFFSET}:
@@ -433,7 +441,7 @@ def run_drift(
 
 # --- summary ---------------------------------------------------------------------------------
 
-_FITS = frozenset({Status.CLEAN, Status.OFFSET, Status.APPLIED})
+_FITS = frozenset({Status.CLEAN, Status.OFFSET, Status.APPLIED, Status.NOT_NEEDED})
 
 
 def _suggest(fits: Sequence[Version], checked: Sequence[Version]) -> str:

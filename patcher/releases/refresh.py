@@ -103,6 +103,8 @@ def _nearest(text: bytes, patch: Patch) -> tuple[Variant, list[Placement], int]:
     deepest = max((len(h.lines) for v in patch.variants for h in v.hunks()), default=0)
     for fuzz in (*range(MAX_FUZZ + 2), deepest):
         for variant in patch.variants:
+            if variant.spot_absent:
+                continue
             hunks = variant.hunks()
             placed = place_hunks(text, hunks, fuzz) if hunks else None
             if isinstance(placed, list):
@@ -196,6 +198,10 @@ def refresh(
     current = _result(release, source, patchset, vendored).get(patch.name)
     if current is not None and current.status is Status.CLEAN:
         raise RefreshError(patch.name, f"{current.variant} already fits {release.label} cleanly; nothing to refresh")
+    if current is not None and current.status is Status.NOT_NEEDED:
+        raise RefreshError(
+            patch.name, f"{current.variant} declares the spot absent in {release.label}; nothing to refresh"
+        )
     base = source.data  # every variant is a diff against the pristine upstream file
     nearest, placements, fuzz = _nearest(base, patch)
     new = apply_hunks(base, nearest.hunks(), placements)

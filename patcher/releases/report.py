@@ -45,6 +45,7 @@ COLOURS = {
     "clean": "#2e9e4f",
     "offset": "#8cc96b",
     "applied": "#3d7bd9",
+    "not-needed": "#dcdcdc",
     "partly-upstream": "#9b6fd1",
     "absent": "#b8b8b8",
     "fuzz": "#f0b429",
@@ -58,7 +59,8 @@ def _sorted(results: Sequence[Result]) -> list[Result]:
 
 
 def _offsets(result: Result) -> str:
-    offsets = [f"{o:+d}" for p in result.patches for o in p.offsets if o]
+    # a patch not needed in this era moves nothing: where its anchor lies is no offset
+    offsets = [f"{o:+d}" for p in result.patches if p.status is not Status.NOT_NEEDED for o in p.offsets if o]
     return " ".join(offsets) or "-"
 
 

@@ -11,6 +11,7 @@ import zipfile
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from patcher.bytecode import member_byte_code
 from patcher.model import Container, Copy
 from patcher.scan import rules
 from patcher.scan.rules import INIT, DirIsPackage, ZipIsPackage
@@ -205,7 +206,7 @@ def build_own(copy: Copy, text: bytes, dest: str) -> Own:
     os.makedirs(dest)
     if copy.container in (Container.EGG_ZIP, Container.WHEEL):
         assert copy.member is not None
-        package_dir = copy.member.rsplit("/", 1)[0] + "/"
+        package_dir = copy.member.rpartition("/")[0]
         if copy.container is Container.WHEEL:
             with zipfile.ZipFile(copy.file) as zf:
                 for info in zf.infolist():
@@ -215,8 +216,10 @@ def build_own(copy: Copy, text: bytes, dest: str) -> Own:
             return Own((os.path.join(dest, *root_parts),), module)
         egg = os.path.join(dest, os.path.basename(copy.file))
         with zipfile.ZipFile(copy.file) as zin, zipfile.ZipFile(egg, "w", zipfile.ZIP_DEFLATED) as zout:
+            # a single module's byte-code lies beside it, not in its package: zipimport would load it
+            own_code = {name for name, _tag, _level in member_byte_code(zin.namelist(), copy.member)}
             for info in zin.infolist():
-                if info.filename.startswith(package_dir) and info.filename.endswith((".pyc", ".pyo")):
+                if info.filename in own_code or _compiled_below(info.filename, package_dir):
                     continue
                 zout.writestr(info, text if info.filename == copy.member else zin.read(info))
         return Own((os.path.join(egg, *root_parts),), module)
@@ -235,6 +238,11 @@ def build_own(copy: Copy, text: bytes, dest: str) -> Own:
             shutil.copyfile(source, target)
     _write_bytes(os.path.join(dest, relative), text)
     return Own((dest,), module)
+
+
+def _compiled_below(name: str, package_dir: str) -> bool:
+    """Byte-code in the package that holds a copy (``pip/_vendor/``): left out with the copy's."""
+    return bool(package_dir) and name.startswith(package_dir + "/") and name.endswith((".pyc", ".pyo"))
 
 
 def _write_bytes(path: str, data: bytes) -> None:
@@ -266,10 +274,13 @@ def _owned_files(copy: Copy, root: str) -> list[str]:
 
 
 def _package_files(root: str, relative: str) -> list[str]:
-    """The top-level package holding the copy (and setuptools', which newer pkg_resources imports from)."""
+    """The top-level package holding the copy, and for pkg_resources -- a package or the single
+    module of 2013-2015 -- what it imports from setuptools' other top-level packages: ``setuptools``
+    (``setuptools._vendor.packaging`` from 8.0, ``setuptools.extern`` later), ``_markerlib``
+    (a ``.dist-info``'s requirements, before 20.2)."""
     tops = [relative.split(os.sep)[0]]
-    if tops[0] == "pkg_resources" and os.path.isdir(os.path.join(root, "setuptools")):
-        tops.append("setuptools")
+    if tops[0] in (rules.PACKAGE, rules.MODULE):
+        tops += [name for name in ("setuptools", "_markerlib") if os.path.isdir(os.path.join(root, name))]
     names = []
     for top in tops:
         for dirpath, dirs, files in os.walk(os.path.join(root, top)):

@@ -1,0 +1,87 @@
+"""Planning a text with a patch whose spot some eras lack (``Spot: absent``): pure, no files."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from patcher.model import Action, State
+from patcher.patchset import Patch, PatchSet, parse_variant
+from patcher.planning import plan_copy
+
+from .test_patchset import HEADER
+
+#: the spot of the newer era, and the code that shows a text is of the older era without it
+SPOT = b"    mtime = os.stat(path).st_mtime\n"
+GUARDED = b"    try:\n        mtime = os.stat(path).st_mtime\n    except OSError:\n        return {}\n"
+ANCHOR = b"    zipinfo = build_zipmanifest(archive)\n"
+
+NEWER = """\
+--- a/__init__.py
++++ b/__init__.py
+@@ -1,3 +1,6 @@
+ def load(path):
+-    mtime = os.stat(path).st_mtime
++    try:
++        mtime = os.stat(path).st_mtime
++    except OSError:
++        return {}
+     return mtime
+"""
+OLDER = """\
+--- a/__init__.py
++++ b/__init__.py
+@@ -1,2 +1,2 @@
+ def __init__(self, archive):
+     zipinfo = build_zipmanifest(archive)
+"""
+
+noise = st.lists(st.sampled_from([b"x = 1\n", b"\n", b"# comment\n", b"def f():\n", b"    return x\n"]), max_size=30)
+
+
+def patch_set(absent_variant: bool = True) -> PatchSet:
+    """One patch, parsed as the shipped set is: its variant for the newer era, then (or not) the
+    older era's ``Spot: absent`` anchor."""
+    newer = parse_variant(HEADER + NEWER, "spot", "newer", "spot/newer.patch")
+    absent = HEADER.replace("Upstream-Releases:", "Spot: absent\nUpstream-Releases:")
+    older = parse_variant(absent + OLDER, "spot", "older", "spot/older.patch")
+    return PatchSet("p", (Patch("spot", (newer, older) if absent_variant else (newer,)),))
+
+
+PATCHES = patch_set()
+
+
+@settings(max_examples=60, deadline=None)
+@given(before=noise, after=noise)
+def test_an_older_era_text_is_not_needed_both_ways_and_never_changed(before: list[bytes], after: list[bytes]) -> None:
+    patchset = PATCHES
+    text = b"".join(before) + b"def __init__(self, archive):\n" + ANCHOR + b"".join(after)
+    for revert in (False, True):
+        plan = plan_copy(text, patchset, revert=revert)
+        (step,) = plan.steps
+        assert (step.action, step.fit.variant) == (Action.NOT_NEEDED, "spot/older")
+        assert plan.result == text
+        assert plan.state is State.PATCHED
+
+
+@settings(max_examples=60, deadline=None)
+@given(before=noise, after=noise)
+def test_a_newer_era_text_takes_the_change_even_beside_the_anchor(before: list[bytes], after: list[bytes]) -> None:
+    patchset = PATCHES
+    # the anchor also present: the real variant comes first in series order and wins
+    older = b"def __init__(self, archive):\n" + ANCHOR
+    text = b"".join(before) + b"def load(path):\n" + SPOT + b"    return mtime\n" + older + b"".join(after)
+    plan = plan_copy(text, patchset)
+    assert [s.action for s in plan.steps] == [Action.CHANGE]
+    assert plan.state is State.UNPATCHED
+    assert GUARDED in plan.result
+    again = plan_copy(plan.result, patchset)
+    assert ([s.action for s in again.steps], again.state) == ([Action.DONE], State.PATCHED)
+    assert plan_copy(plan.result, patchset, revert=True).result == text
+
+
+def test_without_the_absent_variant_an_older_text_is_drifted() -> None:
+    text = b"def __init__(self, archive):\n" + ANCHOR
+    plan = plan_copy(text, patch_set(absent_variant=False))
+    assert plan.state is State.DRIFTED
+    assert [s.action for s in plan.steps] == [Action.FAIL]
