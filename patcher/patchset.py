@@ -14,7 +14,7 @@ outside the range can be reported.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -308,4 +308,16 @@ def load_patchset(directory: str | None = None) -> PatchSet:
         source = root / patch / filename
         variant = parse_variant(_read(source), patch, filename[: -len(".patch")], str(source))
         by_patch.setdefault(patch, []).append(variant)
+    for variants in by_patch.values():
+        _check_anchors_last(variants, str(root / "series"))
     return PatchSet(str(root), tuple(Patch(name, tuple(vs)) for name, vs in by_patch.items()))
+
+
+def _check_anchors_last(variants: Sequence[Variant], where: str) -> None:
+    """A ``Spot: absent`` variant comes after every variant that changes the spot: its anchor must
+    never be taken for a copy one of them fits (planning takes the first that fits)."""
+    for earlier, later in zip(variants, variants[1:]):
+        if earlier.spot_absent and not later.spot_absent:
+            raise PatchSetError(
+                where, f"{earlier.id} declares the spot absent, so it goes after {later.id}, which changes it"
+            )

@@ -164,3 +164,18 @@ def test_shipped_spot_absent_variants_only_name_context() -> None:
     for variant in absent:
         assert {line.kind for hunk in variant.hunks() for line in hunk.lines} == {" "}
         assert variant.header["Forwarded"] == "not-needed"
+
+
+def test_a_spot_absent_variant_goes_after_those_that_change_the_spot(tmp_path: Path) -> None:
+    absent = HEADER.replace("Upstream-Releases:", "Spot: absent\nUpstream-Releases:") + ANCHOR
+    files = {"x/old.patch": absent, "x/new.patch": HEADER + DIFF}
+    assert [
+        v.id for v in load_patchset(str(write_set(tmp_path / "ok", "x/new.patch\nx/old.patch\n", files))).variants
+    ] == [
+        "x/new",
+        "x/old",
+    ]
+    root = write_set(tmp_path / "p", "x/old.patch\nx/new.patch\n", files)
+    with pytest.raises(PatchSetError) as info:
+        load_patchset(str(root))
+    assert str(info.value) == f"{root}/series: x/old declares the spot absent, so it goes after x/new, which changes it"
