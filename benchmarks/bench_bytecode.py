@@ -39,22 +39,11 @@ import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
+from _wheels import TEST_WHEELS, wheel
+
 ROOT = Path(__file__).resolve().parent.parent
 DISTRIBUTIONS = 300
 CODE = "import pkg_resources; pkg_resources.WorkingSet(); pkg_resources.Environment()"
-
-
-def wheel(directory: Path, name: str, version: str) -> Path:
-    found = sorted(directory.glob(f"{name}-{version}-*.whl"))
-    if not found:
-        directory.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary", ":all:", "-d", str(directory)]
-            + [f"{name}=={version}"],
-            check=True,
-        )
-        found = sorted(directory.glob(f"{name}-{version}-*.whl"))
-    return found[0]
 
 
 def pyenv_python(version: str) -> str | None:
@@ -98,7 +87,7 @@ def egg_layout(work: Path, wheels: Path, source: Path) -> dict[str, list[str]] |
         print("egg-py2.7: skipped (no Python 2.7 in pyenv)")
         return None
     tree = work / "egg-tree"
-    with zipfile.ZipFile(wheel(wheels, "setuptools", "24.0.2")) as zf:
+    with zipfile.ZipFile(wheel("setuptools", "24.0.2", wheels)) as zf:
         zf.extractall(tree, [n for n in zf.namelist() if ".dist-info/" not in n])
     subprocess.run([python, "-m", "compileall", "-q", str(tree)], check=True)  # as bdist_egg did
     (tree / "EGG-INFO").mkdir()
@@ -133,7 +122,7 @@ def venv_layout(work: Path, wheels: Path, source: Path) -> dict[str, list[str]]:
         python = str(root / "bin" / "python")
         subprocess.run(
             [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", "--no-index"]
-            + [str(wheel(wheels, "setuptools", "81.0.0"))],
+            + [str(wheel("setuptools", "81.0.0", wheels))],
             check=True,
         )
         [site] = root.glob("lib/python*/site-packages")
@@ -210,8 +199,7 @@ def measure(layout: str, variants: dict[str, list[str]], env: dict[str, str], ru
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=40)
-    cache = Path(os.environ.get("PKGRES_PATCHER_TEST_CACHE", Path.home() / ".cache" / "pkgres-patcher-tests"))
-    parser.add_argument("--wheels", type=Path, default=cache / "wheels")
+    parser.add_argument("--wheels", type=Path, default=TEST_WHEELS)
     parser.add_argument("--source", type=Path, default=ROOT, help="the checkout whose apply is measured")
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}

@@ -44,7 +44,7 @@ import time
 import zipfile
 from pathlib import Path
 
-CACHE = Path(os.environ.get("PKGRES_PATCHER_TEST_CACHE", Path.home() / ".cache" / "pkgres-patcher-tests")) / "wheels"
+from _wheels import wheel
 
 #: each venv-like tree: these releases unpacked into its site-packages
 ENV_WHEELS = [("setuptools", "81.0.0"), ("pip", "26.3")]
@@ -73,34 +73,6 @@ EGG_WHEELS = [
 ] + [("pip", v) for v in ("8.1.2", "9.0.3", "10.0.1", "19.2.3")]
 ENVS = 12
 STAMP = ".bench-complete"
-
-
-def wheel(name: str, version: str) -> Path:
-    pattern = f"{name.replace('-', '_')}-{version}-*.whl"
-    found = sorted(CACHE.glob(pattern))
-    if not found:
-        CACHE.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--only-binary",
-                ":all:",
-                "--disable-pip-version-check",
-                "--quiet",
-                "-d",
-                str(CACHE),
-                f"{name}=={version}",
-            ],
-            check=True,
-        )
-        found = sorted(CACHE.glob(pattern))
-    if not found:
-        sys.exit(f"no wheel for {name}=={version}")
-    return found[0]
 
 
 def unpack(whl: Path, site: Path) -> int:

@@ -51,7 +51,8 @@ import sys
 import time
 from typing import NamedTuple
 
-CACHE = os.environ.get("PKGRES_PATCHER_TEST_CACHE", os.path.expanduser("~/.cache/pkgres-patcher-tests"))
+from _wheels import wheel
+
 PATCHER = [sys.executable, "-m", "patcher"]
 MODES = {
     "a": "one exclusive lock",
@@ -119,29 +120,6 @@ def pyenv_python(version: str) -> str:
     return found[-1]
 
 
-def wheel(name: str, version: str) -> str:
-    """A real release's wheel from the tests' cache, fetched with pip when missing."""
-    wheels = os.path.join(CACHE, "wheels")
-    pattern = os.path.join(wheels, f"{name}-{version}-*.whl")
-    if not glob.glob(pattern):
-        run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--only-binary",
-                ":all:",
-                "-q",
-                "-d",
-                wheels,
-                f"{name}=={version}",
-            ]
-        )
-    return sorted(glob.glob(pattern))[0]
-
-
 def site_packages(env: str) -> str:
     return glob.glob(os.path.join(env, "lib", "python*", "site-packages"))[0]
 
@@ -189,7 +167,7 @@ def prepare(stack: Stack, work: str) -> Prepared:
     env = os.path.join(root, "released")
     run([pyenv_python(stack.python), "-m", "venv", "--without-pip", env])
     python = os.path.join(env, "bin", "python")
-    pip_wheel = wheel("pip", stack.pip)
+    pip_wheel = str(wheel("pip", stack.pip))
     run(
         [
             python,
@@ -198,7 +176,7 @@ def prepare(stack: Stack, work: str) -> Prepared:
             "-q",
             "--no-index",
             pip_wheel,
-            wheel("setuptools", stack.setuptools),
+            str(wheel("setuptools", stack.setuptools)),
         ]
     )
     sdists = os.path.join(root, "sdists")
