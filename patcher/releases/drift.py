@@ -159,7 +159,8 @@ def _judge_one(fit: PatchFit, patchset: PatchSet, identities: Sequence[tuple[str
     if fit.action is Action.CHANGE and fit.fuzz:
         return PatchResult(fit.patch, Status.FUZZ, fit.variant, fit.offsets, fit.fuzz, fit.detail)
     variant = _by_id(patchset).get(fit.variant or "")
-    if fit.action is not Action.FAIL and variant is not None and variant.in_range(identities) is False:
+    in_place = fit.action in (Action.CHANGE, Action.DONE, Action.NOT_NEEDED)
+    if in_place and variant is not None and variant.in_range(identities) is False:
         detail = f"{variant.id} fits, but {known} is outside its declared range"
         return PatchResult(fit.patch, Status.OUT_OF_RANGE, variant.id, fit.offsets, 0, detail)
     if fit.action is Action.CHANGE:
