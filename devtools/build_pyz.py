@@ -7,9 +7,11 @@ no home directory is needed)::
 
     python3 -I pkgres-patcher.pyz apply PREFIX
 
-Run it with the Python the tool is installed in (it vendors the dependencies' installed
-versions, fetched by that Python's pip as wheels for Python 3.9; ``--find-links DIR`` and
-``--no-index`` are passed on to pip, so that it can run offline)::
+Run it with the Python the tool is installed in. For each dependency it vendors the newest release
+within ``setup.cfg``'s range, up to the one installed there, whose ``Requires-Python`` admits
+Python 3.9 (a dependency may drop 3.9 in a release the venv installed), fetched by that Python's
+pip as a wheel; or it refuses in one line naming the dependency and the Python. ``--find-links
+DIR`` and ``--no-index`` are passed on to pip, so that it can run offline::
 
     .venv/bin/python devtools/build_pyz.py [--output FILE] [--find-links DIR] [--no-index]
 
@@ -60,31 +62,90 @@ class BuildError(Exception):
     """A one-line reason the archive cannot be built."""
 
 
-def dependencies() -> list[str]:
-    """The runtime dependencies as installed here, pinned: ``setup.cfg``'s ``install_requires``."""
+def dependencies() -> list[tuple[str, str]]:
+    """``(name, requirement)`` for each runtime dependency: ``setup.cfg``'s range, capped at the
+    release installed here (the build vendors that one when it supports :data:`OLDEST`)."""
     from importlib.metadata import PackageNotFoundError, version
+
+    from packaging.requirements import Requirement
 
     config = configparser.ConfigParser()
     config.read(os.path.join(ROOT, "setup.cfg"), encoding="utf-8")
-    pinned = []
+    found = []
     for line in config.get("options", "install_requires").split("\n"):
-        name = re.split(r"[\s<>=!~;\[]", line.strip(), maxsplit=1)[0]
-        if not name:
+        if not line.strip():
             continue
+        requirement = Requirement(line.strip())
         try:
-            pinned.append(f"{name}=={version(name)}")
+            installed = version(requirement.name)
         except PackageNotFoundError:
-            raise BuildError(f"{name} is not installed in {sys.executable}: run this with the tool's venv") from None
-    return pinned
+            raise BuildError(
+                f"{requirement.name} is not installed in {sys.executable}: run this with the tool's venv"
+            ) from None
+        specifier = ",".join(filter(None, [str(requirement.specifier), f"<={installed}"]))
+        found.append((requirement.name, f"{requirement.name}{specifier}"))
+    return found
+
+
+def requires_python(target: str) -> dict[str, tuple[str, str]]:
+    """Distribution name -> ``(version, Requires-Python)`` of what pip unpacked into ``target``."""
+    from email.parser import HeaderParser
+
+    found = {}
+    for entry in os.listdir(target):
+        if entry.endswith(".dist-info"):
+            with open(os.path.join(target, entry, "METADATA"), encoding="utf-8") as f:
+                metadata = HeaderParser().parse(f)
+            found[metadata["Name"]] = (metadata["Version"], metadata.get("Requires-Python") or "")
+    return found
+
+
+def runs_on_oldest(requires: str) -> bool:
+    from packaging.specifiers import SpecifierSet
+
+    return SpecifierSet(requires).contains(f"{OLDEST}.0", prereleases=True)
+
+
+#: how many releases that exclude :data:`OLDEST` are skipped before giving up (``--find-links``)
+MAX_SKIPPED = 20
+
+
+def vendor_one(name: str, requirement: str, target: str, pip_options: list[str]) -> None:
+    """The newest release of ``requirement`` whose ``Requires-Python`` admits :data:`OLDEST`,
+    unpacked into ``target``. An index gives pip ``Requires-Python`` before it downloads; files
+    from ``--find-links`` are read only once unpacked, so a release that excludes :data:`OLDEST`
+    is struck off and pip asked again."""
+    argv = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-compile", "--only-binary", ":all:"]
+    argv += ["--python-version", OLDEST, "--disable-pip-version-check", "--quiet", *pip_options]
+    excluded: list[tuple[str, str]] = []
+    for _ in range(MAX_SKIPPED):
+        with tempfile.TemporaryDirectory(prefix="pkgres-patcher-pyz-", dir=target) as scratch:
+            asked = ",".join([requirement, *(f"!={v}" for v, _ in excluded)])
+            proc = subprocess.run(
+                [*argv, "--target", scratch, asked], stdin=subprocess.DEVNULL, capture_output=True, text=True
+            )
+            if proc.returncode != 0:
+                errors = [line for line in proc.stderr.splitlines() if line.startswith("ERROR:")]
+                reason = errors[-1][len("ERROR: ") :] if errors else f"pip exited with status {proc.returncode}"
+                needs = "".join(f"; {v} needs Python {r}" for v, r in excluded)
+                raise BuildError(f"{name}: no release of {requirement} supports Python {OLDEST}{needs} (pip: {reason})")
+            version, requires = requires_python(scratch).get(name, ("", ""))
+            if runs_on_oldest(requires):
+                for entry in os.listdir(scratch):
+                    if entry != "bin":
+                        os.replace(os.path.join(scratch, entry), os.path.join(target, entry))
+                return
+            excluded.append((version, requires))
+    raise BuildError(
+        f"{name}: the newest {MAX_SKIPPED} releases of {requirement} found need a newer Python than {OLDEST}"
+    )
 
 
 def vendor(target: str, pip_options: list[str]) -> None:
-    """The dependencies' wheels unpacked into ``target`` by pip: pure Python, for :data:`OLDEST`."""
-    argv = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-compile", "--target", target]
-    argv += ["--only-binary", ":all:", "--python-version", OLDEST, "--disable-pip-version-check", "--quiet"]
-    proc = subprocess.run([*argv, *pip_options, *dependencies()], stdin=subprocess.DEVNULL)
-    if proc.returncode != 0:
-        raise BuildError(f"pip could not install the dependencies (exit status {proc.returncode})")
+    """The dependencies' wheels unpacked into ``target`` by pip: pure Python, each a release that
+    runs on :data:`OLDEST` (decided from its ``Requires-Python``), or a one-line refusal."""
+    for name, requirement in dependencies():
+        vendor_one(name, requirement, target, pip_options)
     for name in walk(target):
         if name.endswith((".so", ".pyd", ".dylib")):
             raise BuildError(f"{name}: not pure Python; a zip cannot import it")

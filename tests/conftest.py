@@ -31,8 +31,9 @@ def _wheel_glob(name: str, version: str) -> str:
     return f"{name.replace('-', '_')}-{version}-*.whl"
 
 
-def download(name: str, version: str) -> Path:
-    """A real upstream wheel, from the cache or fetched once with ``pip download``."""
+def download(name: str, version: str, *, any_python: bool = False) -> Path:
+    """A real upstream wheel, from the cache or fetched once with ``pip download`` (``any_python``:
+    whatever its ``Requires-Python`` says of the running one)."""
     WHEELS.mkdir(parents=True, exist_ok=True)
     pattern = _wheel_glob(name, version)
     found = sorted(WHEELS.glob(pattern)) or sorted(WHEELS.glob(pattern.replace("_", "-")))
@@ -48,6 +49,7 @@ def download(name: str, version: str) -> Path:
                 ":all:",
                 "--disable-pip-version-check",
                 "--quiet",
+                *(["--ignore-requires-python"] if any_python else []),
                 "-d",
                 str(WHEELS),
                 f"{name}=={version}",
@@ -362,21 +364,20 @@ def remake_wheel(wheel: Path, dest_dir: Path, version: str, change: Callable[[by
 # --- the single-file build (devtools/build_pyz.py), made once per session --------------------
 
 
-def build_pyz(output: Path, **env: str) -> None:
-    """``pkgres-patcher.pyz`` built by the documented command, offline: its dependencies' wheels
-    (the versions installed here) come from the test cache through ``--find-links``; ``env``
-    added to the environment."""
-    from importlib.metadata import version
-
-    wheels = {download(name, version(name)).parent for name in ("unidiff", "packaging")}
+def build_pyz(output: Path, *options: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``pkgres-patcher.pyz`` built by the documented command, as a user builds it: the
+    dependencies resolved afresh through pip (its configuration, its index), or from ``options``
+    (``--no-index --find-links DIR``); ``env`` added to the environment. A build that fails fails
+    the test, with pip's and the build's words."""
     build = Path(__file__).resolve().parent.parent / "devtools" / "build_pyz.py"
-    links = [f"--find-links={d}" for d in sorted(wheels)]
-    subprocess.run(
-        [sys.executable, str(build), "--output", str(output), "--no-index", *links],
-        check=True,
+    run = subprocess.run(
+        [sys.executable, str(build), "--output", str(output), *options],
         capture_output=True,
+        text=True,
         env={**os.environ, **env},
     )
+    assert run.returncode == 0, run.stderr
+    return run
 
 
 @pytest.fixture(scope="session")

@@ -113,6 +113,75 @@ def test_the_same_sources_give_the_same_bytes(pyz: Path, tmp_path: Path) -> None
     assert again.read_bytes() == pyz.read_bytes()
 
 
+def vendored(pyz: Path) -> dict[str, tuple[str, str]]:
+    """Distribution -> (version, Requires-Python) of what the file carries."""
+    from email.parser import HeaderParser
+
+    found = {}
+    with zipfile.ZipFile(pyz) as zf:
+        for name in zf.namelist():
+            if name.endswith(".dist-info/METADATA") and name.count("/") == 1:
+                metadata = HeaderParser().parsestr(zf.read(name).decode())
+                found[metadata["Name"]] = (metadata["Version"], metadata.get("Requires-Python") or "")
+    return found
+
+
+def test_every_vendored_release_runs_on_the_oldest_python(pyz: Path) -> None:
+    """Built from a fresh resolution, whatever the venv installed: each dependency's
+    ``Requires-Python`` admits 3.9."""
+    from packaging.specifiers import SpecifierSet
+
+    carried = vendored(pyz)
+    assert sorted(carried) == ["packaging", "unidiff"]
+    for name, (version, requires) in carried.items():
+        assert SpecifierSet(requires).contains("3.9.0"), f"{name} {version} needs Python {requires}"
+
+
+#: packaging 26.4 is the first release that needs Python >= 3.10; 26.3 is the one before it
+NEEDS_310, RUNS_ON_39 = "26.4", "26.3"
+
+
+def links(tmp_path: Path, *wheels: Path) -> tuple[str, ...]:
+    """``--no-index --find-links DIR``: a directory holding just ``wheels``."""
+    directory = tmp_path / "links"
+    directory.mkdir()
+    for wheel in wheels:
+        shutil.copy(wheel, directory)
+    return ("--no-index", f"--find-links={directory}")
+
+
+def test_offline_a_release_that_drops_the_oldest_python_is_passed_over(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    options = links(
+        tmp_path,
+        download("packaging", NEEDS_310, any_python=True),
+        download("packaging", RUNS_ON_39),
+        download("unidiff", version("unidiff")),
+    )
+    build_pyz(tmp_path / "offline.pyz", *options)
+    assert vendored(tmp_path / "offline.pyz")["packaging"][0] == RUNS_ON_39
+
+
+def test_offline_with_no_release_for_the_oldest_python_the_build_refuses_in_one_line(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    options = links(
+        tmp_path, download("packaging", NEEDS_310, any_python=True), download("unidiff", version("unidiff"))
+    )
+    build = Path(__file__).resolve().parent.parent / "devtools" / "build_pyz.py"
+    output = tmp_path / "refused.pyz"
+    run = subprocess.run(
+        [sys.executable, str(build), "--output", str(output), *options], capture_output=True, text=True
+    )
+    assert run.returncode == 1
+    assert run.stdout == ""
+    [line] = run.stderr.splitlines()
+    assert line.startswith("build_pyz: packaging: no release of packaging>=21,<="), line
+    assert " supports Python 3.9" in line and "Traceback" not in line
+    assert not output.exists() and os.listdir(tmp_path) == ["links"]
+
+
 @pytest.mark.parametrize("version", PYTHONS)
 def test_isolated_without_a_home(pyz: Path, prefix: Path, tmp_path: Path, version: str) -> None:
     python = python_for(version)

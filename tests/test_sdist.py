@@ -382,6 +382,11 @@ def test_module_era_sdists_are_read_never_built(
     """A legacy ``.zip`` (setuptools 5.5.1) and ``.tar.gz`` (pip 6.0, its ``_vendor/pkg_resources.py``),
     and their traps, from an index: each copy read out of the archive, none built."""
     cache = tmp_path / "cache"
+    copies = {"setuptools": ("5.5.1", "pkg_resources.py"), "pip": ("6.0", "pip/_vendor/pkg_resources.py")}
+    # each release's wheel, fetched before pip is pointed at this test's index (closed after the run)
+    wheel_copies = {
+        project: zipfile.ZipFile(download(project, real)).read(copy) for project, (real, copy) in copies.items()
+    }
     with SimpleIndex(tmp_path / "index", module_era_sdists) as index:
         use_index(monkeypatch, index.url)
         run = cli(
@@ -394,7 +399,6 @@ def test_module_era_sdists_are_read_never_built(
         )
     assert (run.code, run.err) == (0, "")
     assert not marker.exists()
-    copies = {"setuptools": ("5.5.1", "pkg_resources.py"), "pip": ("6.0", "pip/_vendor/pkg_resources.py")}
     served = {p.name: p for p in module_era_sdists}
     assert sorted((r["project"], r["version"]) for r in run.json["results"]) == [
         ("pip", "6.0"),
@@ -404,12 +408,12 @@ def test_module_era_sdists_are_read_never_built(
     ]
     for result in run.json["results"]:
         project, version = result["project"], result["version"]
-        real, copy = copies[project]
+        _, copy = copies[project]
         archive = stored(cache, project, version)
         assert sha256_of(archive) == sha256_of(served[archive.name])
         assert result["copy"] == copy
         # the sdist's copy is the release's wheel's
-        wheel_copy = zipfile.ZipFile(download(project, real)).read(copy)
+        wheel_copy = wheel_copies[project]
         assert result["sha256"] == hashlib.sha256(sdist_member(archive, copy)).hexdigest()
         assert result["sha256"] == hashlib.sha256(wheel_copy).hexdigest()
         assert set(patch_statuses(result).values()) <= {"clean", "offset"}, result
