@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 
-from patcher.patchset import load_patchset
+from patcher.engine.patchset import load_patchset
 from patcher.releases.drift import check_releases, resolve, run_drift, summarize
 from patcher.releases.index import Index, fetch_all, is_archive, read_sources
 

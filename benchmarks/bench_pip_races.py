@@ -22,7 +22,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from patcher.verification.interpreters import pyenv_python  # noqa: E402
+from patcher.pythons import pyenv_python  # noqa: E402
 from tests.conftest import download  # noqa: E402
 from tests.pip_races import Stack, patch, prepare, run_workloads  # noqa: E402
 

@@ -12,7 +12,7 @@ within the picked variant's ``Upstream-Releases``, and the patched file byte-com
 the oldest and the newest interpreter (among ``pyenv versions``) that the release's
 ``Requires-Python`` allows.
 
-The patch set is read with the package's own parser (``patcher.patchset``, from this checkout);
+The patch set is read with the package's own parser (``patcher.engine.patchset``, from this checkout);
 a malformed one is an error (exit status 1, its message on stderr).  On top of it, the patch
 files are linted: LF line endings, the DEP-3 fields in canonical order (Upstream-Releases last),
 only known projects in Upstream-Releases, diff headers ``a/__init__.py`` and ``b/__init__.py``.
@@ -45,9 +45,8 @@ from packaging.version import InvalidVersion, Version
 # the patcher package of this checkout, installed or not
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from patcher.errors import PatchSetError
-from patcher.hunks import Mismatch, place_hunks
-from patcher.patchset import (
+from patcher.engine.hunks import Mismatch, place_hunks
+from patcher.engine.patchset import (
     DEP3_FIELDS,
     RANGES_FIELD,
     SPOT_FIELD,
@@ -56,6 +55,7 @@ from patcher.patchset import (
     _split_header,
     load_patchset,
 )
+from patcher.errors import PatchSetError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -215,7 +215,7 @@ def collect(wheels: str, sdists: str, store: str) -> list[Release]:
 
 
 # --- the patch set ---------------------------------------------------------------------------
-# Read with the package's own parser (patcher.patchset): series order, variants, DEP-3 header,
+# Read with the package's own parser (patcher.engine.patchset): series order, variants, DEP-3 header,
 # Upstream-Releases ranges and diffs.  Below is only this tool's lint of the patch files, on top
 # of the parsed variants: what the parser accepts but the patch set does not write.
 

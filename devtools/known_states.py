@@ -21,11 +21,11 @@ import hashlib
 import os
 import sys
 
-from patcher._paths import cache_place, default_patches_dir
-from patcher.atomic import write_text
+from patcher.disk.atomic import write_text
+from patcher.engine.patchset import MEMBER, load_patchset
+from patcher.engine.planning import plan_copy
+from patcher.locations import cache_place, default_patches_dir
 from patcher.model import State
-from patcher.patchset import MEMBER, load_patchset
-from patcher.planning import plan_copy
 from patcher.releases.drift import resolve
 from patcher.releases.index import Index, fetch_all, read_sources
 from patcher.statecache import KNOWN_STATES, Planned, known_states_json

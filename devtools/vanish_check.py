@@ -280,7 +280,7 @@ def resolve_python(spec: str) -> str:
     if os.path.sep in spec or spec.startswith("python"):
         return shutil.which(spec) or spec
     sys.path.insert(0, os.path.dirname(HERE))
-    from patcher.verification.interpreters import pyenv_python
+    from patcher.pythons import pyenv_python
 
     found = pyenv_python(spec)
     if found is None:
@@ -340,7 +340,7 @@ def patch_copy(init: str, patches: str) -> list[str]:
     """Apply the patch set to init (CRLF kept as the engine does: convert, patch, convert back)."""
     import check_patchset as cp  # puts the patcher package of this checkout on sys.path
 
-    from patcher.patchset import load_patchset
+    from patcher.engine.patchset import load_patchset
 
     with open(init, "rb") as f:
         data = f.read()

@@ -18,11 +18,11 @@ from patcher.scan import ScanResult, scan
 from patcher.statecache import open_cache, state_key
 
 if TYPE_CHECKING:
-    from patcher.exporting import ExportReport, Layout
-    from patcher.patchset import PatchSet
+    from patcher.engine.patchset import PatchSet
+    from patcher.handoff.export import ExportReport, Layout
+    from patcher.handoff.upstream import Target, Upstreamed
     from patcher.releases.drift import DriftReport
-    from patcher.scan.interpreters import Interpreter
-    from patcher.upstreaming import Target, Upstreamed
+    from patcher.scan.syspath import Interpreter
     from patcher.verification.results import VerifyReport
 
 __all__ = ["VerifyProgress", "apply", "drift", "export", "upstream", "inspect", "locate", "revert", "select", "verify"]
@@ -51,14 +51,14 @@ def locate(
         raise UsageError("PATH", "empty argument '' (an unset variable?)")
     interpreters: list[Interpreter] = []
     if pythons or not paths:
-        from patcher.scan.interpreters import current_interpreter, probe
+        from patcher.scan.syspath import current_interpreter, probe
 
         interpreters = [probe(python) for python in pythons] if pythons else [current_interpreter()]
     return scan(paths, interpreters, jobs=jobs, exclude=exclude, one_file_system=one_file_system)
 
 
 def _load_patchset(patches: str | None) -> PatchSet:
-    from patcher.patchset import load_patchset
+    from patcher.engine.patchset import load_patchset
 
     return load_patchset(patches)
 
@@ -78,7 +78,7 @@ def inspect(
 
     A state depends on the copy's bytes alone: copies with the same bytes (every venv's pip of
     one release) are planned once, and, with ``cache``, once only across runs (in ``states`` of
-    ``cache_dir``, default :func:`patcher._paths.user_cache_dir`).
+    ``cache_dir``, default :func:`patcher.locations.user_cache_dir`).
     """
     states = open_cache(patches, enabled=cache, cache_dir=cache_dir)
     # a patch set the cache knows was parsed without error before; any other is parsed (and
@@ -91,7 +91,7 @@ def inspect(
         key = state_key(copy)
         planned = states.get(key)
         if planned is None:
-            from patcher.patching import plan
+            from patcher.disk.patching import plan
 
             patchset = patchset or _load_patchset(patches)
             try:
@@ -138,7 +138,7 @@ def _change(
     output: str | None = None,
 ) -> Report:
     if output is not None and not dry_run:  # each named archive changed in a copy, in output
-        from patcher.artefacts import check_output, publish, staged
+        from patcher.disk.artefacts import check_output, publish, staged
 
         paths = list(paths)
         check_output(paths, pythons, output)
@@ -158,9 +158,9 @@ def _change(
                 cache_dir=cache_dir,
             )
             return publish(staging, report)
-    from patcher._paths import lock_place, using
-    from patcher.compiling import Compiler
-    from patcher.patching import change, prepare
+    from patcher.bytecode.compiler import Compiler
+    from patcher.disk.patching import change, prepare
+    from patcher.locations import lock_place, using
 
     paths, pythons = list(paths), list(pythons)
     patchset = _load_patchset(patches)
@@ -195,7 +195,7 @@ def apply(
 ) -> Report:
     """Patch every copy found (as :func:`locate` finds them): all patches or none per copy,
     atomically, under each copy's lock (in ``lock_dir``, default
-    :func:`patcher._paths.lock_place`). An archive that cannot be rewritten back byte for byte
+    :func:`patcher.locations.lock_place`). An archive that cannot be rewritten back byte for byte
     is kept as it was in ``cache_dir``'s ``originals``. Wheels are artefacts: patched when named in ``paths``,
     else only with ``wheels`` (those left alone are listed in ``Report.left_alone``). With ``output``
     (a directory), the wheels and zipped eggs named in ``paths`` are written patched there, under
@@ -263,10 +263,10 @@ def drift(
 ) -> DriftReport:
     """How the patch set fits upstream releases (PEP 508 ``requirements``; none: every release
     the patch set covers, and the newest), fetched into ``releases`` of ``cache_dir`` (default
-    :func:`patcher._paths.user_cache_dir`; a temporary directory of the user's when it cannot be
+    :func:`patcher.locations.user_cache_dir`; a temporary directory of the user's when it cannot be
     written: the report's ``notes`` say so). Only setuptools, pip and pkg-resources-backport are
     checked (others: :class:`~patcher.errors.UsageError`, before anything is fetched)."""
-    from patcher._paths import cache_place
+    from patcher.locations import cache_place
     from patcher.releases.drift import check_requirements, run_drift
     from patcher.releases.index import Index
 
@@ -325,7 +325,7 @@ def export(
     :class:`~patcher.errors.ExportError`). The release is fetched as :func:`drift` fetches it
     (``layout`` wheel: a wheel; else the sdist, as a file, never built); a patch that does not
     fit is an :class:`~patcher.errors.ExportError`, and nothing is written."""
-    from patcher.exporting import export_release, pinned_release
+    from patcher.handoff.export import export_release, pinned_release
     from patcher.releases.index import Index
 
     pinned_release(requirement)  # a usage error before the patch set is read or anything fetched
@@ -341,7 +341,7 @@ def upstream(
     on a new branch of the checkout. Errors: :class:`~patcher.errors.ExportError`, :class:`UsageError`."""
     import dataclasses
 
-    from patcher.upstreaming import commit_mbox, upstream_patch, write_mbox
+    from patcher.handoff.upstream import commit_mbox, upstream_patch, write_mbox
 
     patchset = _load_patchset(patches)
     mbox, done = upstream_patch(target, source, patchset)

@@ -1,7 +1,7 @@
 """The vocabulary every command speaks: what a copy is, and what can be said of it.
 
 Statuses are string-valued enums: the library compares members, and JSON (written only at the
-output edge, :mod:`patcher.render` and :mod:`patcher.releases.report`) shows their values, so
+output edge, :mod:`patcher.render` and :mod:`patcher.releases.render`) shows their values, so
 the output reads as it always did. Records are NamedTuples, not dataclasses: ``locate`` is
 timed against ``find``, and :mod:`dataclasses` pulls in :mod:`inspect` at import.
 """

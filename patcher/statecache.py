@@ -25,8 +25,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Union
 
 from patcher import __version__
-from patcher._paths import cache_place, package_files, patches_root
 from patcher.errors import PatcherError
+from patcher.locations import cache_place, package_files, patches_root
 from patcher.model import Action, Copy, PatchFit, State
 
 if TYPE_CHECKING:
@@ -198,8 +198,8 @@ class StateCache:
         """Add what was learnt to the file, under its lock: concurrent runs add up."""
         if not self.path or not self._new:
             return
-        from patcher.atomic import write_text  # only now: writers import much
-        from patcher.locks import exclusive
+        from patcher.disk.atomic import write_text  # only now: writers import much
+        from patcher.disk.locks import exclusive
 
         try:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
@@ -264,7 +264,7 @@ def _prune(directory: str, keep: str) -> None:
 
 def open_cache(patches: str | None, enabled: bool = True, cache_dir: str | None = None) -> StateCache:
     """The cache for the patch set in ``patches`` (the shipped one when None), in ``states`` of
-    ``cache_dir`` (see :func:`patcher._paths.cache_place`: a temporary directory of the user's
+    ``cache_dir`` (see :func:`patcher.locations.cache_place`: a temporary directory of the user's
     when that cannot be written -- not worth a word, the cache only saves work).
 
     A disabled or unusable cache is an empty one that saves nothing.

@@ -96,7 +96,7 @@ def wheel_version(wheel: Path) -> str:
 
 def pyenv_python(version: str) -> str | None:
     """The pyenv interpreter for ``version`` (e.g. ``2.7``), or None when pyenv lacks it."""
-    from patcher.verification.interpreters import pyenv_python as find
+    from patcher.pythons import pyenv_python as find
 
     return find(version)
 

@@ -259,7 +259,7 @@ def test_python2_directory_egg_legacy_byte_code(tmp_path: Path) -> None:
 def test_record_listing_byte_code_hashes_stays_true(tmp_path: Path) -> None:
     """An installer that lists byte-code with hashes (``installer --compile-bytecode``): the
     RECORD keeps describing the files on disk."""
-    from patcher.record import record_hash
+    from patcher.disk.record import record_hash
 
     site, source = site_with_byte_code(tmp_path)
     [dist_info] = site.glob("setuptools-*.dist-info")

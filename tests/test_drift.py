@@ -415,7 +415,7 @@ def test_progress_line_only_on_a_terminal(patches: Path) -> None:
 def test_a_spot_the_era_lacks_is_not_needed_and_its_anchor_is_judged(tmp_path: Path) -> None:
     """setuptools 0.9.8 and pip 1.5.6 have no memoized zip manifest: zip-manifest-load's
     ``Spot: absent`` variant says so, within its declared range; without it they fail."""
-    from patcher._paths import default_patches_dir
+    from patcher.locations import default_patches_dir
 
     shipped = tmp_path / "patches"
     shutil.copytree(str(default_patches_dir()), shipped)

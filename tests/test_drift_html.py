@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from patcher.releases.report import COLOURS
+from patcher.releases.render import COLOURS
 
 from .conftest import RELEASES, cli, make_patchset
 

@@ -217,7 +217,7 @@ def test_a_previous_export_is_replaced_whole(tmp_path: Path) -> None:
 
 
 def test_the_schema_speaks_the_models_words() -> None:
-    from patcher.exporting import Handed, Layout
+    from patcher.handoff.export import Handed, Layout
 
     from .conftest import load_schema
 

@@ -1,4 +1,4 @@
-"""Work shared with real forked children (``patcher._forked``)."""
+"""Work shared with real forked children (``patcher.forking``)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from patcher import _forked
+from patcher import forking
 
 
 def test_a_child_sends_its_bytes_back() -> None:
-    child = _forked.fork(lambda: b"from the child %d" % os.getpid())
+    child = forking.fork(lambda: b"from the child %d" % os.getpid())
     assert child is not None
     data = child.result()
     assert data is not None and data.startswith(b"from the child ")
@@ -22,7 +22,7 @@ def test_a_child_sends_its_bytes_back() -> None:
 
 def test_more_than_a_pipe_holds() -> None:
     payload = os.urandom(8 << 20)  # the child blocks on the pipe until the parent reads
-    child = _forked.fork(lambda: payload)
+    child = forking.fork(lambda: payload)
     assert child is not None
     time.sleep(0.1)
     assert child.result() == payload
@@ -32,7 +32,7 @@ def test_a_child_that_raises_gives_nothing() -> None:
     def work() -> bytes:
         raise RuntimeError("boom")
 
-    child = _forked.fork(work)
+    child = forking.fork(work)
     assert child is not None
     assert child.result() is None
     with pytest.raises(ChildProcessError):
@@ -45,7 +45,7 @@ def test_a_child_killed_midway_gives_nothing() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
         return b"never"
 
-    child = _forked.fork(work)
+    child = forking.fork(work)
     assert child is not None
     assert child.result() is None
 
@@ -55,7 +55,7 @@ def test_cancel_stops_a_child_at_work() -> None:
         time.sleep(60)
         return b"late"
 
-    child = _forked.fork(late)
+    child = forking.fork(late)
     assert child is not None
     started = time.monotonic()
     child.cancel()
@@ -66,19 +66,19 @@ def test_cancel_stops_a_child_at_work() -> None:
 
 
 def test_no_fork_beside_other_threads() -> None:
-    assert _forked.can_fork()
+    assert forking.can_fork()
     release = threading.Event()
     waiting = threading.Thread(target=release.wait)
     waiting.start()
     try:
-        assert not _forked.can_fork()
+        assert not forking.can_fork()
     finally:
         release.set()
         waiting.join()
-    assert _forked.can_fork()
+    assert forking.can_fork()
 
 
 def test_usable_cpus_follow_the_affinity_mask() -> None:
     if not hasattr(os, "sched_getaffinity"):
         pytest.skip("no CPU affinity on this system")
-    assert _forked.usable_cpus() == len(os.sched_getaffinity(0)) >= 1
+    assert forking.usable_cpus() == len(os.sched_getaffinity(0)) >= 1

@@ -1,4 +1,4 @@
-"""Header blocks read by hand (``patcher._headers``), checked against :mod:`email.parser`."""
+"""Header blocks read by hand (``patcher.engine.headers``), checked against :mod:`email.parser`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import email.parser
 from hypothesis import given
 from hypothesis import strategies as st
 
-from patcher._headers import read_headers
+from patcher.engine.headers import read_headers
 
 
 def normalized(fields: list[tuple[str, str]]) -> list[tuple[str, list[str]]]:

@@ -7,8 +7,8 @@ import difflib
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from patcher.hunks import Mismatch, apply_hunks, place_hunks
-from patcher.patchset import FilePatch, parse_diff
+from patcher.engine.hunks import Mismatch, apply_hunks, place_hunks
+from patcher.engine.patchset import FilePatch, parse_diff
 
 
 def make_diff(old: bytes, new: bytes, context: int = 3) -> FilePatch:

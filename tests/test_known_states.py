@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from patcher._paths import default_patches_dir
+from patcher.engine.patchset import MEMBER, load_patchset
+from patcher.engine.planning import plan_copy
+from patcher.locations import default_patches_dir
 from patcher.model import State
-from patcher.patchset import MEMBER, load_patchset
-from patcher.planning import plan_copy
 from patcher.statecache import KNOWN_STATES, encode, load_known_states, open_cache
 
 from .conftest import Venv, download
@@ -78,7 +78,7 @@ def _planner_imports(site: Path) -> str:
         "import io, sys; from patcher.cli import main; "
         f"code = main(['locate', '--json', {str(site)!r}], io.StringIO()); "
         "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('unidiff', 'packaging') "
-        "or m in ('patcher.planning', 'patcher.patchset', 'patcher.patching')))"
+        "or m in ('patcher.engine.planning', 'patcher.engine.patchset', 'patcher.disk.patching')))"
     )
     return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
 
@@ -91,4 +91,4 @@ def test_a_first_run_on_upstream_copies_plans_nothing(tmp_path: Path) -> None:
     # a copy edited locally is not known: it is planned
     init = venv.site / "pkg_resources" / "__init__.py"
     init.write_bytes(init.read_bytes() + b"# edited here\n")
-    assert "patcher.planning" in _planner_imports(venv.site)
+    assert "patcher.engine.planning" in _planner_imports(venv.site)

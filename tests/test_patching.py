@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from patcher import atomic, locks
+from patcher.disk import atomic, locks
 
 from .conftest import Venv, VenvFactory, byte_code_egg, cli, download, make_egg, snapshot
 
@@ -402,8 +402,8 @@ def test_copy_uninstalled_between_locate_and_apply_is_absent_not_an_error(venv: 
     import shutil
 
     from patcher import locate
-    from patcher.patching import change
-    from patcher.patchset import load_patchset
+    from patcher.disk.patching import change
+    from patcher.engine.patchset import load_patchset
 
     copies = {c.vendored_by: c for c in locate([str(venv.root)]).copies}
     shutil.rmtree(venv.site / "pkg_resources")

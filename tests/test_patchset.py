@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
+from patcher.engine.patchset import DEP3_FIELDS, load_patchset
 from patcher.errors import PatchSetError
-from patcher.patchset import DEP3_FIELDS, load_patchset
 
 HEADER = """\
 Description: Demo change

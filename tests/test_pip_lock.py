@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import pytest
 
-from patcher import pip_lock
+from patcher.envlock import policy
 from patcher.errors import UsageError
 from patcher.model import LockDecision, LockMode
 
@@ -158,11 +158,11 @@ def what_pip_does(python: Path, args: Sequence[str]) -> LockMode:
 
 def decide(python: Path, args: Sequence[str]) -> tuple[LockDecision, str]:
     """The decision ``pkgres-patcher pip`` takes, and whether the command line or pip told."""
-    env = pip_lock.probe(str(python))
-    decision = pip_lock.decide_from_arguments(args, env.installed)
+    env = policy.probe(str(python))
+    decision = policy.decide_from_arguments(args, env.installed)
     if decision is not None:
         return decision, "arguments"
-    return pip_lock.ask_pip(env, args), "pip"
+    return policy.ask_pip(env, args), "pip"
 
 
 W, S, D = "{wheels}", "{sdist}", "{out}"
@@ -242,13 +242,13 @@ INSTALLED = {"alpha": "1.0", "pip": "26.3"}
     ],
 )
 def test_the_command_line_decides_or_leaves_it_to_pip(args: list[str], expected: LockMode | None) -> None:
-    decision = pip_lock.decide_from_arguments(args, INSTALLED)
+    decision = policy.decide_from_arguments(args, INSTALLED)
     assert (decision.mode if decision else None) is expected, decision
 
 
 def test_pips_own_python_option_is_refused() -> None:
     with pytest.raises(UsageError):
-        pip_lock.decide_from_arguments(["--python", "/other/python", "install", "gamma"], INSTALLED)
+        policy.decide_from_arguments(["--python", "/other/python", "install", "gamma"], INSTALLED)
 
 
 def test_a_report_that_names_an_installed_distribution_is_exclusive() -> None:
@@ -258,10 +258,10 @@ def test_a_report_that_names_an_installed_distribution_is_exclusive() -> None:
             {"metadata": {"name": "ALPHA", "version": "2.0"}},
         ]
     }
-    assert pip_lock.decide_from_report(report, INSTALLED) == LockDecision(
+    assert policy.decide_from_report(report, INSTALLED) == LockDecision(
         EXCLUSIVE, "pip would replace ALPHA 1.0 with 2.0"
     )
-    assert pip_lock.decide_from_report({"install": []}, INSTALLED).mode is SHARED
+    assert policy.decide_from_report({"install": []}, INSTALLED).mode is SHARED
 
 
 def test_what_is_installed_is_read_from_the_path(tmp_path: Path) -> None:
@@ -272,7 +272,7 @@ def test_what_is_installed_is_read_from_the_path(tmp_path: Path) -> None:
     egg.mkdir()
     (tmp_path / "second").mkdir()
     (tmp_path / "second" / "foo_bar-9.9.dist-info").mkdir()
-    found = pip_lock.installed_distributions([str(site), str(egg), str(tmp_path / "second"), str(tmp_path / "missing")])
+    found = policy.installed_distributions([str(site), str(egg), str(tmp_path / "second"), str(tmp_path / "missing")])
     assert found == {"foo-bar": "1.2", "old": "0.9", "zipped": "3.0", "dev": "", "onpath": "4.0"}
 
 
@@ -330,7 +330,7 @@ def test_an_install_that_pip_says_replaces_waits_for_the_shared_holders(kit: Kit
     )
     assert reader.finish() == (0, "")
     assert log.read_text().splitlines() == ["reader in", "install waits", "reader out"]
-    assert pip_lock.probe(str(python)).installed["alpha"] == "2.0"
+    assert policy.probe(str(python)).installed["alpha"] == "2.0"
 
 
 def test_an_uninstall_waits_for_a_reader(kit: Kit, tmp_path: Path) -> None:
@@ -344,5 +344,5 @@ def test_an_uninstall_waits_for_a_reader(kit: Kit, tmp_path: Path) -> None:
     reader.release()
     code, _ = uninstall.finish()
     assert code == 0
-    assert "alpha" not in pip_lock.probe(str(python)).installed
+    assert "alpha" not in policy.probe(str(python)).installed
     assert log.read_text().splitlines() == ["reader in", "reader out"]

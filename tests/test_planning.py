@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from patcher.engine.patchset import Patch, PatchSet, parse_variant
+from patcher.engine.planning import plan_copy
 from patcher.model import Action, State
-from patcher.patchset import Patch, PatchSet, parse_variant
-from patcher.planning import plan_copy
 
 from .test_patchset import HEADER
 

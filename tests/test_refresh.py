@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from patcher.patchset import load_patchset
+from patcher.engine.patchset import load_patchset
 
 from .conftest import VenvFactory, cli, download, make_patchset, remake_wheel, snapshot
 
@@ -170,11 +170,11 @@ def test_refresh_of_an_installed_package_needs_a_patch_set_to_write_to(
     )
     assert snapshot(shipped) == before
     # from a checkout (this one: an editable install), the checkout's patches/ is the default
-    from patcher._paths import checkout_patches_dir
+    from patcher.locations import checkout_patches_dir
 
     assert checkout_patches_dir() == str(ROOT / "patches")
     probe = subprocess.run(
-        [env.python, "-c", "from patcher._paths import checkout_patches_dir; print(checkout_patches_dir())"],
+        [env.python, "-c", "from patcher.locations import checkout_patches_dir; print(checkout_patches_dir())"],
         capture_output=True,
         text=True,
         cwd=str(tmp_path),
@@ -185,7 +185,7 @@ def test_refresh_of_an_installed_package_needs_a_patch_set_to_write_to(
 
 def test_refresh_refuses_where_a_variant_declares_the_spot_absent(tmp_path: Path) -> None:
     """setuptools 0.9.8 has no memoized zip manifest: nothing to write a variant for."""
-    from patcher._paths import default_patches_dir
+    from patcher.locations import default_patches_dir
 
     links = tmp_path / "links"
     links.mkdir()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from patcher._paths import default_patches_dir
+from patcher.locations import default_patches_dir
 from patcher.statecache import patchset_digest
 
 from .conftest import Venv, cli, download, json_output
@@ -207,9 +207,9 @@ def test_an_answer_from_the_cache_needs_no_planner(venv: Venv) -> None:
         "import io, sys; from patcher.cli import main; "
         f"code = main(['locate', '--json', {str(venv.site)!r}], io.StringIO()); "
         "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('unidiff', 'packaging') "
-        "or m in ('patcher.planning', 'patcher.patchset', 'patcher.patching', 'zipfile')))"
+        "or m in ('patcher.engine.planning', 'patcher.engine.patchset', 'patcher.disk.patching', 'zipfile')))"
     )
     cold = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     warm = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert "patcher.planning" in cold and "unidiff" in cold
+    assert "patcher.engine.planning" in cold and "unidiff" in cold
     assert warm == "0 []\n"

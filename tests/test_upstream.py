@@ -245,7 +245,7 @@ def test_a_tree_of_another_target_is_a_usage_error_naming_the_file_it_lacks(tmp_
 
 
 def test_the_schema_speaks_the_models_words() -> None:
-    from patcher.upstreaming import Target
+    from patcher.handoff.upstream import Target
 
     from .conftest import load_schema
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from patcher import _forked
+from patcher import forking
 
 __all__ = [
     "MAX_SCAN_JOBS",
@@ -54,7 +54,7 @@ def non_empty(value: str) -> str:
 
 def scan_jobs(args: argparse.Namespace) -> int:
     """``--jobs``, else the CPUs this process may use (at most :data:`MAX_SCAN_JOBS`)."""
-    return int(args.jobs) if args.jobs is not None else min(_forked.usable_cpus(), MAX_SCAN_JOBS)
+    return int(args.jobs) if args.jobs is not None else min(forking.usable_cpus(), MAX_SCAN_JOBS)
 
 
 def add_targets(parser: argparse.ArgumentParser) -> None:

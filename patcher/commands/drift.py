@@ -7,11 +7,11 @@ from collections.abc import Callable
 from typing import TextIO
 
 from patcher import api
-from patcher.atomic import write_text
 from patcher.commands import EXIT_FAILED, EXIT_FETCH, EXIT_OK, warn
 from patcher.commands._options import add_release_options, jobs
+from patcher.disk.atomic import write_text
 from patcher.errors import PatcherError, WriteError, reason
-from patcher.releases.report import FORMATS, failure_json, render
+from patcher.releases.render import FORMATS, failure_json, render
 
 __all__ = ["add_arguments", "json_failure", "output_format", "progress", "run"]
 

@@ -9,8 +9,8 @@ from patcher import api
 from patcher.commands import EXIT_FETCH, EXIT_OK, warn
 from patcher.commands._options import add_cache_dir
 from patcher.errors import FetchError, PatcherError
-from patcher.export_render import export_json, export_text
-from patcher.exporting import Layout
+from patcher.handoff.export import Layout
+from patcher.handoff.render import export_json, export_text
 
 __all__ = ["add_arguments", "json_failure", "run"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import NoReturn, TextIO
 
-from patcher import rwlock, supervise
 from patcher.commands import warn
+from patcher.envlock import rwlock, supervise
 from patcher.errors import CommandError, PatcherError, UsageError
 from patcher.model import LockMode
 

@@ -7,10 +7,10 @@ import sys
 import time
 from typing import TextIO
 
-from patcher import pip_lock, rwlock, supervise
 from patcher.commands import warn
 from patcher.commands._options import non_empty
 from patcher.commands.lock import seconds, waiting_line
+from patcher.envlock import policy, rwlock, supervise
 from patcher.errors import CommandError, PatcherError
 from patcher.model import LockMode
 
@@ -53,9 +53,9 @@ def _left(deadline: float | None) -> float | None:
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     pip_args = args.pip_args[1:] if args.pip_args[:1] == ["--"] else args.pip_args
     python = args.python or sys.executable
-    environment = pip_lock.probe(python)
-    path = args.lock or pip_lock.default_lock(environment.prefix)
-    decision = pip_lock.decide_from_arguments(pip_args, environment.installed)
+    environment = policy.probe(python)
+    path = args.lock or policy.default_lock(environment.prefix)
+    decision = policy.decide_from_arguments(pip_args, environment.installed)
     deadline = None if args.timeout is None else time.monotonic() + args.timeout
     on_wait = waiting_line(path, err)
     out.flush()
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         path, LockMode.SHARED if decision is None else decision.mode, timeout=args.timeout, on_wait=on_wait
     ) as lock:
         if decision is None:  # asked under the shared lock: nothing is removed while pip looks
-            decision = pip_lock.ask_pip(environment, pip_args)
+            decision = policy.ask_pip(environment, pip_args)
             if decision.mode is LockMode.EXCLUSIVE:
                 lock.take(LockMode.EXCLUSIVE, _left(deadline), on_wait)
         if args.verbose:

@@ -10,7 +10,7 @@ from patcher.commands._options import add_release_options
 from patcher.errors import FetchError, PatcherError
 from patcher.releases.index import Index
 from patcher.releases.refresh import refresh
-from patcher.releases.report import refresh_json
+from patcher.releases.render import refresh_json
 from patcher.render import display
 
 __all__ = ["add_arguments", "json_failure", "run"]

@@ -8,8 +8,8 @@ from typing import TextIO
 from patcher import api
 from patcher.commands import EXIT_OK
 from patcher.errors import PatcherError
-from patcher.upstream_render import upstream_json, upstream_text
-from patcher.upstreaming import Target
+from patcher.handoff.upstream import Target
+from patcher.handoff.upstream_render import upstream_json, upstream_text
 
 __all__ = ["add_arguments", "json_failure", "run"]
 

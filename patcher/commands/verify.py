@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from patcher import _forked, api
+from patcher import api, forking
 from patcher.commands import EXIT_FAILED, EXIT_OK, warn
 from patcher.commands._options import add_targets
 from patcher.errors import PatcherError
-from patcher.verification.report import verify_json, verify_table
+from patcher.verification.render import verify_json, verify_table
 from patcher.verification.results import VerifyReport, VerifyStatus
 
 __all__ = ["add_arguments", "json_failure", "run"]
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     report = api.verify(
         args.paths,
         pythons=args.python,
-        jobs=args.jobs or _forked.usable_cpus(),
+        jobs=args.jobs or forking.usable_cpus(),
         quick=args.quick,
         patches=args.patches,
         exclude=args.exclude,

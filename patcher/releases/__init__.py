@@ -1,2 +1,2 @@
 """Upstream releases: fetched through pip (:mod:`.index`), checked against the patch set
-(:mod:`.drift`), reported (:mod:`.report`), and new variants derived for them (:mod:`.refresh`)."""
+(:mod:`.drift`), reported (:mod:`.render`), and new variants derived for them (:mod:`.refresh`)."""

@@ -20,11 +20,11 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from patcher.engine.hunks import Mismatch, place_hunks
+from patcher.engine.patchset import MEMBER, PatchSet, Variant
+from patcher.engine.planning import PatchPlan, plan_copy
 from patcher.errors import FetchError, UsageError
-from patcher.hunks import Mismatch, place_hunks
 from patcher.model import Action, PatchFit, Status
-from patcher.patchset import MEMBER, PatchSet, Variant
-from patcher.planning import PatchPlan, plan_copy
 from patcher.releases import workers
 from patcher.releases.index import Index, Memo, Release, Source, fetch_all, list_versions, read_sources
 

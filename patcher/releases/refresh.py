@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from patcher._paths import cache_place, checkout_patches_dir, default_patches_dir
-from patcher.atomic import write_text
+from patcher.disk.atomic import write_text
+from patcher.engine.hunks import Placement, apply_hunks, place_hunks
+from patcher.engine.patchset import RANGES_FIELD, Patch, PatchSet, Variant, load_patchset
 from patcher.errors import FetchError, RefreshError, UsageError, reason
-from patcher.hunks import Placement, apply_hunks, place_hunks
+from patcher.locations import cache_place, checkout_patches_dir, default_patches_dir
 from patcher.model import Status
-from patcher.patchset import RANGES_FIELD, Patch, PatchSet, Variant, load_patchset
 from patcher.releases.drift import MAX_FUZZ, PatchResult, Result, check_text, judge, known_project
 from patcher.releases.index import Index, Release, Source, fetch, list_versions, read_sources
 
@@ -184,7 +184,7 @@ def refresh(
     note: Callable[[str], None] | None = None,
 ) -> Refreshed:
     """Write a variant of ``patch_name`` for the newest release matching ``requirement``, fetched
-    into ``releases`` of ``cache_dir`` (see :func:`patcher._paths.cache_place`; ``note`` is told
+    into ``releases`` of ``cache_dir`` (see :func:`patcher.locations.cache_place`; ``note`` is told
     when that is not the usual place, and where)."""
     req = _requirement(requirement)
     patchset = load_patchset(_writable_patches(patches_dir))

@@ -1,11 +1,11 @@
 """Finding every copy of pkg_resources: in directories, directory eggs, zipped eggs and wheels.
 
 Finding a copy never modifies anything. The parts, each readable alone: :mod:`.rules` (which
-paths are copies), :mod:`.metadata` and :mod:`.upstream` (what the files around a copy say of
+paths are copies), :mod:`.metadata` and :mod:`.origin` (what the files around a copy say of
 it), :mod:`.owners` (who installed it), :mod:`.archives` (copies in eggs and wheels),
 :mod:`.walk` (the walk), :mod:`.sharing` (the walk shared between processes), :mod:`.packages`
 (conda, dpkg and rpm packages that installed a copy) and
-:mod:`.interpreters` (the ``sys.path`` to scan).
+:mod:`.syspath` (the ``sys.path`` to scan).
 
 Imports are kept to what a scan needs: ``locate`` is timed against ``find``, and a Python
 start-up with a few imports already costs a fair part of find's whole run (see
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from patcher.scan.walk import ScanResult, Walker
 
 if TYPE_CHECKING:
-    from patcher.scan.interpreters import Interpreter
+    from patcher.scan.syspath import Interpreter
 
 __all__ = ["ScanResult", "scan"]
 

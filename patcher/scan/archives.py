@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from patcher.errors import ArchiveError, reason
 from patcher.model import Container, Copy, Dist
 from patcher.scan.metadata import parse_pkg_info, parse_vendor_txt
+from patcher.scan.origin import upstream, vendoring_pip
 from patcher.scan.rules import INIT, MODULE, ZipIsPackage, import_root
-from patcher.scan.upstream import upstream, vendoring_pip
 
 if TYPE_CHECKING:
     import zipfile

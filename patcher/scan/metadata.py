@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from patcher._headers import read_headers
+from patcher.engine.headers import read_headers
 from patcher.model import Dist
 
 __all__ = ["parse_pkg_info", "parse_vendor_txt", "read_small"]

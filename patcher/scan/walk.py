@@ -16,16 +16,16 @@ import stat
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
-from patcher import _forked
+from patcher import forking
 from patcher.errors import ScanError, reason
 from patcher.model import Container, Copy
 from patcher.scan import sharing
 from patcher.scan.archives import scan_archive
 from patcher.scan.bounds import SYSTEM_DIRS, excluder, system_devices
 from patcher.scan.metadata import parse_pkg_info, parse_vendor_txt, read_small
+from patcher.scan.origin import upstream, vendoring_pip
 from patcher.scan.owners import Owners
 from patcher.scan.rules import INIT, MODULE, PACKAGE, DirIsPackage, import_root
-from patcher.scan.upstream import upstream, vendoring_pip
 
 __all__ = ["ScanResult", "Walker"]
 
@@ -57,7 +57,7 @@ class Walker:
     """
 
     def __init__(self, jobs: int = 1, exclude: Iterable[str] = (), one_file_system: bool = False) -> None:
-        #: processes sharing a large walk (see :mod:`patcher._forked`)
+        #: processes sharing a large walk (see :mod:`patcher.forking`)
         self.jobs = jobs
         self.one_file_system = one_file_system
         self._excluded = excluder(exclude)
@@ -117,7 +117,7 @@ class Walker:
     def _walk(self, top: str) -> None:
         deferred: list[str] = []  # symlinked directories: walked last, so that real paths win
         stack = [top]
-        if self.jobs > 1 and _forked.can_fork():
+        if self.jobs > 1 and forking.can_fork():
             # archives cluster (twenty eggs in one site-packages) and cost more than a
             # directory: they are put aside during the walk, then shared by size
             self.archives = []
@@ -281,7 +281,7 @@ class Walker:
         directories met are left in ``deferred``, to be walked once every real one is known."""
         if not shares:
             return
-        children = [(share, _forked.fork(functools.partial(self._in_child, do, share))) for share in shares[1:]]
+        children = [(share, forking.fork(functools.partial(self._in_child, do, share))) for share in shares[1:]]
         sharing = 1
         try:
             do(shares[0], deferred)

@@ -23,12 +23,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
-from patcher import copyio
+from patcher.disk import copyio
+from patcher.engine.patchset import MEMBER, PatchSet
+from patcher.engine.planning import plan_copy
 from patcher.errors import PatcherError
 from patcher.model import Container, Copy
-from patcher.patchset import MEMBER, PatchSet
-from patcher.planning import plan_copy
-from patcher.verification.interpreters import (
+from patcher.pythons import (
     candidates,
     find_python,
     named_versions,

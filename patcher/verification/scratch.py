@@ -11,7 +11,7 @@ import zipfile
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from patcher.bytecode import member_byte_code
+from patcher.bytecode.files import member_byte_code
 from patcher.model import Container, Copy
 from patcher.scan import rules
 from patcher.scan.rules import INIT, DirIsPackage, ZipIsPackage

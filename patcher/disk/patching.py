@@ -1,7 +1,7 @@
 """Changing copies on disk: apply or revert the patch set on one copy, under its lock.
 
 Per copy it is all or nothing: every patch of the set is planned on the text first (pure, in
-:mod:`patcher.planning`), and the copy is written once, atomically, only when every patch
+:mod:`patcher.engine.planning`), and the copy is written once, atomically, only when every patch
 either fits or is already in the wanted state. The decision is taken under an inter-process
 lock on the copy, so any number of concurrent runs end as one run would.
 """
@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from patcher import copyio
+from patcher.disk import copyio
+from patcher.engine.patchset import MEMBER, PatchSet
+from patcher.engine.planning import CopyPlan, plan_copy
 from patcher.errors import PatcherError
 from patcher.model import Action, Copy, CopyResult, Outcome, State
-from patcher.patchset import MEMBER, PatchSet
-from patcher.planning import CopyPlan, plan_copy
 
 if TYPE_CHECKING:
-    from patcher.compiling import Compiler
+    from patcher.bytecode.compiler import Compiler
 
 __all__ = ["change", "plan", "prepare"]
 
@@ -60,7 +60,7 @@ def change(
                 return result
             if planned.changes:
                 if compiler is None:
-                    from patcher.compiling import Compiler
+                    from patcher.bytecode.compiler import Compiler
 
                     compiler = Compiler()
                 written = copyio.write(copy, planned.result, compiler, revert=revert)
@@ -75,7 +75,7 @@ def prepare(copies: Iterable[Copy], patchset: PatchSet, compiler: Compiler, *, r
     """Compile, in one child per interpreter, the byte-code that changing ``copies`` will write:
     each copy that has byte-code is planned as it is now (:func:`change` plans again under the
     lock, and compiles on its own what changed meanwhile)."""
-    from patcher.bytecode_io import found_byte_code, request
+    from patcher.disk.transaction import found_byte_code, request
 
     for copy in copies:
         files = found_byte_code(copy) if copy.is_source else []

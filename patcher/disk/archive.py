@@ -26,10 +26,10 @@ import zlib
 from collections.abc import Callable
 from typing import NamedTuple
 
-from patcher._paths import cache_place
-from patcher.atomic import atomic_write
+from patcher.disk.atomic import atomic_write
+from patcher.disk.record import rewrite_record_text
 from patcher.errors import ArchiveError, WriteError, reason
-from patcher.record import rewrite_record_text
+from patcher.locations import cache_place
 
 __all__ = ["ByteCodeChanges", "keep_original", "kept_original", "originals_dir", "rewrite_member"]
 
@@ -49,7 +49,7 @@ _LEVELS = {0: 6, 1: 9, 2: 2, 3: 1}
 def originals_dir() -> str:
     """Where archives are kept as they were before a rewrite that cannot be undone exactly:
     ``originals`` of the cache directory (a home that does not exist is never made; see
-    :func:`patcher._paths.cache_place`). Raises :class:`WriteError` when no directory can be had."""
+    :func:`patcher.locations.cache_place`). Raises :class:`WriteError` when no directory can be had."""
     return cache_place("originals").path
 
 
@@ -92,7 +92,7 @@ def rewrite_member(
 
 
 def _byte_code_of(zf: zipfile.ZipFile, member: str) -> set[str]:
-    from patcher.bytecode import member_byte_code
+    from patcher.bytecode.files import member_byte_code
 
     return {name for name, _tag, _opt in member_byte_code(zf.namelist(), member)}
 

@@ -10,7 +10,7 @@ import base64
 import csv
 import hashlib
 
-from patcher.atomic import edit_text
+from patcher.disk.atomic import edit_text
 
 __all__ = ["record_hash", "rewrite_record_text", "update_record", "update_record_entries"]
 

@@ -19,10 +19,10 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from patcher.engine.patchset import PatchSet
 from patcher.errors import ExportError, UsageError, WriteError, reason
-from patcher.exporting import place_in_sequence
+from patcher.handoff.export import place_in_sequence
 from patcher.model import Action, _Word
-from patcher.patchset import PatchSet
 
 __all__ = ["BUGS", "Target", "Upstreamed", "commit_mbox", "make_mbox", "upstream_patch", "whole_diff", "write_mbox"]
 

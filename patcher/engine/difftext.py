@@ -1,9 +1,9 @@
 """Writing placed hunks back out as a unified diff that ``patch -p1`` (and ``git apply``) take as is.
 
 A variant's hunks are written against the pristine upstream file; once placed on a real text
-(:func:`patcher.hunks.place_hunks`) their line numbers are those of that text, and the context
+(:func:`patcher.engine.hunks.place_hunks`) their line numbers are those of that text, and the context
 and removed lines are that text's own bytes (line endings included), so the diff applies with
-no offset and no fuzz. Added lines take the file's line ending, as :func:`patcher.hunks.apply_hunks`
+no offset and no fuzz. Added lines take the file's line ending, as :func:`patcher.engine.hunks.apply_hunks`
 gives them: the diff's result is byte for byte what ``apply`` writes.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from patcher.hunks import Placement, split_lines
-from patcher.patchset import Hunk
+from patcher.engine.hunks import Placement, split_lines
+from patcher.engine.patchset import Hunk
 
 __all__ = ["NO_NEWLINE", "file_diff", "hunks_text"]
 

@@ -328,7 +328,7 @@ def installed_distributions(path: Sequence[str]) -> dict[str, str]:
 
 def probe(python: str) -> Environment:
     """Ask ``python`` (2.7 to 3.x) for its prefix and ``sys.path``; list what is installed there."""
-    from patcher.scan.interpreters import ask
+    from patcher.scan.syspath import ask
 
     answer = ask(python, _PROBE, timeout=120)
     try:

@@ -12,7 +12,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from patcher.patchset import Hunk, Line
+from patcher.engine.patchset import Hunk, Line
 
 __all__ = ["Mismatch", "Placement", "apply_hunks", "place_hunks", "split_lines"]
 

@@ -13,17 +13,17 @@ import zlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from patcher import locks
-from patcher.archive import rewrite_member
-from patcher.atomic import atomic_write
-from patcher.bytecode import record_entry
-from patcher.conda_meta import update_conda_meta_entries
+from patcher.bytecode.files import record_entry
+from patcher.disk import locks
+from patcher.disk.archive import rewrite_member
+from patcher.disk.atomic import atomic_write
+from patcher.disk.conda_meta import update_conda_meta_entries
+from patcher.disk.record import update_record_entries
 from patcher.errors import ScanError, reason
 from patcher.model import Container, Copy
-from patcher.record import update_record_entries
 
 if TYPE_CHECKING:
-    from patcher.compiling import Compiler
+    from patcher.bytecode.compiler import Compiler
 
 __all__ = ["exists", "locked", "read", "sync_record", "write"]
 
@@ -57,7 +57,7 @@ def write(copy: Copy, data: bytes, compiler: Compiler, *, revert: bool = False) 
     interpreter for it is here), and a wheel's own RECORD (inside the archive) following.
     Checked by reading back. Returns warnings: byte-code removed, an archive whose exact bytes
     a revert will not give back."""
-    from patcher.bytecode_io import archive_changes, write_with_byte_code
+    from patcher.disk.transaction import archive_changes, write_with_byte_code
 
     if copy.member is None:
 
@@ -99,7 +99,7 @@ def sync_record(copy: Copy, data: bytes) -> None:
 def _byte_code(copy: Copy) -> dict[str, list[tuple[str, bytes]]]:
     """The byte-code files beside a loose copy (and a view's link), by the source path they are
     of; a view whose directory is the real one (a linked directory) shares the real files."""
-    from patcher.bytecode_io import byte_code_files
+    from patcher.disk.transaction import byte_code_files
 
     found: dict[str, list[tuple[str, bytes]]] = {}
     for file in byte_code_files(copy):

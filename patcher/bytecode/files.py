@@ -1,6 +1,6 @@
 """Byte-code compiled from a copy's source: which files there are, and what their headers say.
 
-When a copy's source changes, its byte-code is written anew (:mod:`patcher.compiling`), not
+When a copy's source changes, its byte-code is written anew (:mod:`patcher.bytecode.compiler`), not
 dropped: a process that cannot write byte-code (a root-installed tree, zipimport, which never
 writes any, ``PYTHONDONTWRITEBYTECODE``) would otherwise compile pkg_resources from source on
 every start. Stale byte-code must not stay either: not every loader checks it (unchecked-hash

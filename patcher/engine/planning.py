@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from patcher.hunks import Mismatch, Placement, apply_hunks, place_hunks
+from patcher.engine.hunks import Mismatch, Placement, apply_hunks, place_hunks
+from patcher.engine.patchset import MEMBER, Hunk, PatchSet, Variant
 from patcher.model import Action, PatchFit, State
-from patcher.patchset import MEMBER, Hunk, PatchSet, Variant
 
 __all__ = ["CopyPlan", "PatchPlan", "plan_copy"]
 

@@ -118,8 +118,8 @@ def _gate(path: str) -> int | None:
     is as correct without it, only not fair to writers)."""
     import hashlib
 
-    from patcher._paths import lock_place
     from patcher.errors import PatcherError
+    from patcher.locations import lock_place
 
     try:
         key = hashlib.sha256(os.fsencode(os.path.realpath(path))).hexdigest()

@@ -1,7 +1,7 @@
 """Renderers for drift results: text, JSON, Markdown, JUnit XML and a self-contained HTML heatmap.
 
 The output edge of ``drift``: results become JSON, XML and HTML only here. Nothing here
-prints; each renderer returns a string (:func:`patcher.atomic.write_text` saves one).
+prints; each renderer returns a string (:func:`patcher.disk.atomic.write_text` saves one).
 """
 
 from __future__ import annotations

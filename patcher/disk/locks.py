@@ -4,7 +4,7 @@
 lock; the lock file is named by the SHA-256 of the target's real path, so every alias of a
 file (a symlinked view, a bind mount seen twice) shares one lock.
 
-The directory is :func:`patcher._paths.lock_place`'s (set for a run with :func:`patcher._paths.using`).
+The directory is :func:`patcher.locations.lock_place`'s (set for a run with :func:`patcher.locations.using`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import hashlib
 import os
 from collections.abc import Iterator
 
-from patcher._paths import lock_place
 from patcher.errors import WriteError, reason
+from patcher.locations import lock_place
 
 __all__ = ["exclusive", "lock_path"]
 

@@ -1,7 +1,7 @@
 """Writing a copy's byte-code anew with its source: loose files beside it, members of its archive.
 
 Each byte-code file the copy had is replaced by one compiled from the new source by an
-interpreter of its tag (:mod:`patcher.compiling`), of the same kind (:mod:`patcher.bytecode`);
+interpreter of its tag (:mod:`patcher.bytecode.compiler`), of the same kind (:mod:`patcher.bytecode.files`);
 one for which no interpreter is here is removed, with a warning. Loose files are written
 before the source, each atomically, so that no moment and no crash leaves byte-code that runs
 the old code beside the new source: a timestamp or checked-hash file written first is stale
@@ -24,10 +24,10 @@ import zlib
 from collections.abc import Callable
 from typing import NamedTuple
 
-from patcher.archive import ByteCodeChanges, keep_original, kept_original
-from patcher.atomic import check_writable, replace_file
-from patcher.bytecode import ByteCode, header, loose_byte_code, member_byte_code
-from patcher.compiling import Compiler, Interpreter, Job
+from patcher.bytecode.compiler import Compiler, Interpreter, Job
+from patcher.bytecode.files import ByteCode, header, loose_byte_code, member_byte_code
+from patcher.disk.archive import ByteCodeChanges, keep_original, kept_original
+from patcher.disk.atomic import check_writable, replace_file
 from patcher.errors import WriteError, reason
 from patcher.model import Copy
 
@@ -230,7 +230,7 @@ def _put_back(done: list[tuple[ByteCode, os.stat_result]]) -> None:
 
 
 def archive_changes(copy: Copy, data: bytes, compiler: Compiler, warnings: list[str]) -> ByteCodeChanges:
-    """What :func:`patcher.archive.rewrite_member` does with the byte-code of ``copy``'s member:
+    """What :func:`patcher.disk.archive.rewrite_member` does with the byte-code of ``copy``'s member:
     compiled anew (timestamped as zipimport reads the source member's date), or dropped."""
 
     def changes(zf: zipfile.ZipFile) -> tuple[dict[str, bytes], set[str]]:

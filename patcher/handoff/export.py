@@ -28,12 +28,12 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from patcher.difftext import file_diff
+from patcher.engine.difftext import file_diff
+from patcher.engine.hunks import Mismatch, Placement, apply_hunks, place_hunks
+from patcher.engine.patchset import MEMBER, Hunk, PatchSet, Variant
+from patcher.engine.planning import plan_copy
 from patcher.errors import ExportError, FetchError, UsageError, WriteError, reason
-from patcher.hunks import Mismatch, Placement, apply_hunks, place_hunks
 from patcher.model import Action, _Word
-from patcher.patchset import MEMBER, Hunk, PatchSet, Variant
-from patcher.planning import plan_copy
 from patcher.releases.index import Index, Release
 
 __all__ = [
@@ -421,7 +421,7 @@ def write_output(output: str, files: Mapping[str, bytes]) -> bool:
 
 
 def _fetch(release: Release, layout: Layout, cache_dir: str | None, index: Index) -> str:
-    from patcher._paths import cache_place
+    from patcher.locations import cache_place
     from patcher.releases.index import fetch_wheel
 
     if layout is Layout.WHEEL:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from patcher.errors import PatcherError
-from patcher.exporting import ExportReport, Handed
+from patcher.handoff.export import ExportReport, Handed
 from patcher.render import display, error_json, schema_name
 
 __all__ = ["export_json", "export_text"]

@@ -24,9 +24,9 @@ from packaging.version import InvalidVersion, Version
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchSet as UnifiedDiff
 
-from patcher._headers import read_headers
-from patcher._paths import default_patches_dir, patches_root
+from patcher.engine.headers import read_headers
 from patcher.errors import PatchSetError, reason
+from patcher.locations import default_patches_dir, patches_root
 
 if TYPE_CHECKING:
     if sys.version_info >= (3, 11):

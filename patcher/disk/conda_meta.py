@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 
-from patcher.atomic import edit_text
+from patcher.disk.atomic import edit_text
 
 __all__ = ["rewrite_paths_data_text", "update_conda_meta", "update_conda_meta_entries"]
 

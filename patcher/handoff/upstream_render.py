@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from patcher.errors import PatcherError
+from patcher.handoff.upstream import Upstreamed
 from patcher.render import display, error_json, schema_name
-from patcher.upstreaming import Upstreamed
 
 __all__ = ["upstream_json", "upstream_text"]
 

@@ -3,7 +3,7 @@
 Byte-code is only good for the interpreter whose magic number and cache tag it carries, so it
 is compiled by such an interpreter: those asked for (``--python``), the copy's prefix's own,
 the ``pythonX.Y`` its path or the file's tag names, on ``PATH`` or in pyenv
-(:func:`patcher.verification.interpreters.candidates`). Compiling happens in a child process
+(:func:`patcher.pythons.candidates`). Compiling happens in a child process
 of that interpreter (``compile_child.py``, Python 2.7 to 3.x) that is given the source text:
 the copy is never imported. Every file a run needs is compiled by one child per interpreter
 (:meth:`Compiler.run`, before any copy is written); a source that changed meanwhile is
@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import NamedTuple
 
-from patcher.bytecode import ByteCode
+from patcher.bytecode.files import ByteCode
 from patcher.model import Copy
 
 __all__ = ["Compiled", "Compiler", "Interpreter", "Job", "describe"]
@@ -70,7 +70,7 @@ class Compiled(NamedTuple):
 def _child_code() -> str:
     import importlib.resources
 
-    return (importlib.resources.files("patcher") / "compile_child.py").read_text(encoding="utf-8")
+    return (importlib.resources.files("patcher.bytecode") / "compile_child.py").read_text(encoding="utf-8")
 
 
 def _argv(python: str, optimized: bool) -> list[str]:
@@ -162,7 +162,7 @@ class Compiler:
         """The interpreter that writes ``found``'s kind of byte-code for ``copy``, if one is
         here: the ones asked for, the copy's prefix's own, the running one, then the
         ``pythonX.Y`` the file's tag or magic number names."""
-        from patcher.verification.interpreters import candidates, find_python
+        from patcher.pythons import candidates, find_python
 
         tried = set()
         for python in candidates(copy, self._pythons):
