@@ -338,6 +338,6 @@ def test_rpm_package_in_a_private_database(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_environment_variables_are_documented() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.rst").read_text()
+    locate = (Path(__file__).resolve().parent.parent / "docs" / "reference" / "commands" / "locate.rst").read_text()
     for name in ("PKGRES_PATCHER_DPKG_ADMINDIR", "PKGRES_PATCHER_RPM_DBPATH"):
-        assert name in readme, name
+        assert name in locate, name

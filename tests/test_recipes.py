@@ -1,6 +1,6 @@
-"""The recipes of README.rst ("Using it in a distribution build"), run as written against real
-pip and setuptools releases: each snippet is read from README.rst here, so that what a reader
-copies is what is tested.
+"""The recipes of the docs (``docs/how-to/recipes.rst``), run as written against real pip and
+setuptools releases: each snippet is read from that page here, so that what a reader copies is
+what is tested.
 
 The build systems themselves are not installed: each recipe runs inside a stand-in that does
 what the real one does around it -- Sage's ``sdh_*`` helpers, Spack's ``run_after`` and
@@ -33,6 +33,7 @@ from .conftest import Venv, cli, download, make_patchset, pip_install, venv_pyth
 from .test_sdist import real_sdist
 
 ROOT = Path(__file__).resolve().parent.parent
+RECIPES = ROOT / "docs" / "how-to" / "recipes.rst"
 PIP, SETUPTOOLS = "24.0", "80.9.0"
 #: what a checkout copy leaves out
 NOT_SOURCES = shutil.ignore_patterns(
@@ -41,10 +42,10 @@ NOT_SOURCES = shutil.ignore_patterns(
 
 
 def recipe(name: str) -> str:
-    """The snippet README.rst shows under ``.. code-block::`` with ``:name: recipe-<name>``."""
-    lines = (ROOT / "README.rst").read_text(encoding="utf-8").splitlines()
+    """The snippet the recipes page shows under ``.. code-block::`` with ``:name: recipe-<name>``."""
+    lines = RECIPES.read_text(encoding="utf-8").splitlines()
     at = [n for n, line in enumerate(lines) if line.strip() == f":name: recipe-{name}"]
-    assert len(at) == 1, f"README.rst has {len(at)} recipes named {name}"
+    assert len(at) == 1, f"{RECIPES.name} has {len(at)} recipes named {name}"
     body: list[str] = []
     for line in lines[at[0] + 1 :]:
         if line.strip() and not line.startswith("   "):
