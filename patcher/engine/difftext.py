@@ -11,20 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from patcher.engine.hunks import Placement, split_lines
+from patcher.engine.hunks import Placement, eol_of, split_lines
 from patcher.engine.patchset import Hunk
 
 __all__ = ["NO_NEWLINE", "file_diff", "hunks_text"]
 
 NO_NEWLINE = b"\\ No newline at end of file\n"
-
-
-def _eol_of(lines: Sequence[bytes]) -> bytes:
-    for line in lines:
-        for ending in (b"\r\n", b"\n", b"\r"):
-            if line.endswith(ending):
-                return ending
-    return b"\n"
 
 
 def _emit(out: list[bytes], kind: bytes, line: bytes) -> None:
@@ -36,7 +28,7 @@ def _emit(out: list[bytes], kind: bytes, line: bytes) -> None:
 def hunks_text(text: bytes, placed: Sequence[tuple[Hunk, Placement]]) -> bytes:
     """The ``@@`` hunks of ``placed`` (in order, exact placements) on ``text``."""
     lines = split_lines(text)
-    eol = _eol_of(lines)
+    eol = eol_of(lines)
     out: list[bytes] = []
     delta = 0
     for hunk, placement in placed:

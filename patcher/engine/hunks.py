@@ -51,14 +51,13 @@ def split_lines(text: bytes) -> list[bytes]:
     return text.splitlines(keepends=True)
 
 
-def _eol_of(lines: Sequence[bytes]) -> bytes:
+def eol_of(lines: Sequence[bytes]) -> bytes:
+    """The line ending a text uses (its first line's): what inserted lines are given, so that a
+    CRLF file stays CRLF."""
     for line in lines:
-        if line.endswith(b"\r\n"):
-            return b"\r\n"
-        if line.endswith(b"\n"):
-            return b"\n"
-        if line.endswith(b"\r"):
-            return b"\r"
+        for ending in (b"\r\n", b"\n", b"\r"):
+            if line.endswith(ending):
+                return ending
     return b"\n"
 
 
@@ -180,7 +179,7 @@ def place_hunks(text: bytes, hunks: Sequence[Hunk], fuzz: int = 0) -> list[Place
 def apply_hunks(text: bytes, hunks: Sequence[Hunk], placements: Sequence[Placement]) -> bytes:
     """Build the new text: unchanged and context lines are the file's own bytes."""
     lines = split_lines(text)
-    eol = _eol_of(lines)
+    eol = eol_of(lines)
     out: list[bytes] = []
     cursor = 0
     for placement in placements:
