@@ -223,6 +223,9 @@ class CopyResult(NamedTuple):
     warnings: tuple[str, ...] = ()
     #: the bytes before and after, when the copy was (to be) changed: for ``--diff``
     change: tuple[bytes, bytes] | None = None
+    #: the file of the copy (source, byte-code, RECORD, conda-meta) that could not be written,
+    #: and why: then none of them was changed (``message`` says so, or what could not be put back)
+    unwritable: PatcherError | None = None
 
     @property
     def ok(self) -> bool:

@@ -111,6 +111,7 @@ def copy_json(result: CopyResult, dry_run: bool | None = None, diff: bool = Fals
         obj["outcome"] = result.outcome.value
         obj["dry_run"] = bool(dry_run)
         obj["message"] = None if result.message is None else display(result.message)
+        obj["unwritable"] = None if result.unwritable is None else error_json(result.unwritable)
         obj["warnings"] = [display(w) for w in result.warnings]
     obj["patches"] = [_fit_json(fit) for fit in result.fits]
     if diff:

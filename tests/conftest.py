@@ -11,6 +11,7 @@ import importlib.resources
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -253,6 +254,32 @@ def snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
             with open(path, "rb") as f:
                 state[os.path.relpath(path, root)] = (os.stat(path).st_mode, f.read())
     return state
+
+
+@pytest.fixture
+def freeze(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[Path], None]]:
+    """Make a file immutable for real (``chattr +i``: not even root may replace it), undone
+    after the test; skips where chattr or the file system does not support it."""
+    if shutil.which("chattr") is None or shutil.which("lsattr") is None:
+        pytest.skip("chattr/lsattr not installed: no immutable files here")
+    frozen: list[Path] = []
+
+    def make_immutable(path: Path) -> None:
+        run = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+        if run.returncode == 0:
+            frozen.append(path)
+        shown = subprocess.run(["lsattr", "-d", str(path)], capture_output=True, text=True).stdout.split()
+        if run.returncode or not shown or "i" not in shown[0]:
+            pytest.skip(f"chattr +i not supported for {path} ({run.stderr.strip() or 'not set'})")
+
+    probe = tmp_path_factory.mktemp("chattr") / "probe"
+    probe.touch()
+    make_immutable(probe)  # skips before the test starts, not midway
+    try:
+        yield make_immutable
+    finally:
+        for path in frozen:
+            subprocess.run(["chattr", "-i", str(path)], check=False)
 
 
 @pytest.fixture(autouse=True)

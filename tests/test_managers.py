@@ -12,13 +12,19 @@ import hashlib
 import json
 import shutil
 import subprocess
+import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import cli, download, make_egg, pip_install
+from patcher.disk import copyio
+from patcher.disk.atomic import TEMP_MARK
+from patcher.model import Copy
+
+from .conftest import cli, download, make_egg, pip_install, snapshot
 
 PKG = "pkg_resources/__init__.py"
 SETUPTOOLS = "81.0.0"
@@ -341,3 +347,52 @@ def test_environment_variables_are_documented() -> None:
     locate = (Path(__file__).resolve().parent.parent / "docs" / "reference" / "commands" / "locate.rst").read_text()
     for name in ("PKGRES_PATCHER_DPKG_ADMINDIR", "PKGRES_PATCHER_RPM_DBPATH"):
         assert name in locate, name
+
+
+def test_conda_record_that_cannot_be_written_leaves_the_copy_unchanged(
+    tmp_path: Path, freeze: Callable[[Path], None]
+) -> None:
+    prefix, copy, meta = conda_prefix(tmp_path)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(copy.parent)], check=True)
+    before = snapshot(prefix), copy.stat().st_mtime_ns
+    freeze(meta)
+
+    run = cli("apply", "--json", str(prefix))
+    assert run.code == 1
+    [row] = run.json["copies"]
+    said = f"{meta}: file is immutable (chattr +i): {copy} left unchanged"
+    assert (row["outcome"], row["state"], row["message"]) == ("failed", "unpatched", said)
+    assert row["unwritable"] == {"subject": str(meta), "reason": "file is immutable (chattr +i)"}
+    assert run.err == f"pkgres-patcher: {said}\n"
+    assert (snapshot(prefix), copy.stat().st_mtime_ns) == before
+    assert [p for p in prefix.rglob("*") if TEMP_MARK in p.name] == []
+
+
+def test_conda_record_made_immutable_midway_puts_record_source_and_byte_code_back(
+    tmp_path: Path, freeze: Callable[[Path], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """conda's record passes the check, then becomes immutable (a real ``chattr +i``) once the
+    source and byte-code are written: those and the RECORD, written before it, are put back."""
+    prefix, copy, meta = conda_prefix(tmp_path)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(copy.parent)], check=True)
+    before = snapshot(prefix), copy.stat().st_mtime_ns
+    [record] = prefix.glob("lib/python*/site-packages/setuptools-*.dist-info/RECORD")
+    record_ctime = record.stat().st_ctime_ns
+    write = copyio.write
+
+    def write_then_freeze(found: Copy, *args: Any, **kwargs: Any) -> tuple[str, ...]:
+        warnings = write(found, *args, **kwargs)
+        freeze(meta)
+        return warnings
+
+    monkeypatch.setattr(copyio, "write", write_then_freeze)
+    for command in ("apply", "revert"):
+        run = cli(command, str(prefix))
+        if command == "apply":
+            assert run.code == 1
+            assert run.err == f"pkgres-patcher: {meta}: file is immutable (chattr +i): {copy} left unchanged\n"
+        else:
+            assert (run.code, run.err) == (0, "")  # nothing to revert: nothing written
+        assert (snapshot(prefix), copy.stat().st_mtime_ns) == before
+    assert record.stat().st_ctime_ns != record_ctime  # the RECORD was written, then put back
+    assert [p for p in prefix.rglob("*") if TEMP_MARK in p.name] == []

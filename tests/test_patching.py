@@ -8,19 +8,24 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from patcher.disk import atomic, locks
+from patcher.disk import atomic, copyio, locks
+from patcher.model import Copy
 
-from .conftest import Venv, VenvFactory, byte_code_egg, cli, download, make_egg, snapshot
+from .conftest import Venv, VenvFactory, byte_code_egg, cli, download, make_egg, pip_install, snapshot
 
 SETUPTOOLS = "81.0.0"
 PIP = "26.3"
@@ -135,7 +140,7 @@ def test_read_only_file_is_an_error_and_untouched(venv: Venv) -> None:
     before = init.read_bytes()
     code, _out, err = cli("apply", str(venv.root))
     assert code == 1
-    assert err.strip() == f"pkgres-patcher: {init}: file is read-only"
+    assert err.strip() == f"pkgres-patcher: {init}: file is read-only: left unchanged"
     assert init.read_bytes() == before
     assert stat.S_IMODE(init.stat().st_mode) == 0o444
     assert [p for p in init.parent.iterdir() if atomic.TEMP_MARK in p.name] == []
@@ -412,3 +417,127 @@ def test_copy_uninstalled_between_locate_and_apply_is_absent_not_an_error(venv: 
     assert (gone.outcome, gone.state, gone.ok) == ("vanished", "absent", True)
     kept = change(copies["pip"], patchset)
     assert (kept.outcome, kept.ok) == ("patched", True)
+
+
+# --- a copy's files change together or not at all ------------------------------------------------
+
+
+def _setuptools_files(site: Path) -> tuple[dict[str, tuple[int, bytes]], dict[str, tuple[int, bytes]], int]:
+    """What apply writes for setuptools' copy: source and byte-code, its RECORD; the source's mtime
+    (its timestamp byte-code names it)."""
+    dist_info = next(site.glob("setuptools-*.dist-info"))
+    init = site / "pkg_resources" / "__init__.py"
+    return snapshot(site / "pkg_resources"), snapshot(dist_info), init.stat().st_mtime_ns
+
+
+def _temp_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if atomic.TEMP_MARK in p.name]
+
+
+@pytest.mark.parametrize("command", ["apply", "revert"])
+def test_immutable_record_leaves_the_copy_unchanged(venv: Venv, freeze: Callable[[Path], None], command: str) -> None:
+    vendored = venv.site / "pip" / "_vendor" / "pkg_resources" / "__init__.py"
+    pristine = vendored.read_bytes()
+    if command == "revert":
+        assert cli("apply", str(venv.root)).code == 0
+    record = next(venv.site.glob("setuptools-*.dist-info")) / "RECORD"
+    init = venv.site / "pkg_resources" / "__init__.py"
+    before = _setuptools_files(venv.site)
+    freeze(record)
+
+    code, out, err = cli(command, str(venv.root))
+    assert code == 1
+    said = f"{record}: file is immutable (chattr +i): {init} left unchanged"
+    assert err == f"pkgres-patcher: {said}\n"
+    assert f"{'failed':<18} {init}\n" in out
+    assert _setuptools_files(venv.site) == before
+    assert _temp_files(venv.root) == []
+    assert (vendored.read_bytes() == pristine) is (command == "revert")  # the other copy is done
+
+    run = cli(command, "--json", str(venv.root))
+    assert run.code == 1
+    [row] = [c for c in run.json["copies"] if c["vendored_by"] is None]
+    assert (row["outcome"], row["message"]) == ("failed", said)
+    assert row["unwritable"] == {"subject": str(record), "reason": "file is immutable (chattr +i)"}
+    assert row["state"] == ("unpatched" if command == "apply" else "patched")  # as it was, and still is
+    assert _setuptools_files(venv.site) == before
+
+
+def test_read_only_dist_info_leaves_the_copy_unchanged(tmp_path: Path) -> None:
+    """A user who may write the source but not the dist-info directory (pip installed it as root,
+    say): the RECORD cannot be replaced, so the source is not patched either."""
+    world = Path(tempfile.mkdtemp(prefix="pkgres-patcher-disk-"))
+    try:
+        world.chmod(0o755)
+        prefix = world / "prefix"
+        pip_install("install", "--ignore-installed", "--prefix", str(prefix), str(download("setuptools", SETUPTOOLS)))
+        [site] = prefix.glob("lib/python*/site-packages")
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(site / "pkg_resources")], check=True)
+        (world / "locks").mkdir()
+        (world / "cache").mkdir()
+        wrapper = _unprivileged(world)
+        dist_info = next(site.glob("setuptools-*.dist-info"))
+        dist_info.chmod(0o555)
+        init = site / "pkg_resources" / "__init__.py"
+        before = snapshot(prefix), init.stat().st_mtime_ns
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PKGRES_PATCHER_")}
+        env.update(PKGRES_PATCHER_LOCK_DIR=str(world / "locks"), PKGRES_PATCHER_CACHE_DIR=str(world / "cache"))
+
+        run = subprocess.run(
+            [*wrapper, sys.executable, "-m", "patcher", "apply", str(prefix)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd="/",
+        )
+        assert run.returncode == 1, run.stderr
+        reason = "its directory cannot be written (Permission denied)"
+        assert run.stderr == f"pkgres-patcher: {dist_info / 'RECORD'}: {reason}: {init} left unchanged\n"
+        assert (snapshot(prefix), init.stat().st_mtime_ns) == before
+        assert _temp_files(world) == []
+    finally:
+        subprocess.run(["chmod", "-R", "u+w", str(world)], check=False)
+        shutil.rmtree(world, ignore_errors=True)
+
+
+def _unprivileged(world: Path) -> tuple[str, ...]:
+    """A wrapper that runs a program as an unprivileged user (root writes anywhere; none needed
+    when not root); ``world`` is handed over to that user."""
+    if os.getuid() != 0:
+        return ()
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: a directory cannot be made unwritable")
+    wrapper = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+    if subprocess.run([*wrapper, sys.executable, "-c", "import patcher"], capture_output=True, cwd="/").returncode:
+        pytest.skip("the unprivileged user (65534) cannot run this Python and import patcher")
+    for path in [world, *world.rglob("*")]:
+        os.chown(path, 65534, 65534, follow_symlinks=False)
+    return wrapper
+
+
+def test_record_made_immutable_midway_puts_source_and_byte_code_back(
+    venv: Venv, freeze: Callable[[Path], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The RECORD passes the check, then becomes immutable once the source and its byte-code are
+    written (a real ``chattr +i`` at that moment): they are put back, byte for byte, mtime too."""
+    record = next(venv.site.glob("setuptools-*.dist-info")) / "RECORD"
+    init = venv.site / "pkg_resources" / "__init__.py"
+    [pyc] = (venv.site / "pkg_resources" / "__pycache__").glob("__init__.*.pyc")
+    before, old_pyc = _setuptools_files(venv.site), pyc.read_bytes()
+    write = copyio.write
+    written = []
+
+    def write_then_freeze(copy: Copy, *args: Any, **kwargs: Any) -> tuple[str, ...]:
+        warnings = write(copy, *args, **kwargs)
+        if copy.vendored_by is None:
+            written.append((b"except OSError" in init.read_bytes(), pyc.read_bytes() != old_pyc))
+            freeze(record)
+        return warnings
+
+    monkeypatch.setattr(copyio, "write", write_then_freeze)
+    code, _out, err = cli("apply", str(venv.root))
+    assert written == [(True, True)]  # source and byte-code really were written
+    assert code == 1
+    assert err == f"pkgres-patcher: {record}: file is immutable (chattr +i): {init} left unchanged\n"
+    assert _setuptools_files(venv.site) == before
+    assert _temp_files(venv.root) == []

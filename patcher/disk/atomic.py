@@ -12,17 +12,24 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import stat
+import struct
+import sys
 import tempfile
-from collections.abc import Callable
-from typing import BinaryIO
+from collections.abc import Callable, Iterable
+from typing import BinaryIO, NamedTuple
 
 from patcher.errors import WriteError, reason
 
 __all__ = [
     "TEMP_MARK",
+    "Original",
     "atomic_write",
+    "check_replaceable",
     "check_writable",
     "edit_text",
+    "keep_originals",
+    "put_back",
     "remove_stale_temps",
     "replace_file",
     "write_text",
@@ -48,10 +55,62 @@ def check_writable(path: str) -> os.stat_result:
     try:
         st = os.stat(path)
         if not st.st_mode & 0o222 or not os.access(path, os.W_OK):
-            raise WriteError(path, "file is read-only")
+            raise WriteError(path, _flagged(path) or "file is read-only")
     except OSError as exc:
         raise WriteError(path, reason(exc)) from None
     return st
+
+
+def check_replaceable(path: str, *, read_only: bool = False) -> None:
+    """Raise :class:`WriteError` unless ``path`` can be replaced now: not immutable, writable
+    (unless ``read_only``: byte-code is replaced as the import system replaces it), and a
+    temporary file can be made beside it. Checked for every file of a copy before the first of
+    them is written, so that a file that cannot be written leaves them all as they were."""
+    flagged = _flagged(path)
+    if flagged is not None:
+        raise WriteError(path, flagged)
+    if not read_only:
+        check_writable(path)
+    try:
+        fd, tmp = _temp_in(path)
+    except OSError as exc:
+        raise WriteError(path, f"its directory cannot be written ({reason(exc)})") from None
+    os.close(fd)
+    os.unlink(tmp)
+
+
+#: ``FS_IOC_GETFLAGS`` (``_IOR('f', 1, long)``) and the flags that forbid replacing a file (Linux)
+_FS_IOC_GETFLAGS = 0x80006601 | (struct.calcsize("l") << 16)
+_LINUX_FLAGS = ((0x00000010, "file is immutable (chattr +i)"), (0x00000020, "file is append-only (chattr +a)"))
+_BSD_FLAGS = (
+    ("UF_IMMUTABLE", "file is immutable (chflags uchg)"),
+    ("SF_IMMUTABLE", "file is immutable (chflags schg)"),
+    ("UF_APPEND", "file is append-only (chflags uappnd)"),
+    ("SF_APPEND", "file is append-only (chflags sappnd)"),
+)
+
+
+def _flagged(path: str) -> str | None:
+    """Why no one, not even root, may replace ``path`` (immutable, append-only), if so."""
+    try:
+        flags = getattr(os.stat(path), "st_flags", 0)  # the BSDs, macOS
+        for name, said in _BSD_FLAGS:
+            if flags & getattr(stat, name, 0):
+                return said
+        return _linux_flagged(path) if sys.platform.startswith("linux") else None
+    except OSError:
+        return None  # no flags here (or not readable): the write itself says what is wrong
+
+
+def _linux_flagged(path: str) -> str | None:
+    import fcntl
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        (flags,) = struct.unpack_from("i", fcntl.ioctl(fd, _FS_IOC_GETFLAGS, bytes(8)))
+    finally:
+        os.close(fd)
+    return next((said for flag, said in _LINUX_FLAGS if flags & flag), None)
 
 
 def atomic_write(path: str, write: Callable[[BinaryIO], object], *, mtime_ns: int | None = None) -> None:
@@ -164,3 +223,63 @@ def remove_stale_temps(path: str) -> None:
     for stale in glob.glob(os.path.join(glob.escape(directory), f".{glob.escape(name)}{TEMP_MARK}*.tmp")):
         with contextlib.suppress(OSError):
             os.unlink(stale)
+
+
+class Original(NamedTuple):
+    """A file as it was before a copy was written (``data`` None: there was none)."""
+
+    path: str
+    data: bytes | None
+    st: os.stat_result | None
+
+
+def keep_originals(paths: Iterable[str]) -> list[Original]:
+    """The files ``paths`` as they are now, to :func:`put_back` should writing them fail midway."""
+    kept = []
+    for path in dict.fromkeys(paths):
+        try:
+            with open(path, "rb") as f:
+                kept.append(Original(path, f.read(), os.fstat(f.fileno())))
+        except FileNotFoundError:
+            kept.append(Original(path, None, None))
+        except OSError as exc:
+            raise WriteError(path, reason(exc)) from None
+    return kept
+
+
+def put_back(originals: Iterable[Original]) -> list[str]:
+    """Give every file that changed its original bytes, mode, owner and modification time back,
+    each atomically (the last written first); returns what could not be put back."""
+    problems = []
+    for original in reversed(list(originals)):
+        try:
+            _put_back(original)
+        except (OSError, WriteError) as exc:
+            problems.append(str(exc) if isinstance(exc, WriteError) else f"{original.path}: {reason(exc)}")
+    return problems
+
+
+def _put_back(original: Original) -> None:
+    path, data, st = original
+    if data is None or st is None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        return
+    if _unchanged(original):
+        return
+    _replace(path, st, lambda f: f.write(data), st.st_mtime_ns)
+
+
+def _unchanged(original: Original) -> bool:
+    assert original.st is not None
+    try:
+        with open(original.path, "rb") as f:
+            now = os.fstat(f.fileno())
+            same = (now.st_mode, now.st_uid, now.st_gid) == (
+                original.st.st_mode,
+                original.st.st_uid,
+                original.st.st_gid,
+            )
+            return same and now.st_mtime_ns == original.st.st_mtime_ns and f.read() == original.data
+    except OSError:
+        return False

@@ -16,7 +16,7 @@ import re
 
 from patcher.disk.atomic import edit_text
 
-__all__ = ["rewrite_paths_data_text", "update_conda_meta", "update_conda_meta_entries"]
+__all__ = ["rewrite_paths_data_entries", "rewrite_paths_data_text", "update_conda_meta", "update_conda_meta_entries"]
 
 #: JSON tokens: strings, brackets, separators and bare scalars (numbers, true/false/null)
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
@@ -96,11 +96,13 @@ def update_conda_meta(meta: str, entry: str, data: bytes) -> None:
 def update_conda_meta_entries(meta: str, entries: dict[str, bytes]) -> None:
     """Keep a ``conda-meta`` record true to several files now on disk (a source and its
     byte-code), in one rewrite."""
+    edit_text(meta, lambda text: rewrite_paths_data_entries(text, entries))
 
-    def edit(text: str) -> str | None:
-        new = text
-        for entry, data in entries.items():
-            new = rewrite_paths_data_text(new, entry, data) or new
-        return None if new == text else new
 
-    edit_text(meta, edit)
+def rewrite_paths_data_entries(text: str, entries: dict[str, bytes]) -> str | None:
+    """The record's text with each entry's hash and size set for its bytes; None when nothing
+    changes (also tells, before anything is written, whether the record will be)."""
+    new = text
+    for entry, data in entries.items():
+        new = rewrite_paths_data_text(new, entry, data) or new
+    return None if new == text else new

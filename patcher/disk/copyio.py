@@ -10,22 +10,22 @@ import contextlib
 import os
 import zipfile
 import zlib
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, NamedTuple
 
 from patcher.bytecode.files import record_entry
 from patcher.disk import locks
 from patcher.disk.archive import rewrite_member
-from patcher.disk.atomic import atomic_write
-from patcher.disk.conda_meta import update_conda_meta_entries
-from patcher.disk.record import update_record_entries
+from patcher.disk.atomic import Original, atomic_write, check_replaceable, edit_text, keep_originals
+from patcher.disk.conda_meta import rewrite_paths_data_entries
+from patcher.disk.record import rewrite_record_entries
 from patcher.errors import ScanError, reason
 from patcher.model import Container, Copy
 
 if TYPE_CHECKING:
     from patcher.bytecode.compiler import Compiler
 
-__all__ = ["exists", "locked", "read", "sync_record", "write"]
+__all__ = ["exists", "locked", "prepare_write", "read", "sync_record", "write"]
 
 
 def read(copy: Copy) -> bytes:
@@ -81,19 +81,74 @@ def write(copy: Copy, data: bytes, compiler: Compiler, *, revert: bool = False) 
 def sync_record(copy: Copy, data: bytes) -> None:
     """Make the owner's RECORD, a view's own RECORD and conda's record describe ``data`` and
     the byte-code beside it (also finishes the work of a killed run)."""
+    for book in _books(copy, data):
+        with locks.exclusive(book.path):
+            edit_text(book.path, book.rewrite)
+
+
+def prepare_write(copy: Copy, data: bytes, *, changes: bool) -> list[Original]:
+    """Check, before the first write, that every file writing ``data`` into the copy replaces
+    can be replaced (else :class:`WriteError` names the first that cannot: nothing is written);
+    returns them as they are, to put back should a write fail all the same."""
+    files = _files_to_write(copy, data, changes=changes)
+    for path, byte_code in files:
+        check_replaceable(path, read_only=byte_code)
+    return keep_originals(path for path, _ in files)
+
+
+def _files_to_write(copy: Copy, data: bytes, *, changes: bool) -> list[tuple[str, bool]]:
+    """The files writing ``data`` into the copy replaces, each with whether it is byte-code: with
+    ``changes`` the byte-code, the source (or archive); the records that will then differ."""
+    from patcher.disk.transaction import byte_code_files
+
+    files = []
+    if changes and copy.member is None:
+        files += [(f.found.path, True) for f in byte_code_files(copy)]  # replaced as found, links too
+    if changes:
+        files.append((os.path.realpath(copy.file), False))
+    archive = changes and copy.member is not None  # its new bytes are known only once written
+    files += [(os.path.realpath(b.path), False) for b in _books(copy, data) if archive or b.differs()]
+    return files
+
+
+class _Book(NamedTuple):
+    """A record that lists a copy's files: where it is, the entries to set, and how (RECORD, conda-meta)."""
+
+    path: str
+    entries: dict[str, bytes]
+    rewrite_entries: Callable[[str, dict[str, bytes]], str | None]
+
+    def rewrite(self, text: str) -> str | None:
+        """``text`` with the entries set; None when nothing changes."""
+        return self.rewrite_entries(text, self.entries)
+
+    def differs(self) -> bool:
+        """Whether the record now on disk says otherwise (and will be written)."""
+        try:
+            with open(self.path, encoding="utf-8", newline="") as f:
+                return self.rewrite(f.read()) is not None
+        except FileNotFoundError:
+            return False
+        except (OSError, UnicodeDecodeError):
+            return True  # the write says what is wrong
+
+
+def _books(copy: Copy, data: bytes) -> list[_Book]:
+    """The records to keep true to ``data`` and the byte-code beside it, as found now."""
     byte_code = _byte_code(copy) if copy.member is None else {}
+    books = []
     if copy.member is None and copy.container in (Container.DIRECTORY, Container.EGG_DIR):
         records = [(copy.record, copy.record_entry, copy.file)]
         records += [(record, entry, copy.via or copy.file) for record, entry in copy.view_records]
         for record, entry, source in records:
-            if record and entry:
-                with locks.exclusive(record):
-                    update_record_entries(record, _entries(entry, source, data, byte_code))
+            if record and entry and record.endswith("RECORD"):  # installed-files.txt carries no hashes
+                books.append(_Book(record, _entries(entry, source, data, byte_code), rewrite_record_entries))
     package = copy.package
     if package is not None and package.record and package.entry:
         whole = data if copy.member is None else _file_bytes(copy)  # conda lists the archive
-        with locks.exclusive(package.record):
-            update_conda_meta_entries(package.record, _entries(package.entry, copy.file, whole, byte_code))
+        entries = _entries(package.entry, copy.file, whole, byte_code)
+        books.append(_Book(package.record, entries, rewrite_paths_data_entries))
+    return books
 
 
 def _byte_code(copy: Copy) -> dict[str, list[tuple[str, bytes]]]:

@@ -12,9 +12,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from patcher.disk import copyio
+from patcher.disk.atomic import put_back
 from patcher.engine.patchset import MEMBER, PatchSet
 from patcher.engine.planning import CopyPlan, plan_copy
-from patcher.errors import PatcherError
+from patcher.errors import PatcherError, WriteError, reason
 from patcher.model import Action, Copy, CopyResult, Outcome, State
 
 if TYPE_CHECKING:
@@ -58,17 +59,59 @@ def change(
             result = _result(copy, patchset, planned, revert)
             if result.outcome is Outcome.FAILED or dry_run:
                 return result
-            if planned.changes:
-                if compiler is None:
-                    from patcher.bytecode.compiler import Compiler
-
-                    compiler = Compiler()
-                written = copyio.write(copy, planned.result, compiler, revert=revert)
-                result = result._replace(warnings=(*result.warnings, *written))
-            copyio.sync_record(copy, planned.result)
-            return result
+            return _write(patchset, planned, result, compiler, revert)
     except PatcherError as exc:
         return CopyResult(copy, State.UNKNOWN, outcome=Outcome.FAILED, message=str(exc))
+
+
+def _write(
+    patchset: PatchSet, planned: CopyPlan, result: CopyResult, compiler: Compiler | None, revert: bool
+) -> CopyResult:
+    """Write the copy's files (source, byte-code, records) together or not at all: a user's
+    tree must never hold a patched source that its RECORD or conda's record contradicts. Each
+    file is checked before the first is written, and all are put back when one fails all the same."""
+    copy = result.copy
+    try:
+        originals = copyio.prepare_write(copy, planned.result, changes=planned.changes)
+    except WriteError as exc:
+        return _unwritten(result, plan_copy(planned.original, patchset, MEMBER).state, exc)
+    try:
+        written = _write_files(copy, planned, compiler, revert)
+    except BaseException as exc:
+        problems = put_back(originals)
+        if not isinstance(exc, (PatcherError, OSError)):
+            raise
+        error = exc if isinstance(exc, PatcherError) else WriteError(copy.file, reason(exc))
+        state = State.UNKNOWN if problems else plan_copy(planned.original, patchset, MEMBER).state
+        return _unwritten(result, state, error, problems)
+    return result._replace(warnings=(*result.warnings, *written))
+
+
+def _write_files(copy: Copy, planned: CopyPlan, compiler: Compiler | None, revert: bool) -> tuple[str, ...]:
+    """The source (or archive) and its byte-code when they change, then the records; the warnings."""
+    written: tuple[str, ...] = ()
+    if planned.changes:
+        if compiler is None:
+            from patcher.bytecode.compiler import Compiler
+
+            compiler = Compiler()
+        written = copyio.write(copy, planned.result, compiler, revert=revert)
+    copyio.sync_record(copy, planned.result)
+    return written
+
+
+def _unwritten(result: CopyResult, state: State, error: PatcherError, problems: list[str] | None = None) -> CopyResult:
+    """A copy one of whose files could not be written: which and why, and that the copy was left
+    as it was (or, when putting it back failed too, what could not be put back)."""
+    copy = result.copy
+    if problems:
+        message = f"{error}; {copy.location} is left half-written: could not put back {'; '.join(problems)}"
+    elif error.subject in (copy.file, copy.location):
+        message = f"{error}: left unchanged"
+    else:
+        message = f"{error}: {copy.location} left unchanged"
+    unwritable = error if isinstance(error, WriteError) else None
+    return result._replace(state=state, outcome=Outcome.FAILED, message=message, warnings=(), unwritable=unwritable)
 
 
 def prepare(copies: Iterable[Copy], patchset: PatchSet, compiler: Compiler, *, revert: bool, fuzz: int) -> None:

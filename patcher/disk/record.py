@@ -12,7 +12,7 @@ import hashlib
 
 from patcher.disk.atomic import edit_text
 
-__all__ = ["record_hash", "rewrite_record_text", "update_record", "update_record_entries"]
+__all__ = ["record_hash", "rewrite_record_entries", "rewrite_record_text", "update_record", "update_record_entries"]
 
 
 def record_hash(data: bytes) -> str:
@@ -69,11 +69,13 @@ def update_record_entries(record: str, entries: dict[str, bytes]) -> None:
     byte-code), in one rewrite; an entry listed without a hash (pip's byte-code) stays so."""
     if not record.endswith("RECORD"):
         return  # egg-info installed-files.txt carries no hashes
+    edit_text(record, lambda text: rewrite_record_entries(text, entries))
 
-    def edit(text: str) -> str | None:
-        new = text
-        for entry, data in entries.items():
-            new = rewrite_record_text(new, entry, data) or new
-        return None if new == text else new
 
-    edit_text(record, edit)
+def rewrite_record_entries(text: str, entries: dict[str, bytes]) -> str | None:
+    """RECORD text with each entry's hash and size set for its bytes; None when nothing changes
+    (also tells, before anything is written, whether the RECORD will be)."""
+    new = text
+    for entry, data in entries.items():
+        new = rewrite_record_text(new, entry, data) or new
+    return None if new == text else new
