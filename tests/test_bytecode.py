@@ -139,7 +139,7 @@ def test_read_only_source_leaves_byte_code_alone(tmp_path: Path) -> None:
     source.chmod(0o444)
     run = cli("apply", str(site))
     assert run.code == 1
-    assert run.err == f"pkgres-patcher: {source}: file is read-only\n"
+    assert run.err == f"pkgres-patcher: {source}: file is read-only: left unchanged\n"
     assert pycs(source) == before
 
 

@@ -2,8 +2,10 @@
 
 Per copy it is all or nothing: every patch of the set is planned on the text first (pure, in
 :mod:`patcher.engine.planning`), and the copy is written once, atomically, only when every patch
-either fits or is already in the wanted state. The decision is taken under an inter-process
-lock on the copy, so any number of concurrent runs end as one run would.
+either fits or is already in the wanted state. Its files -- source (or archive), byte-code,
+the records that list them -- change together or not at all: each is checked before the first
+is written, and those written are put back when a later one fails. The decision is taken
+under an inter-process lock on the copy, so any number of concurrent runs end as one run would.
 """
 
 from __future__ import annotations
