@@ -393,6 +393,84 @@ def test_exclude(tmp_path: Path) -> None:
     assert snapshot(tree) == before
 
 
+# --- tools' own copies of a tree: quilt's backups, version control ---------------------------------
+
+
+def test_quilts_backups_are_not_copies(tmp_path: Path) -> None:
+    """After ``quilt push -a`` on a real sdist, ``.pc/<patch>/pkg_resources/__init__.py`` holds
+    quilt's pristine backup for each patch: not copies (``apply`` patching them would make
+    ``quilt pop`` restore patched files)."""
+    if shutil.which("quilt") is None:
+        pytest.skip("quilt is not installed (apt-get install quilt)")
+    from .test_export import export, unpack
+    from .test_sdist import real_sdist
+
+    sdist = real_sdist("setuptools", "81.0.0")
+    output = export(tmp_path, "setuptools==81.0.0", "quilt")
+    tree = unpack(sdist, tmp_path / "tree")
+    pristine = (tree / PKG).read_bytes()
+    env = {**os.environ, "QUILT_PATCHES": str(output), "QUILTRC": os.devnull}
+    proc = subprocess.run(["quilt", "push", "-a"], cwd=tree, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    backups = sorted((tree / ".pc").glob(f"*/{PKG}"))
+    assert len(backups) == 7 and backups[0].read_bytes() == pristine
+    before = snapshot(tree / ".pc")
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+
+    run = cli("locate", "--json", *cache, str(tree))
+    assert (run.code, run.err) == (0, "")
+    assert [(c["file"], c["state"]) for c in run.json["copies"]] == [(str(tree / PKG), "patched")]
+    run = cli("locate", "--check", *cache, str(tree))
+    assert (run.code, run.err, run.out.splitlines()[-1]) == (0, "", "1 copy of pkg_resources: 1 patched")
+    run = cli("apply", *cache, str(tree))
+    assert (run.code, run.err, run.out) == (0, "", "already-patched    " + str(tree / PKG) + "\n1 already patched\n")
+    assert snapshot(tree / ".pc") == before
+
+    # named as a PATH, quilt's directory is walked: the user asked for it
+    assert len(cli("locate", "--json", *cache, str(tree / ".pc")).json["copies"]) == 7
+
+    proc = subprocess.run(["quilt", "pop", "-a"], cwd=tree, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (tree / PKG).read_bytes() == pristine
+
+
+def test_a_git_checkout_is_walked_without_its_git_directory(tmp_path: Path) -> None:
+    """A real ``git init`` tree with a copy committed: the walk finds the copy and lists no
+    directory of ``.git`` (objects, refs, hooks: thousands in a real clone, never a copy)."""
+    from patcher.scan.walk import Walker
+
+    tree = tmp_path / "checkout"
+    copy = put_copy(tree / "src", "tool", "_vendor")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "init.defaultBranch=main"]
+    for argv in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "vendored pkg_resources"]):
+        subprocess.run([*git, *argv], cwd=tree, check=True)
+    assert (tree / ".git" / "objects").is_dir()
+    walker = Walker()
+    walker.scan(str(tree))
+    assert [c.file for c in walker.result().copies] == [str(copy)]
+    visited = {d for d in map(str, [tree, *tree.rglob("*")]) if os.path.isdir(d)}
+    listed = {d for d in visited if (os.stat(d).st_dev, os.stat(d).st_ino) in walker.visited}
+    # every directory but .git's, and the copy's own package (nothing below a copy is one)
+    assert listed == {d for d in visited if ".git" not in Path(d).parts and d != str(copy.parent)}
+    assert str(tree / ".git" / "objects") not in listed
+
+
+@pytest.mark.parametrize("store", [".git", ".hg", ".svn", ".bzr", "_darcs", ".pc"])
+def test_version_control_and_quilt_directories_are_not_walked(tmp_path: Path, store: str) -> None:
+    """A copy kept in a tool's store (darcs 1 kept the whole tree in ``_darcs/pristine``) is the
+    tool's, not installed: neither listed nor changed; one in the tree beside it is."""
+    tree = tmp_path / "tree"
+    kept = put_copy(tree / "site")
+    stored = put_copy(tree / store / "pristine")
+    before = stored.read_bytes()
+
+    code, out, err = cli("locate", "--json", str(tree))
+    assert (code, err) == (0, "")
+    assert [c["file"] for c in json.loads(out)["copies"]] == [str(kept)]
+    assert cli("apply", str(tree)).code == 0
+    assert kept.read_bytes() != before and stored.read_bytes() == before
+
+
 # --- ensurepip's wheels: an interpreter's artefacts ---------------------------------------------------
 
 

@@ -11,11 +11,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 
-__all__ = ["INIT", "MODULE", "PACKAGE", "DirIsPackage", "IsPackage", "ZipIsPackage", "import_root"]
+__all__ = ["INIT", "MODULE", "NOT_WALKED", "PACKAGE", "DirIsPackage", "IsPackage", "ZipIsPackage", "import_root"]
 
 MODULE = "pkg_resources.py"
 PACKAGE = "pkg_resources"
 INIT = "__init__.py"
+#: directories a walk does not enter, wherever it meets them: byte-code caches, quilt's pristine
+#: backups of the files its applied patches changed (``.pc/<patch>/<path>``) and version control's
+#: own stores. What lies there is a tool's copy of the tree, never installed, never imported.
+NOT_WALKED = frozenset({"__pycache__", ".pc", ".git", ".hg", ".svn", ".bzr", "_darcs"})
 
 #: ``is_package(parts)``: does the directory ``parts`` hold an ``__init__.py``?
 IsPackage = Callable[[Sequence[str]], bool]

@@ -25,7 +25,7 @@ from patcher.scan.bounds import SYSTEM_DIRS, excluder, system_devices
 from patcher.scan.metadata import parse_pkg_info, parse_vendor_txt, read_small
 from patcher.scan.origin import upstream, vendoring_pip
 from patcher.scan.owners import Owners
-from patcher.scan.rules import INIT, MODULE, PACKAGE, DirIsPackage, import_root
+from patcher.scan.rules import INIT, MODULE, NOT_WALKED, PACKAGE, DirIsPackage, import_root
 
 __all__ = ["ScanResult", "Walker"]
 
@@ -53,7 +53,9 @@ class Walker:
     """Walks directories once each (by device and inode), collecting copies and errors.
 
     A walk never enters the kernel's and the devices' file systems (:mod:`.bounds`), nor, with
-    ``one_file_system``, another device than its PATH's; ``exclude`` globs leave paths out.
+    ``one_file_system``, another device than its PATH's, nor the directories of
+    :data:`~.rules.NOT_WALKED` below its PATH (quilt's ``.pc``, ``.git``, ...); ``exclude`` globs
+    leave paths out.
     """
 
     def __init__(self, jobs: int = 1, exclude: Iterable[str] = (), one_file_system: bool = False) -> None:
@@ -176,8 +178,8 @@ class Walker:
             name = entry.name
             try:
                 if entry.is_dir():
-                    if name == "__pycache__":
-                        continue
+                    if name in NOT_WALKED:
+                        continue  # byte-code, quilt's backups, version control: no installed copy
                     if name == PACKAGE and self._check(entry.path + os.sep + INIT):
                         continue  # nothing below a pkg_resources package is a copy: tests, data
                     (deferred if entry.is_symlink() else found).append(entry.path)
