@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from patcher.errors import PatcherError, UsageError
 from patcher.model import Container, Copy, CopyResult, Report
 from patcher.scan import ScanResult, scan
+from patcher.scan.syspath import TIMEOUT
 from patcher.statecache import open_cache, state_key
 
 if TYPE_CHECKING:
@@ -35,13 +36,16 @@ def locate(
     paths: Iterable[str] = (),
     *,
     pythons: Iterable[str] = (),
+    python_timeout: float = TIMEOUT,
     jobs: int = 1,
     exclude: Iterable[str] = (),
     one_file_system: bool = False,
 ) -> ScanResult:
     """Find every copy below ``paths`` and on the ``sys.path`` of each interpreter in
     ``pythons`` (and in the wheels its ``ensurepip`` bundles); with neither, the running
-    interpreter's.
+    interpreter's. Each of ``pythons`` has ``python_timeout`` seconds to answer (else it is
+    ended, with every process it started: :class:`~patcher.errors.InterpreterError`, as when it is
+    not a Python interpreter or fails).
 
     With ``jobs`` > 1, a large tree is walked by that many processes (the result is the same).
     ``exclude`` globs leave paths out; ``one_file_system`` keeps each walk on its PATH's device.
@@ -53,7 +57,7 @@ def locate(
     if pythons or not paths:
         from patcher.scan.syspath import current_interpreter, probe
 
-        interpreters = [probe(python) for python in pythons] if pythons else [current_interpreter()]
+        interpreters = [probe(python, python_timeout) for python in pythons] if pythons else [current_interpreter()]
     return scan(paths, interpreters, jobs=jobs, exclude=exclude, one_file_system=one_file_system)
 
 
@@ -67,6 +71,7 @@ def inspect(
     paths: Iterable[str] = (),
     *,
     pythons: Iterable[str] = (),
+    python_timeout: float = TIMEOUT,
     jobs: int = 1,
     patches: str | None = None,
     cache: bool = True,
@@ -84,7 +89,14 @@ def inspect(
     # a patch set the cache knows was parsed without error before; any other is parsed (and
     # so checked) even when no copy is found
     patchset = None if states.known else _load_patchset(patches)
-    found = locate(paths, pythons=pythons, jobs=jobs, exclude=exclude, one_file_system=one_file_system)
+    found = locate(
+        paths,
+        pythons=pythons,
+        python_timeout=python_timeout,
+        jobs=jobs,
+        exclude=exclude,
+        one_file_system=one_file_system,
+    )
     results: list[CopyResult] = []
     errors: list[PatcherError] = []
     for copy in found.copies:
@@ -136,6 +148,7 @@ def _change(
     lock_dir: str | None,
     cache_dir: str | None,
     output: str | None = None,
+    python_timeout: float = TIMEOUT,
 ) -> Report:
     if output is not None and not dry_run:  # each named archive changed in a copy, in output
         from patcher.disk.artefacts import check_output, publish, staged
@@ -165,7 +178,14 @@ def _change(
     paths, pythons = list(paths), list(pythons)
     patchset = _load_patchset(patches)
     place = lock_place(lock_dir)  # once, before any copy: a lock directory that cannot be had is one error
-    found = locate(paths, pythons=pythons, jobs=jobs, exclude=exclude, one_file_system=one_file_system)
+    found = locate(
+        paths,
+        pythons=pythons,
+        python_timeout=python_timeout,
+        jobs=jobs,
+        exclude=exclude,
+        one_file_system=one_file_system,
+    )
     chosen, left_alone = select(found.copies, paths, wheels=wheels)
     compiler = Compiler(pythons)
     with using(lock_dir=place.path, cache_dir=cache_dir):
@@ -182,6 +202,7 @@ def apply(
     paths: Iterable[str] = (),
     *,
     pythons: Iterable[str] = (),
+    python_timeout: float = TIMEOUT,
     jobs: int = 1,
     patches: str | None = None,
     dry_run: bool = False,
@@ -214,6 +235,7 @@ def apply(
         lock_dir=lock_dir,
         cache_dir=cache_dir,
         output=output,
+        python_timeout=python_timeout,
     )
 
 
@@ -221,6 +243,7 @@ def revert(
     paths: Iterable[str] = (),
     *,
     pythons: Iterable[str] = (),
+    python_timeout: float = TIMEOUT,
     jobs: int = 1,
     patches: str | None = None,
     dry_run: bool = False,
@@ -248,6 +271,7 @@ def revert(
         lock_dir=lock_dir,
         cache_dir=cache_dir,
         output=output,
+        python_timeout=python_timeout,
     )
 
 
@@ -281,6 +305,7 @@ def verify(
     paths: Iterable[str] = (),
     *,
     pythons: Iterable[str] = (),
+    python_timeout: float = TIMEOUT,
     jobs: int = 1,
     quick: bool = False,
     patches: str | None = None,
@@ -303,7 +328,14 @@ def verify(
 
     pythons, paths = list(pythons), list(paths)
     patchset = _load_patchset(patches)
-    found = locate(paths, pythons=pythons, jobs=jobs, exclude=exclude, one_file_system=one_file_system)
+    found = locate(
+        paths,
+        pythons=pythons,
+        python_timeout=python_timeout,
+        jobs=jobs,
+        exclude=exclude,
+        one_file_system=one_file_system,
+    )
     chosen, left_alone = select(found.copies, paths, wheels=wheels)
     results = tuple(verify_copy(c, patchset, pythons, quick=quick, jobs=jobs, progress=progress) for c in chosen)
     return VerifyReport(results, found.errors, tuple(left_alone))

@@ -11,11 +11,13 @@ __all__ = [
     "add_cache_dir",
     "add_change_options",
     "add_lock_dir",
+    "add_python_timeout",
     "add_release_options",
     "add_targets",
     "fuzz",
     "jobs",
     "non_empty",
+    "python_timeout",
     "scan_jobs",
 ]
 
@@ -43,6 +45,31 @@ def jobs(value: str) -> int:
 def fuzz(value: str) -> int:
     """``--fuzz``: 0 to 3 outer context lines."""
     return _whole_number(value, 0, 3)
+
+
+def python_timeout(value: str) -> float:
+    """``--python-timeout``: a number of seconds, more than 0."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    if not 0 < number < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds more than 0, got {value}")
+    return number
+
+
+def add_python_timeout(parser: argparse.ArgumentParser) -> None:
+    """``--python-timeout``: how long an interpreter named with ``--python`` has to answer."""
+    from patcher.scan.syspath import TIMEOUT
+
+    parser.add_argument(
+        "--python-timeout",
+        type=python_timeout,
+        default=TIMEOUT,
+        metavar="SECONDS",
+        help=f"how long each --python EXE has to answer what it is asked (its sys.path) before it is ended, "
+        f"with every process it started, and the run fails (default: {TIMEOUT:g})",
+    )
 
 
 def non_empty(value: str) -> str:
@@ -73,6 +100,7 @@ def add_targets(parser: argparse.ArgumentParser) -> None:
         metavar="EXE",
         help="scan the sys.path of this interpreter (2.7 to 3.x) and its ensurepip wheels; repeatable",
     )
+    add_python_timeout(parser)
     parser.add_argument(
         "--exclude",
         action="append",

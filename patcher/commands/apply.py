@@ -40,6 +40,7 @@ def change(args: argparse.Namespace, out: TextIO, err: TextIO, *, revert: bool) 
     report = do(
         args.paths,
         pythons=args.python,
+        python_timeout=args.python_timeout,
         jobs=scan_jobs(args),
         patches=args.patches,
         dry_run=dry_run,

@@ -67,6 +67,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     report = api.inspect(
         args.paths,
         pythons=args.python,
+        python_timeout=args.python_timeout,
         jobs=scan_jobs(args),
         patches=args.patches,
         cache=not args.no_cache,

@@ -8,7 +8,7 @@ import time
 from typing import TextIO
 
 from patcher.commands import warn
-from patcher.commands._options import non_empty
+from patcher.commands._options import add_python_timeout, non_empty
 from patcher.commands.lock import seconds, waiting_line
 from patcher.envlock import policy, rwlock, supervise
 from patcher.errors import CommandError, PatcherError
@@ -25,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="EXE",
         help="the environment's interpreter: runs EXE -m pip (default: the interpreter pkgres-patcher runs on)",
     )
+    add_python_timeout(parser)
     parser.add_argument(
         "--lock",
         type=non_empty,
@@ -53,7 +54,7 @@ def _left(deadline: float | None) -> float | None:
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     pip_args = args.pip_args[1:] if args.pip_args[:1] == ["--"] else args.pip_args
     python = args.python or sys.executable
-    environment = policy.probe(python)
+    environment = policy.probe(python, args.python_timeout)
     path = args.lock or policy.default_lock(environment.prefix)
     decision = policy.decide_from_arguments(pip_args, environment.installed)
     deadline = None if args.timeout is None else time.monotonic() + args.timeout

@@ -53,6 +53,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     report = api.verify(
         args.paths,
         pythons=args.python,
+        python_timeout=args.python_timeout,
         jobs=args.jobs or forking.usable_cpus(),
         quick=args.quick,
         patches=args.patches,

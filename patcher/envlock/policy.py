@@ -326,11 +326,12 @@ def installed_distributions(path: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def probe(python: str) -> Environment:
-    """Ask ``python`` (2.7 to 3.x) for its prefix and ``sys.path``; list what is installed there."""
-    from patcher.scan.syspath import ask
+def probe(python: str, timeout: float | None = None) -> Environment:
+    """Ask ``python`` (2.7 to 3.x) for its prefix and ``sys.path`` (within ``timeout`` seconds,
+    default :data:`patcher.scan.syspath.TIMEOUT`); list what is installed there."""
+    from patcher.scan.syspath import TIMEOUT, ask
 
-    answer = ask(python, _PROBE, timeout=120)
+    answer = ask(python, _PROBE, TIMEOUT if timeout is None else timeout)
     try:
         prefix, path = str(answer["prefix"]), [str(entry) for entry in answer["path"]]
     except (KeyError, TypeError):
