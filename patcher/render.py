@@ -162,19 +162,30 @@ def _plural(count: int, one: str, many: str) -> str:
     return f"{count} {one if count == 1 else many}"
 
 
-def locate_summary(results: Sequence[CopyResult]) -> str:
-    """The last line of ``locate``: how many copies, how many in each state."""
+def _not_judged(copies: Sequence[Copy]) -> str:
+    """``; not judged by --check: 2 in wheels (...)``: the copies in wheels ``--check`` left alone."""
+    if not copies:
+        return ""
+    wheels = len({c.file for c in copies})
+    where = "a wheel" if wheels == 1 else "wheels"
+    them = "the wheel to judge it" if wheels == 1 else "the wheels to judge them"
+    return f"; not judged by --check: {len(copies)} in {where} (pass --wheels or name {them})"
+
+
+def locate_summary(results: Sequence[CopyResult], not_judged: Sequence[Copy] = ()) -> str:
+    """The last line of ``locate``: how many copies, how many in each state; with ``--check``,
+    how many of them it did not judge (``not_judged``: copies in wheels it leaves alone)."""
     if not results:
         return "no copy of pkg_resources found\n"
     counts = ", ".join(f"{n} {state}" for state, n in _counts(State, (r.state for r in results)).items() if n)
-    return f"{_plural(len(results), 'copy', 'copies')} of pkg_resources: {counts}\n"
+    return f"{_plural(len(results), 'copy', 'copies')} of pkg_resources: {counts}{_not_judged(not_judged)}\n"
 
 
-def locate_table(results: Sequence[CopyResult], quiet: bool = False) -> str:
+def locate_table(results: Sequence[CopyResult], quiet: bool = False, not_judged: Sequence[Copy] = ()) -> str:
     """A table for people: one line per copy, the location last so that long paths don't break it;
-    then the summary (alone with ``quiet``)."""
+    then the summary (alone with ``quiet``; ``not_judged`` as for :func:`locate_summary`)."""
     if quiet or not results:
-        return locate_summary(results)
+        return locate_summary(results, not_judged)
     header = ("STATE", "CONTAINER", "OWNER", "UPSTREAM", "LOCATION")
     table = [header]
     for result in results:
@@ -189,7 +200,7 @@ def locate_table(results: Sequence[CopyResult], quiet: bool = False) -> str:
         table.append((result.state.value, copy.container.value, owner, _short(copy.upstream), _where(copy)))
     widths = [max(len(r[i]) for r in table) for i in range(len(header) - 1)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r[:-1], widths)) + "  " + r[-1] for r in table]
-    return "\n".join(lines) + "\n\n" + locate_summary(results)
+    return "\n".join(lines) + "\n\n" + locate_summary(results, not_judged)
 
 
 _DRY = {Outcome.PATCHED: "would patch", Outcome.REVERTED: "would revert"}

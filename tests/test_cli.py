@@ -106,6 +106,53 @@ def test_locate_check_judges_wheels_lying_in_a_tree_only_with_wheels(site: Path,
     assert (run.code, run.err) == (1, unpatched)
 
 
+def test_locate_check_says_in_its_summary_which_copies_it_did_not_judge(site: Path, tmp_path: Path) -> None:
+    wheel = site / download("pip", PIP).name
+    shutil.copy(download("pip", PIP), wheel)
+    assert cli("apply", str(site)).code == 0
+    counts = "3 copies of pkg_resources: 1 unpatched, 2 patched"
+    note = "; not judged by --check: 1 in a wheel (pass --wheels or name the wheel to judge it)"
+    for quiet in ([], ["--quiet"]):
+        run = cli("locate", "--check", *quiet, str(site))
+        assert (run.code, run.err, run.out.splitlines()[-1]) == (0, "", counts + note)
+        run = cli("locate", "--check", "--wheels", *quiet, str(site))  # every copy judged: nothing to say
+        assert (run.code, run.out.splitlines()[-1]) == (1, counts)
+        run = cli("locate", *quiet, str(site))  # nothing judged without --check
+        assert (run.code, run.out.splitlines()[-1]) == (0, counts)
+    run = cli("locate", "--check", str(site), str(wheel))  # the wheel named is judged
+    assert (run.code, run.out.splitlines()[-1]) == (1, counts)
+
+
+def test_locate_check_of_an_interpreter_says_its_ensurepip_wheels_were_not_judged(tmp_path: Path) -> None:
+    """``--check --python EXE`` exits 0 on an interpreter whose only copies are in its ensurepip
+    wheels: its summary says they were not judged, instead of only "2 unpatched"."""
+    from .conftest import Venv
+
+    venv = Venv(tmp_path / "venv")  # without pip: its copies are the bundled wheels'
+    stdlib = subprocess.run(
+        [venv.python, "-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    per_wheel = []
+    for wheel in sorted((Path(stdlib) / "ensurepip" / "_bundled").glob("*.whl")):
+        with zipfile.ZipFile(wheel) as zf:
+            per_wheel.append(len({PKG, VENDORED} & set(zf.namelist())))
+    copies = sum(per_wheel)
+    if len([n for n in per_wheel if n]) < 2:
+        pytest.skip(f"{venv.python} bundles fewer than two wheels with a copy in {stdlib}/ensurepip/_bundled")
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    run = cli("locate", "--check", "--quiet", "--python", venv.python, *cache)
+    expected = (
+        f"{copies} copies of pkg_resources: {copies} unpatched; not judged by --check: {copies} in wheels "
+        "(pass --wheels or name the wheels to judge them)\n"
+    )
+    assert (run.code, run.err, run.out) == (0, "", expected)
+    run = cli("locate", "--check", "--quiet", "--wheels", "--python", venv.python, *cache)
+    assert (run.code, run.out) == (1, f"{copies} copies of pkg_resources: {copies} unpatched\n")
+
+
 def test_apply_and_revert_check_are_dry_runs_that_fail_when_anything_would_change(site: Path) -> None:
     before = snapshot(site)
     run = cli("apply", "--check", str(site))

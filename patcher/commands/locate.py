@@ -10,10 +10,10 @@ from patcher import api
 from patcher.commands import EXIT_FAILED, EXIT_OK, warn
 from patcher.commands._options import add_cache_dir, add_targets, scan_jobs
 from patcher.errors import PatcherError
-from patcher.model import CopyResult, Report, State
+from patcher.model import Copy, CopyResult, Report, State
 from patcher.render import locate_json, locate_table
 
-__all__ = ["add_arguments", "json_failure", "report_problems", "run", "unfit"]
+__all__ = ["add_arguments", "json_failure", "not_judged", "report_problems", "run", "unfit"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,10 +57,16 @@ def report_problems(report: Report, err: TextIO) -> int:
 
 def unfit(results: Iterable[CopyResult], paths: Iterable[str], wheels: bool) -> list[CopyResult]:
     """The copies ``--check`` fails on: every copy not ``patched``, except in wheels lying in a
-    tree (artefacts ``apply`` leaves alone) unless ``wheels`` or the wheel is named in ``paths``."""
+    tree or bundled with an interpreter (artefacts ``apply`` leaves alone) unless ``wheels`` or
+    the wheel is named in ``paths``."""
     results = list(results)
     chosen = set(api.select([r.copy for r in results], paths, wheels=wheels)[0])
     return [r for r in results if r.state is not State.PATCHED and r.copy in chosen]
+
+
+def not_judged(results: Iterable[CopyResult], paths: Iterable[str], wheels: bool) -> list[Copy]:
+    """The copies ``--check`` does not judge (see :func:`unfit`), whatever their state."""
+    return api.select([r.copy for r in results], paths, wheels=wheels)[1]
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -75,7 +81,11 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         one_file_system=args.one_file_system,
         cache_dir=args.cache_dir,
     )
-    out.write(locate_json(report) if args.json else locate_table(report.results, quiet=args.quiet))
+    if args.json:
+        out.write(locate_json(report))
+    else:
+        left = not_judged(report.results, args.paths, args.wheels) if args.check else []
+        out.write(locate_table(report.results, quiet=args.quiet, not_judged=left))
     status = report_problems(report, err)
     if args.check:
         for result in unfit(report.results, args.paths, args.wheels):
