@@ -50,15 +50,20 @@ def locate(
     With ``jobs`` > 1, a large tree is walked by that many processes (the result is the same).
     ``exclude`` globs leave paths out; ``one_file_system`` keeps each walk on its PATH's device.
     """
-    paths, pythons = list(paths), list(pythons)
+    paths = list(paths)
+    interpreters = _interpreters(paths, list(pythons), python_timeout)
+    return scan(paths, interpreters, jobs=jobs, exclude=exclude, one_file_system=one_file_system)
+
+
+def _interpreters(paths: Sequence[str], pythons: Sequence[str], python_timeout: float) -> list[Interpreter]:
+    """The interpreters whose ``sys.path`` is a target: ``pythons``, else (no ``paths``) the running one."""
     if "" in paths:  # an unset variable: "the current directory" would be a surprise
         raise UsageError("PATH", "empty argument '' (an unset variable?)")
-    interpreters: list[Interpreter] = []
-    if pythons or not paths:
-        from patcher.scan.syspath import current_interpreter, probe
+    if not pythons and paths:
+        return []
+    from patcher.scan.syspath import current_interpreter, probe
 
-        interpreters = [probe(python, python_timeout) for python in pythons] if pythons else [current_interpreter()]
-    return scan(paths, interpreters, jobs=jobs, exclude=exclude, one_file_system=one_file_system)
+    return [probe(python, python_timeout) for python in pythons] if pythons else [current_interpreter()]
 
 
 def _load_patchset(patches: str | None) -> PatchSet:
@@ -313,31 +318,40 @@ def verify(
     one_file_system: bool = False,
     wheels: bool = False,
     progress: VerifyProgress | None = None,
+    run_with: Iterable[str] = (),
 ) -> VerifyReport:
-    """Run every copy found (as :func:`locate` finds them) in a real interpreter against a
-    scratch site whose distributions vanish while it scans; nothing of the user's tree is written.
+    """Run every copy found (as :func:`locate` finds them: ``paths`` and the ``sys.path`` of
+    ``pythons``) in a real interpreter against a scratch site whose distributions vanish while
+    it scans; nothing of the user's tree is written.
 
-    Each copy runs on the first of ``pythons`` (else its prefix's own interpreter, the
-    ``pythonX.Y`` its path names, the running one, the Pythons its release supported) on which
-    its pristine text runs; ``jobs`` probe processes at once; ``quick`` skips the fault sweep.
+    Each copy runs on the first of ``run_with`` (else the interpreter of ``pythons`` whose
+    ``sys.path`` or ensurepip holds it, its prefix's own interpreter, the ``pythonX.Y`` its path
+    names, the running one, the Pythons its release supported) on which its pristine text runs;
+    ``run_with`` adds no target. ``jobs`` probe processes at once; ``quick`` skips the fault sweep.
     Copies in wheels are verified as :func:`apply` patches them: when named, or with ``wheels``
     (the others are listed in ``VerifyReport.left_alone``).
     """
+    from patcher.pythons import holders
     from patcher.verification.results import VerifyReport
     from patcher.verification.run import verify_copy
 
-    pythons, paths = list(pythons), list(paths)
+    paths, run_with = list(paths), list(run_with)
     patchset = _load_patchset(patches)
-    found = locate(
-        paths,
-        pythons=pythons,
-        python_timeout=python_timeout,
-        jobs=jobs,
-        exclude=exclude,
-        one_file_system=one_file_system,
-    )
+    interpreters = _interpreters(paths, list(pythons), python_timeout)
+    found = scan(paths, interpreters, jobs=jobs, exclude=exclude, one_file_system=one_file_system)
     chosen, left_alone = select(found.copies, paths, wheels=wheels)
-    results = tuple(verify_copy(c, patchset, pythons, quick=quick, jobs=jobs, progress=progress) for c in chosen)
+    results = tuple(
+        verify_copy(
+            copy,
+            patchset,
+            run_with,
+            holders=holders(copy, interpreters),
+            quick=quick,
+            jobs=jobs,
+            progress=progress,
+        )
+        for copy in chosen
+    )
     return VerifyReport(results, found.errors, tuple(left_alone))
 
 

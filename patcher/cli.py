@@ -15,7 +15,7 @@ Exit statuses (README, "Exit statuses"):
 3
     (``drift``, ``refresh``) releases could not be listed, fetched or read;
 130
-    interrupted.
+    interrupted (SIGINT); ``verify``: 143 (SIGTERM), 129 (SIGHUP), what it started stopped first.
 
 With ``--json`` (``drift``: ``--format json``) every run that is not a usage error prints one
 JSON document, which names its ``schema`` and holds the run's ``errors``: a run stopped by an
@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import NoReturn, TextIO
 
 from patcher import __version__, commands
 from patcher.commands import EXIT_FAILED, EXIT_USAGE, warn
-from patcher.errors import PatcherError, UsageError
+from patcher.errors import PatcherError, Terminated, UsageError
 from patcher.render import display
 
 __all__ = ["build_parser", "entrypoint", "main"]
@@ -106,6 +107,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     except KeyboardInterrupt:
         err.write("pkgres-patcher: interrupted\n")
         return 130
+    except Terminated as exc:
+        err.write(f"pkgres-patcher: {_ENDED.get(exc.signum, 'ended')}\n")
+        return 128 + exc.signum
+
+
+#: what is said of a run a signal ended (SIGINT: "interrupted", as ``KeyboardInterrupt``)
+_ENDED: dict[int, str] = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}
 
 
 def entrypoint() -> NoReturn:

@@ -20,6 +20,7 @@ __all__ = [
     "PatcherError",
     "RefreshError",
     "ScanError",
+    "Terminated",
     "UsageError",
     "WriteError",
     "reason",
@@ -95,3 +96,14 @@ class CommandError(PatcherError):
     def __init__(self, subject: str, reason: str, status: int) -> None:
         super().__init__(subject, reason)
         self.status = status
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP asked the run to end: raised in the main thread by the handler a
+    command installs (see ``patcher.commands.verify``), so that, as for ``KeyboardInterrupt``,
+    what the run started is stopped and its temporary files removed on the way out. Not an
+    error: nothing catches it but the command line, which exits with 128 + ``signum``."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

@@ -1,4 +1,5 @@
-"""Which interpreters can run a copy: the ones asked for (``--python``), else the prefix's own,
+"""Which interpreters can run a copy: the ones asked for (``--run-with``), else the one whose
+``sys.path`` holds it (a ``--python`` target), the prefix's own,
 the ``pythonX.Y`` an egg's name or a ``lib/pythonX.Y`` directory names (on ``PATH`` or through
 pyenv), and, for a copy too old for those, the Pythons its release said it supported."""
 
@@ -14,10 +15,12 @@ from collections.abc import Iterable, Sequence
 from functools import cache
 
 from patcher.model import Container, Copy
+from patcher.scan.syspath import Interpreter
 
 __all__ = [
     "candidates",
     "find_python",
+    "holders",
     "named_versions",
     "pyenv_python",
     "supported_pythons",
@@ -103,13 +106,28 @@ def _prefix_pythons(path: str) -> list[str]:
     return found
 
 
-def candidates(copy: Copy, pythons: Sequence[str]) -> list[str]:
-    """The interpreters to try for ``copy``, best first: those asked for; else its prefix's
-    own and the version its path names; else the running interpreter."""
+def holders(copy: Copy, interpreters: Iterable[Interpreter]) -> list[str]:
+    """The interpreters (of those scanned) that import ``copy``: an entry of their ``sys.path``
+    holds it, or their ensurepip bundles its wheel."""
+    places = {os.path.realpath(p) for p in (copy.file, copy.via) if p is not None}
+    found = []
+    for interpreter in interpreters:
+        entries = [os.path.realpath(entry) for entry in interpreter.path]
+        if copy.bundled_by == interpreter.python or any(
+            place == entry or place.startswith(entry.rstrip(os.sep) + os.sep) for place in places for entry in entries
+        ):
+            found.append(interpreter.python)
+    return found
+
+
+def candidates(copy: Copy, pythons: Sequence[str], holding: Sequence[str] = ()) -> list[str]:
+    """The interpreters to try for ``copy``, best first: those asked for (``pythons``); else
+    those that import it (``holding``, see :func:`holders`), its prefix's own and the version
+    its path names; else the running interpreter."""
     if pythons:
         return list(dict.fromkeys(pythons))
     where = copy.file if copy.container is not Container.EGG_DIR else copy.file.split(".egg" + os.sep)[0] + ".egg"
-    found = _prefix_pythons(where)
+    found = [*holding, *_prefix_pythons(where)]
     found.append(sys.executable)
     return list(dict.fromkeys(found))
 

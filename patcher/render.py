@@ -29,6 +29,7 @@ __all__ = [
     "locate_json",
     "locate_summary",
     "locate_table",
+    "owner_cell",
     "outcome_line",
     "schema_name",
     "unified_diff",
@@ -158,6 +159,20 @@ def _short(dist: Dist | None) -> str:
     return "-" if dist is None else f"{dist.name} {dist.version}"
 
 
+def owner_cell(copy: Copy) -> str:
+    """The OWNER column of every table (``locate``, ``verify``): the distribution whose record
+    lists the copy (``-`` when none does: never the upstream release, which has a column of its
+    own), the others that claim it, an interpreter's ensurepip wheel, the system package."""
+    owner = _short(copy.owner)
+    if copy.conflicts:
+        owner += " (also: " + ", ".join(_short(d) for d in copy.conflicts) + ")"
+    if copy.bundled_by is not None:
+        owner += " (ensurepip)"  # the interpreter's bundled wheel, not an installed copy
+    if copy.package is not None:
+        owner += f" [{copy.package.manager}: {copy.package.name} {copy.package.version}]"
+    return owner
+
+
 def _plural(count: int, one: str, many: str) -> str:
     return f"{count} {one if count == 1 else many}"
 
@@ -190,14 +205,7 @@ def locate_table(results: Sequence[CopyResult], quiet: bool = False, not_judged:
     table = [header]
     for result in results:
         copy = result.copy
-        owner = _short(copy.owner)
-        if copy.conflicts:
-            owner += " (also: " + ", ".join(_short(d) for d in copy.conflicts) + ")"
-        if copy.bundled_by is not None:
-            owner += " (ensurepip)"  # the interpreter's bundled wheel, not an installed copy
-        if copy.package is not None:
-            owner += f" [{copy.package.manager}: {copy.package.name} {copy.package.version}]"
-        table.append((result.state.value, copy.container.value, owner, _short(copy.upstream), _where(copy)))
+        table.append((result.state.value, copy.container.value, owner_cell(copy), _short(copy.upstream), _where(copy)))
     widths = [max(len(r[i]) for r in table) for i in range(len(header) - 1)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r[:-1], widths)) + "  " + r[-1] for r in table]
     return "\n".join(lines) + "\n\n" + locate_summary(results, not_judged)

@@ -4,6 +4,9 @@ directories removed, one line is said and the exit status is 130.
 A real ``drift`` process fetches from a real index on 127.0.0.1 that answers file requests
 slowly: one release is a wheel (fetched by a pip process), the other only an sdist (fetched by
 drift itself, in a worker thread). SIGINT comes while both downloads hang.
+
+SIGINT or SIGTERM stop ``verify`` at once too: its probe processes are stopped, its scratch
+directory removed, one line is said, and the exit status is 130 or 143 (128+15).
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
+
+import pytest
 
 from .conftest import download, make_patchset
 from .simple_index import SimpleIndex, environ, pip_env
@@ -89,3 +95,71 @@ def test_sigint_stops_drift_with_its_children_and_leaves_nothing(tmp_path: Path)
     assert [p.name for p in (cache / "releases" / "setuptools").iterdir()] == []
     assert [pid for pid in running if alive(pid)] == []
     assert not marker.exists()
+
+
+def using(directory: Path) -> list[int]:
+    """The live processes that run in ``directory`` or name it on their command line."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            cwd = os.readlink(f"/proc/{entry}/cwd")
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().decode("utf-8", "replace")
+        except OSError:
+            continue
+        if (cwd == str(directory) or cwd.startswith(f"{directory}/") or str(directory) in cmdline) and alive(
+            int(entry)
+        ):
+            found.append(int(entry))
+    return found
+
+
+#: (signal, what is said, exit status, step): the signal comes once the step's scratch
+#: directories exist -- the race replay's (probe processes), the fault sweep's (fork servers)
+ENDINGS = [
+    (signal.SIGINT, "interrupted", 130, "fault-"),
+    (signal.SIGTERM, "terminated", 143, "race-"),
+    (signal.SIGTERM, "terminated", 143, "fault-"),
+]
+
+
+@pytest.mark.parametrize(
+    ("signum", "said", "status", "step"), ENDINGS, ids=[f"{s.name}-{step.rstrip('-')}" for s, _, _, step in ENDINGS]
+)
+def test_a_signal_stops_verify_with_its_children_and_leaves_no_scratch(
+    tmp_path: Path, signum: signal.Signals, said: str, status: int, step: str
+) -> None:
+    if sys.version_info < (3, 10):
+        pytest.skip("setuptools 81 needs Python >= 3.10 (verify runs it on the running interpreter)")
+    site = tmp_path / "site"
+    with zipfile.ZipFile(download("setuptools", "81.0.0")) as zf:
+        zf.extractall(site)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    verify = subprocess.Popen(
+        [sys.executable, "-m", "patcher", "verify", str(site), "--jobs", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(scratch)},
+        cwd=str(tmp_path),
+    )
+    try:
+        wait_for(lambda: list(scratch.glob(f"pkgres-patcher-verify-*/{step}*")), f"the {step}* directories")
+        wait_for(lambda: children(verify.pid), "a probe process")
+        sent = time.monotonic()
+        verify.send_signal(signum)
+        try:
+            # it ends within a second; the bound is generous, for a busy machine
+            out, err = verify.communicate(timeout=3)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"verify still runs {time.monotonic() - sent:.1f} s after {signum.name}")
+    finally:
+        if verify.poll() is None:
+            verify.kill()
+            verify.wait()
+    assert (verify.returncode, out, err) == (status, "", f"pkgres-patcher: {said}\n")
+    assert list(scratch.iterdir()) == []
+    assert using(scratch) == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.resources
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -349,3 +350,64 @@ def test_debians_own_copy_is_verified() -> None:
         assert copy["status"] == "failed" and "egg-zip" in died(copy), copy
     elif found["state"] == "patched":
         assert copy["status"] == "passed", copy
+
+
+def column(table: str, name: str) -> list[str]:
+    """The cells of column ``name`` of a table (``locate``'s, ``verify``'s): each column is padded
+    to its widest cell, so a cell starts where its header does and ends where the next one starts."""
+    header, *rows = table.split("\n\n")[0].splitlines()
+    start = header.index(name)
+    following = re.search(r"  (?=\S)", header[start:])
+    end = start + following.end() if following else None
+    return [row[start:end].strip() for row in rows if not row.startswith(" ")]
+
+
+def test_owner_is_the_same_as_locates(tmp_path: Path) -> None:
+    """A pip without its ``.dist-info`` (copied by hand, a distribution's debundled tree): no
+    owner, though its ``_vendor/vendor.txt`` names the setuptools release it vendors
+    (``UPSTREAM``). ``verify`` says of the owner what ``locate`` says, in the table and the JSON."""
+    site = site_of(tmp_path, "pip", "20.3.4")
+    shutil.rmtree(next(site.glob("pip-*.dist-info")))
+    found = cli("locate", str(site))
+    verified = cli("verify", str(site), "--quick")
+    assert column(found.out, "OWNER") == ["-"] and column(found.out, "UPSTREAM") == ["setuptools 44.0.0"], found.out
+    assert column(verified.out, "OWNER") == column(found.out, "OWNER"), verified.out
+    [located] = cli("locate", str(site), "--json").json["copies"]
+    [copy] = copies(cli("verify", str(site), "--quick", "--json").json)
+    assert (
+        (copy["owner"], copy["upstream"])
+        == (located["owner"], located["upstream"])
+        == (
+            None,
+            {"name": "setuptools", "version": "44.0.0"},
+        )
+    )
+
+
+def test_run_with_picks_the_interpreter_and_python_stays_a_target(tmp_path: Path) -> None:
+    """``--run-with EXE`` runs the copies and adds no target; ``--python EXE`` is a target, as
+    in every other command, and picks no interpreter for the other copies."""
+    recent_python()
+    venv = Venv(tmp_path / "venv", require_python("3.10"))
+    with zipfile.ZipFile(download("pip", "26.3")) as zf:
+        zf.extractall(venv.site)
+    site = site_of(tmp_path, "setuptools", "81.0.0")
+    ours = f"{site}/pkg_resources/__init__.py"
+    theirs = f"{venv.site}/pip/_vendor/pkg_resources/__init__.py"
+
+    run = cli("verify", "--run-with", venv.python, str(site), "--quick", "--json")
+    [copy] = copies(run.json)
+    assert (copy["file"], copy["python"], copy["python_version"]) == (ours, venv.python, "3.10"), copy
+
+    run = cli("verify", "--python", venv.python, str(site), "--exclude", "*.whl", "--quick", "--json")
+    ran = {c["file"]: c["python"] for c in copies(run.json)}
+    # the venv's copy on the venv's interpreter (its prefix's own); the PATH's on the running one
+    assert ran == {theirs: venv.python, ours: sys.executable}, ran
+
+    both = cli(
+        "verify", "--python", venv.python, "--run-with", sys.executable, "--exclude", "*.whl", "--quick", "--json"
+    )
+    assert [(c["file"], c["python"]) for c in copies(both.json)] == [(theirs, sys.executable)]
+
+    usage = subprocess.run([sys.executable, "-m", "patcher", "verify", "--help"], capture_output=True, text=True)
+    assert "--run-with EXE" in usage.stdout and "--python EXE" in usage.stdout, usage.stdout

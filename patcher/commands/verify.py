@@ -4,12 +4,17 @@ site whose distributions vanish while it scans."""
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import TextIO
 
 from patcher import api, forking
 from patcher.commands import EXIT_FAILED, EXIT_OK, warn
-from patcher.commands._options import add_targets
-from patcher.errors import PatcherError
+from patcher.commands._options import add_targets, non_empty
+from patcher.errors import PatcherError, Terminated
 from patcher.verification.render import verify_json, verify_table
 from patcher.verification.results import VerifyReport, VerifyStatus
 
@@ -18,6 +23,16 @@ __all__ = ["add_arguments", "json_failure", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_targets(parser)
+    parser.add_argument(
+        "--run-with",
+        action="append",
+        default=[],
+        type=non_empty,
+        metavar="EXE",
+        help="run the copies with this interpreter (the first of them on which a copy's pristine text runs); "
+        "adds no target, unlike --python; repeatable (default: the --python whose sys.path holds the copy, "
+        "its prefix's own, the pythonX.Y its path names, the running one, the Pythons its release supported)",
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -48,12 +63,42 @@ def _progress(err: TextIO) -> api.VerifyProgress | None:
     return show
 
 
+@contextmanager
+def _ended_by_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise :class:`Terminated` in the main thread, as SIGINT raises
+    ``KeyboardInterrupt``: the run stops its probe processes and removes its scratch directory
+    on the way out instead of dying where it stands. A signal the run was started ignoring
+    (``nohup``) stays ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def end(signum: int, frame: FrameType | None) -> None:
+        raise Terminated(signum)
+
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            previous[signum] = signal.signal(signum, end)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    with _ended_by_signals():
+        return _run(args, out, err)
+
+
+def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     progress = _progress(err)
     report = api.verify(
         args.paths,
         pythons=args.python,
         python_timeout=args.python_timeout,
+        run_with=args.run_with,
         jobs=args.jobs or forking.usable_cpus(),
         quick=args.quick,
         patches=args.patches,

@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from patcher.render import _found_json, display, error_json, schema_name
+from patcher.render import _found_json, display, error_json, owner_cell, schema_name
 from patcher.verification.results import CopyVerification, Escape, VerifyReport, VerifyStatus
 
 __all__ = ["verify_json", "verify_summary", "verify_table"]
@@ -87,11 +87,6 @@ def _same(result: CopyVerification) -> str:
     return {None: "-", True: "yes", False: "no"}[result.same_listing]
 
 
-def _owner(result: CopyVerification) -> str:
-    owner = result.copy.owner or result.copy.upstream
-    return "-" if owner is None else f"{owner.name} {owner.version}"
-
-
 def _details(result: CopyVerification) -> list[str]:
     """What failed, grouped: one line per distinct escape (with how many fault points raised it)."""
     lines: list[str] = []
@@ -131,7 +126,15 @@ def verify_table(report: VerifyReport, quiet: bool = False) -> str:
     rows = [header]
     for r in report.results:
         rows.append(
-            (r.status.value, _owner(r), r.version or "-", _races(r), _faults(r), _same(r), display(r.copy.location))
+            (
+                r.status.value,
+                owner_cell(r.copy),
+                r.version or "-",
+                _races(r),
+                _faults(r),
+                _same(r),
+                display(r.copy.location),
+            )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(rows[0][:-1], widths)) + "  " + rows[0][-1]]

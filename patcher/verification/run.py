@@ -19,8 +19,9 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from patcher.disk import copyio
@@ -54,13 +55,99 @@ def probe_code() -> str:
     return (importlib.resources.files("patcher.verification") / "probe_child.py").read_text(encoding="utf-8")
 
 
+class _Cancelled(Exception):
+    """A process was to start after the run was stopped (in a worker thread: nobody waits for it)."""
+
+
+class _Children:
+    """Every process one copy's verification runs, so that a run stopped part way (Ctrl-C,
+    SIGTERM: an exception in the main thread) ends them at once, before its worker threads are
+    waited for and its scratch directory removed; none starts after that."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self._stopped = False
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    def start(self, argv: Sequence[str], **options: Any) -> subprocess.Popen[bytes]:
+        """``Popen(argv, **options)``, unless the run was stopped (:class:`_Cancelled`)."""
+        with self._lock:
+            if self._stopped:
+                raise _Cancelled(argv[0])
+            proc: subprocess.Popen[bytes] = subprocess.Popen(list(argv), **options)
+            self._running.add(proc)
+            return proc
+
+    def done(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._running.discard(proc)
+
+    def run(
+        self, argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: str | None = None
+    ) -> tuple[int | None, bytes, bytes]:
+        """Run a process to its end: its status (None: killed after :data:`TIMEOUT`), stdout, stderr."""
+        proc = self.start(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd
+        )
+        try:
+            try:
+                out, err = proc.communicate(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                return None, b"", b""
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            self.done(proc)
+        return proc.returncode, out, err
+
+    def stop(self) -> None:
+        """Kill every process running (a fork server with the runs it forked) and wait for it."""
+        with self._lock:
+            self._stopped = True
+            running = list(self._running)
+        for proc in running:
+            try:
+                if os.getpgid(proc.pid) == proc.pid:  # a fork server: a session of its own
+                    os.killpg(proc.pid, signal.SIGKILL)
+                else:
+                    proc.kill()
+            except OSError:
+                pass
+        for proc in running:
+            proc.wait()
+
+
+@contextmanager
+def _pool(children: _Children, workers: int) -> Iterator[ThreadPoolExecutor]:
+    """Worker threads; when the main thread is stopped (an exception), their processes are
+    killed and what they have not begun is dropped before they are waited for."""
+    pool = ThreadPoolExecutor(max_workers=max(workers, 1))
+    try:
+        yield pool
+    except BaseException:
+        children.stop()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
 class _Target(NamedTuple):
-    """What one probe run imports: an interpreter, the copy laid out, a site of victims."""
+    """What one probe run imports: an interpreter, the copy laid out, a site of victims; and
+    the processes of the copy's verification."""
 
     python: str
     own: Own
     site: Site
     work: str
+    children: _Children
 
 
 def _config(target: _Target, mode: str, race: str | None, fault: int | None) -> dict[str, Any]:
@@ -94,26 +181,16 @@ def run_probe(target: _Target, mode: str, *, race: str | None = None, fault: int
     without reporting is an escape of phase ``probe``)."""
     argv, env = _probe_process(target.python, _config(target, mode, race, fault))
     try:
-        proc = subprocess.run(
-            argv,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            env=env,
-            cwd=target.work,
-            timeout=TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return _died(f"did not finish within {TIMEOUT} seconds")
+        status, out, err = target.children.run(argv, env=env, cwd=target.work)
     except OSError as exc:
         return _died(f"cannot run {target.python}: {exc.strerror or exc}")
-    for line in proc.stdout.splitlines():
+    if status is None:
+        return _died(f"did not finish within {TIMEOUT} seconds")
+    for line in out.decode("utf-8", "replace").splitlines():
         if line.startswith(MARK):
             result: dict[str, Any] = json.loads(line[len(MARK) :])
             return result
-    tail = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}, no output"])[-1]
+    tail = (err.decode("utf-8", "replace").strip().splitlines() or [f"exit status {status}, no output"])[-1]
     return _died(tail)
 
 
@@ -165,13 +242,13 @@ def _differences(before: dict[str, Any], after: dict[str, Any]) -> tuple[str, ..
 
 
 def _choose(
-    copy: Copy, own: Own, pythons: Sequence[str], tmp: str
+    copy: Copy, own: Own, pythons: Sequence[str], tmp: str, children: _Children, holding: Sequence[str] = ()
 ) -> tuple[_Target | None, dict[str, Any] | None, list[str]]:
     """The first interpreter on which the copy's pristine text runs with nothing vanishing,
     its listing, and why the others could not."""
     notes: list[str] = []
     tried: set[str] = set()
-    first = candidates(copy, pythons)
+    first = candidates(copy, pythons, holding)
     for python in [*first, None]:
         if python is None:  # none of the usual ones: the Pythons its release supported
             later = [p for p in supported_pythons(_metadata(copy)) if p not in tried]
@@ -188,7 +265,7 @@ def _choose(
             continue
         work = os.path.join(tmp, f"py{len(tried)}")
         os.makedirs(work)
-        target = _Target(python, own, build_site(work, version), work)
+        target = _Target(python, own, build_site(work, version), work, children)
         listing = run_probe(target, "list")
         escapes = _escapes(listing)
         root = import_root(copy)
@@ -222,11 +299,14 @@ def verify_copy(
     patchset: PatchSet,
     pythons: Sequence[str] = (),
     *,
+    holders: Sequence[str] = (),
     quick: bool = False,
     jobs: int = 1,
     progress: Progress | None = None,
 ) -> CopyVerification:
-    """Verify one copy (see the module docstring); never writes below the copy's tree."""
+    """Verify one copy (see the module docstring) on the first of ``pythons`` that runs it, else
+    the first of ``holders`` (the interpreters that import it), its prefix's own, ...; never
+    writes below the copy's tree."""
     if not copy.is_source:
         return CopyVerification(copy, VerifyStatus.NOT_VERIFIABLE, reason="holds only byte-code")
     try:
@@ -236,39 +316,60 @@ def verify_copy(
     reverted = plan_copy(text, patchset, MEMBER, revert=True)
     pristine = None if reverted.failed else reverted.result
     say = progress or (lambda message: None)
+    children = _Children()
     with tempfile.TemporaryDirectory(prefix="pkgres-patcher-verify-") as tmp:
-        own = build_own(copy, text, os.path.join(tmp, "own"))
-        own_pristine = own if pristine in (None, text) else build_own(copy, pristine, os.path.join(tmp, "pristine"))
-        say(f"{copy.location}: choosing an interpreter")
-        target, listing, notes = _choose(copy, own_pristine, pythons, tmp)
-        if target is None or listing is None:
-            reason = "; ".join(notes) or "no interpreter to run it"
-            return CopyVerification(copy, VerifyStatus.NOT_VERIFIABLE, reason=reason, notes=tuple(notes))
-        target = target._replace(own=own._replace(extra=target.own.extra))
-        _compile(target)
-        version = listing.get("python")
-        same: bool | None = None if pristine is None else True
-        differences: tuple[str, ...] = ()
-        if own_pristine is not own:
-            mine = run_probe(target, "list")
-            differences = _differences(listing["listing"], mine.get("listing", {}))
-            escapes = _escapes(mine)
-            differences += tuple(f"{e.phase}: {e.type}: {e.message}" for e in escapes)
-            same = not differences
-        races = _race_replay(target, tmp, jobs, say, copy)
-        faults = None if quick else _fault_sweep(target, tmp, jobs, say, copy)
-        failed = any(r.escapes for r in races) or same is False or any(f.escapes for f in faults or ())
-        return CopyVerification(
-            copy,
-            VerifyStatus.FAILED if failed else VerifyStatus.PASSED,
-            target.python,
-            version,
-            races=races,
-            faults=faults,
-            same_listing=same,
-            listing_differences=differences,
-            notes=tuple(notes),
-        )
+        try:
+            return _verify_in(copy, text, pristine, tmp, children, pythons, holders, quick, jobs, say)
+        except BaseException:  # stopped (Ctrl-C, SIGTERM): its processes go before its scratch directory
+            children.stop()
+            raise
+
+
+def _verify_in(
+    copy: Copy,
+    text: bytes,
+    pristine: bytes | None,
+    tmp: str,
+    children: _Children,
+    pythons: Sequence[str],
+    holders: Sequence[str],
+    quick: bool,
+    jobs: int,
+    say: Progress,
+) -> CopyVerification:
+    """:func:`verify_copy` in its scratch directory ``tmp``."""
+    own = build_own(copy, text, os.path.join(tmp, "own"))
+    own_pristine = own if pristine in (None, text) else build_own(copy, pristine, os.path.join(tmp, "pristine"))
+    say(f"{copy.location}: choosing an interpreter")
+    target, listing, notes = _choose(copy, own_pristine, pythons, tmp, children, holders)
+    if target is None or listing is None:
+        reason = "; ".join(notes) or "no interpreter to run it"
+        return CopyVerification(copy, VerifyStatus.NOT_VERIFIABLE, reason=reason, notes=tuple(notes))
+    target = target._replace(own=own._replace(extra=target.own.extra))
+    _compile(target)
+    version = listing.get("python")
+    same: bool | None = None if pristine is None else True
+    differences: tuple[str, ...] = ()
+    if own_pristine is not own:
+        mine = run_probe(target, "list")
+        differences = _differences(listing["listing"], mine.get("listing", {}))
+        escapes = _escapes(mine)
+        differences += tuple(f"{e.phase}: {e.type}: {e.message}" for e in escapes)
+        same = not differences
+    races = _race_replay(target, tmp, jobs, say, copy)
+    faults = None if quick else _fault_sweep(target, tmp, jobs, say, copy)
+    failed = any(r.escapes for r in races) or same is False or any(f.escapes for f in faults or ())
+    return CopyVerification(
+        copy,
+        VerifyStatus.FAILED if failed else VerifyStatus.PASSED,
+        target.python,
+        version,
+        races=races,
+        faults=faults,
+        same_listing=same,
+        listing_differences=differences,
+        notes=tuple(notes),
+    )
 
 
 def _compile(target: _Target) -> None:
@@ -280,8 +381,8 @@ def _compile(target: _Target) -> None:
         return  # a zipped egg: zipimport compiles in memory on every run anyway
     argv = [target.python, "-S", "-E", "-m", "compileall", "-q", *directories]
     try:
-        subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT, check=False)
-    except (OSError, subprocess.TimeoutExpired):
+        target.children.run(argv)
+    except OSError:
         pass
 
 
@@ -302,7 +403,7 @@ def _race_replay(target: _Target, tmp: str, jobs: int, say: Progress, copy: Copy
         result = run_probe(own_target, "race", race=victim.name)
         return Race(victim.name, victim.kind, victim.name in result.get("fired", []), _escapes(result))
 
-    with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
+    with _pool(target.children, jobs) as pool:
         return tuple(pool.map(one, runs))
 
 
@@ -321,7 +422,7 @@ def _fault_sweep(target: _Target, tmp: str, jobs: int, say: Progress, copy: Copy
 
     def next_index() -> int | None:
         with lock:
-            return pending.pop() if pending else None
+            return pending.pop() if pending and not target.children.stopped else None
 
     def work() -> None:
         server = _Server(target, preload)
@@ -341,7 +442,7 @@ def _fault_sweep(target: _Target, tmp: str, jobs: int, say: Progress, copy: Copy
         finally:
             server.close()
 
-    with ThreadPoolExecutor(max_workers=max(min(jobs, total), 1)) as pool:
+    with _pool(target.children, min(jobs, total)) as pool:
         for future in [pool.submit(work) for _ in range(max(min(jobs, total), 1))]:
             future.result()
     return tuple(points[index] for index in range(1, total + 1))
@@ -356,11 +457,12 @@ class _Server:
     def __init__(self, target: _Target, preload: Sequence[str]) -> None:
         self._argv, self._env = _probe_process(target.python, {"mode": "serve", "preload": list(preload)})
         self._cwd = target.work
+        self._children = target.children
         self._proc: subprocess.Popen[bytes] | None = None
 
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is None:
-            self._proc = subprocess.Popen(
+            self._proc = self._children.start(
                 self._argv,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -409,6 +511,7 @@ class _Server:
         except OSError:
             pass
         proc.wait()
+        self._children.done(proc)
         for stream in (proc.stdin, proc.stdout):
             if stream is not None:
                 try:
