@@ -14,6 +14,8 @@ Exit statuses (README, "Exit statuses"):
     usage (nothing is printed on stdout, not even with ``--json``);
 3
     (``drift``, ``refresh``) releases could not be listed, fetched or read;
+4
+    (``drift``) the report could not be written to ``--output FILE``;
 130
     interrupted (SIGINT); ``verify``: 143 (SIGTERM), 129 (SIGHUP), what it started stopped first.
 
@@ -33,7 +35,7 @@ from collections.abc import Sequence
 from typing import NoReturn, TextIO
 
 from patcher import __version__, commands
-from patcher.commands import EXIT_FAILED, EXIT_USAGE, warn
+from patcher.commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, warn
 from patcher.errors import PatcherError, Terminated, UsageError
 from patcher.render import display
 
@@ -106,7 +108,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         return EXIT_FAILED
     except KeyboardInterrupt:
         err.write("pkgres-patcher: interrupted\n")
-        return 130
+        return EXIT_INTERRUPTED
     except Terminated as exc:
         err.write(f"pkgres-patcher: {_ENDED.get(exc.signum, 'ended')}\n")
         return 128 + exc.signum

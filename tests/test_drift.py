@@ -390,6 +390,23 @@ def test_text_markdown_junit_and_output_file(patches: Path, tmp_path: Path) -> N
     assert [s.get("failures") for s in root.iter("testsuite")] == ["1", "0"]
 
 
+def test_an_output_that_cannot_be_written_is_exit_4_not_drift(patches: Path, tmp_path: Path) -> None:
+    """Exit 1 says "drift found": a report that could not be written must not say that (issue #20)."""
+    argv = ("setuptools==60.0.0", "--patches", str(patches), "--cache-dir", str(RELEASES), "--quiet")
+    missing = tmp_path / "no-such-dir" / "report.json"
+    for fmt in ("text", "json"):
+        run = cli("drift", *argv, "--format", fmt, "--output", str(missing))
+        assert run == (4, "", f"pkgres-patcher: {missing}: No such file or directory\n")
+    assert not missing.parent.exists()
+    # a run that drifts too: the report is lost, which is what its status says
+    drifting = cli("drift", "pkg-resources-backport==1.0.1", *argv, "--output", str(missing))
+    assert drifting == (4, "", f"pkgres-patcher: {missing}: No such file or directory\n")
+    assert cli("drift", "pkg-resources-backport==1.0.1", *argv).code == 1
+    readme = (Path(__file__).resolve().parent.parent / "README.rst").read_text()
+    table = readme.split("\nExit statuses\n-------------\n")[1].split("\n130\n")[0]
+    assert "\n4\n    (``drift``) the report could not be written to ``--output FILE``" in table
+
+
 def test_progress_line_only_on_a_terminal(patches: Path) -> None:
     import io
 

@@ -9,18 +9,48 @@ asked for on stdout (else None), so that a script always gets one document to re
 from __future__ import annotations
 
 import argparse
+import enum
 import importlib
 from typing import NamedTuple, Protocol, TextIO
 
 from patcher.errors import PatcherError
 from patcher.render import display
 
-__all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_FETCH", "EXIT_OK", "EXIT_USAGE", "Command", "CommandInfo", "load", "warn"]
+__all__ = [
+    "COMMANDS",
+    "EXIT_FAILED",
+    "EXIT_FETCH",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_OUTPUT",
+    "EXIT_USAGE",
+    "Command",
+    "CommandInfo",
+    "ExitStatus",
+    "load",
+    "warn",
+]
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_FETCH = 3
+
+class ExitStatus(enum.IntEnum):
+    """The exit statuses of the tool (README, "Exit statuses")."""
+
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+    #: releases could not be listed, fetched or read
+    FETCH = 3
+    #: the report could not be written to ``--output FILE``
+    OUTPUT = 4
+    INTERRUPTED = 130
+
+
+EXIT_OK = ExitStatus.OK
+EXIT_FAILED = ExitStatus.FAILED
+EXIT_USAGE = ExitStatus.USAGE
+EXIT_FETCH = ExitStatus.FETCH
+EXIT_OUTPUT = ExitStatus.OUTPUT
+EXIT_INTERRUPTED = ExitStatus.INTERRUPTED
 
 
 class CommandInfo(NamedTuple):
@@ -68,7 +98,7 @@ COMMANDS: dict[str, CommandInfo] = {
         "check the patch set against upstream releases",
         "Check how the patch set fits upstream releases of setuptools, pip and pkg-resources-backport, "
         "fetched through pip. Exit 0 when nothing fails, needs fuzz or is out of range; 1 otherwise; "
-        "3 when releases could not be fetched.",
+        "3 when releases could not be fetched; 4 when the report could not be written to --output.",
     ),
     "refresh": CommandInfo(
         "patcher.commands.refresh",

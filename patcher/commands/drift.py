@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from patcher import api
-from patcher.commands import EXIT_FAILED, EXIT_FETCH, EXIT_OK, warn
+from patcher.commands import EXIT_FAILED, EXIT_FETCH, EXIT_OK, EXIT_OUTPUT, warn
 from patcher.commands._options import add_release_options, jobs
 from patcher.disk.atomic import write_text
 from patcher.errors import PatcherError, WriteError, reason
@@ -67,15 +67,19 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for note in report.notes:
         warn(f"note: {note}", err)
     text = render(report, output_format(args), quiet=args.quiet)
+    written = True
     if args.output:
         try:
             write_text(args.output, text)
         except OSError as exc:
-            raise WriteError(args.output, reason(exc)) from None
+            warn(str(WriteError(args.output, reason(exc))), err)
+            written = False
     else:
         out.write(text)
     for error in report.errors:
         warn(f"cannot fetch {error}", err)
+    if not written:  # the report is lost: that says more than what it would have said
+        return EXIT_OUTPUT
     if report.errors:
         return EXIT_FETCH
     return EXIT_FAILED if report.drift else EXIT_OK
