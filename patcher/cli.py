@@ -11,7 +11,8 @@ Exit statuses (README, "Exit statuses"):
     ``drifted`` or ``unpatchable`` (each named on stderr); ``apply``/``revert``, a copy would
     be changed, does not fit or has no source;
 2
-    usage (nothing is printed on stdout, not even with ``--json``);
+    usage: the command's usage and one line ``pkgres-patcher COMMAND: ...`` on stderr (nothing is
+    printed on stdout, not even with ``--json``);
 3
     (``drift``, ``refresh``) releases could not be listed, fetched or read;
 4
@@ -42,11 +43,22 @@ from patcher.render import display
 __all__ = ["build_parser", "entrypoint", "main"]
 
 
+class _ArgumentsError(UsageError):
+    """What argparse refused, with the usage of the parser that refused it (the command's own)."""
+
+    def __init__(self, prog: str, message: str, usage: str) -> None:
+        super().__init__(prog, message)
+        self.usage = usage
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse, but usage errors become :class:`UsageError` so that the error boundary sees them."""
+    """argparse, but usage errors become :class:`UsageError` so that the error boundary sees them;
+    the top-level parser knows each command's parser (``commands``), to show its usage."""
+
+    commands: dict[str, argparse.ArgumentParser]
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(self.prog, message)
+        raise _ArgumentsError(self.prog, message, self.format_usage())
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -59,11 +71,34 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
+    parser.commands = {}
     for name, info in commands.COMMANDS.items():
         command_parser = sub.add_parser(name, help=info.summary, description=info.description)
+        parser.commands[name] = command_parser
         if name == command:
             commands.load(name).add_arguments(command_parser)
     return parser
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """``argv`` parsed; an argument no parser knows is refused by the command's parser, so that
+    the message and the usage shown are the command's (argparse leaves it to the top level)."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        command_parser = getattr(parser, "commands", {}).get(args.command, parser)
+        command_parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
+
+
+def _usage_error(exc: UsageError, parser: argparse.ArgumentParser, command: str | None) -> tuple[str, str]:
+    """The usage to show and the line that says what is wrong: ``pkgres-patcher COMMAND: ...``
+    for every usage error of a command, argparse's or the library's."""
+    if isinstance(exc, _ArgumentsError):
+        return exc.usage, str(exc)
+    command_parser = getattr(parser, "commands", {}).get(command) if command is not None else None
+    if command_parser is None:
+        return parser.format_usage(), f"{parser.prog}: {exc}"
+    return command_parser.format_usage(), f"{command_parser.prog}: {exc}"
 
 
 def _command(argv: Sequence[str]) -> str | None:
@@ -89,11 +124,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     parser = build_parser(command if command in commands.COMMANDS else None)
     args: argparse.Namespace | None = None
     try:
-        args = parser.parse_args(argv)
+        args = _parse(parser, argv)
         return commands.load(args.command).run(args, out, err)
     except UsageError as exc:
-        parser.print_usage(err)
-        err.write(f"{display(str(exc))}\n")
+        usage, line = _usage_error(exc, parser, None if args is None else args.command)
+        err.write(usage)
+        err.write(f"{display(line)}\n")
         return EXIT_USAGE
     except PatcherError as exc:
         warn(str(exc), err)

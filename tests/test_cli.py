@@ -589,3 +589,53 @@ def test_a_reader_that_went_away_is_no_traceback(site: Path) -> None:
     finally:
         os.close(write_end)
     assert (proc.returncode, proc.stderr) == (1, b"")
+
+
+# --- usage errors: the command's usage, and every line says whose (issue #20) --------------------------
+
+
+def console(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``pkgres-patcher *argv`` run as a process, its output caught as text."""
+    return subprocess.run([sys.executable, "-m", "patcher", *argv], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["apply", "--fuzz", "x"], "pkgres-patcher apply: argument --fuzz: not a whole number: 'x'"),
+        (["locate", "--bogus"], "pkgres-patcher locate: unrecognized arguments: --bogus"),
+        (
+            ["revert", "--output", "out"],
+            "pkgres-patcher revert: --output: name the wheels or eggs to write patched (PATH ...)",
+        ),
+        (
+            ["drift", "setuptools>>=1"],
+            "pkgres-patcher drift: not a requirement: 'setuptools>>=1' "
+            "(Expected semicolon (after name with no version specifier) or end)",
+        ),
+        (["lock", "F", "--", "true"], "pkgres-patcher lock: --shared or --exclusive: one is required"),
+        (
+            ["lock", "--shared", "F"],
+            "pkgres-patcher lock: COMMAND: nothing to run (pkgres-patcher lock --shared LOCKFILE -- COMMAND [ARGS...])",
+        ),
+        (
+            ["lock", "--shared", "F", "--timeout", "-1", "--", "true"],
+            "pkgres-patcher lock: argument -w/--timeout: must be a number of seconds, 0 or more, got -1",
+        ),
+        (
+            ["pip", "--", "--python", "x", "list"],
+            "pkgres-patcher pip: pip --python: pip would act on another environment: "
+            "name it with pkgres-patcher pip --python EXE",
+        ),
+    ],
+)
+def test_a_usage_error_shows_the_commands_usage_and_names_the_command(
+    argv: list[str], message: str, tmp_path: Path
+) -> None:
+    proc = console(*argv, cwd=tmp_path)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    lines = proc.stderr.splitlines()
+    assert lines[0].startswith(f"usage: pkgres-patcher {argv[0]} "), proc.stderr
+    assert lines[-1] == message
+    assert all(line.startswith(" ") for line in lines[1:-1]), proc.stderr  # the usage, wrapped, and the line
+    assert list(tmp_path.iterdir()) == []

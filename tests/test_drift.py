@@ -332,7 +332,8 @@ def test_exit_3_names_what_could_not_be_fetched(patches: Path, tmp_path: Path) -
     [
         (
             ("setuptools>>=1",),
-            "not a requirement: 'setuptools>>=1' (Expected semicolon (after name with no version specifier) or end)",
+            "pkgres-patcher drift: not a requirement: 'setuptools>>=1' "
+            "(Expected semicolon (after name with no version specifier) or end)",
         ),
         (("--jobs", "0"), "pkgres-patcher drift: argument --jobs: must be at least 1, got 0"),
         (

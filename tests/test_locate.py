@@ -917,7 +917,7 @@ def console(*argv: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["locate", "--bogus"], "pkgres-patcher: unrecognized arguments: --bogus"),
+        (["locate", "--bogus"], "pkgres-patcher locate: unrecognized arguments: --bogus"),
         ([], "pkgres-patcher: the following arguments are required: COMMAND"),
         (["locate", "--python"], "pkgres-patcher locate: argument --python: expected one argument"),
         (
@@ -932,7 +932,7 @@ def console(*argv: str) -> subprocess.CompletedProcess[str]:
             ["pip", "--python-timeout", "inf"],
             "pkgres-patcher pip: argument --python-timeout: must be a number of seconds more than 0, got inf",
         ),
-        (["locate", "--fuzz=1"], "pkgres-patcher: unrecognized arguments: --fuzz=1"),
+        (["locate", "--fuzz=1"], "pkgres-patcher locate: unrecognized arguments: --fuzz=1"),
         (["find"], "pkgres-patcher: argument COMMAND: invalid choice: 'find' (choose from "),
     ],
 )
@@ -943,7 +943,8 @@ def test_usage_errors(argv: list[str], message: str) -> None:
     lines = proc.stderr.splitlines()
     assert lines[-1] == message if not message.endswith(" ") else lines[-1].startswith(message)
     assert "Traceback" not in proc.stderr
-    assert lines[0].startswith("usage: ") and len(lines) <= 3
+    assert lines[0].startswith("usage: pkgres-patcher locate " if argv[:1] == ["locate"] else "usage: pkgres-patcher [")
+    assert all(line.startswith(" ") for line in lines[1:-1])  # the usage, wrapped, then the one line
 
 
 def test_python_that_does_not_exist(tmp_path: Path, patches: Path) -> None:

@@ -50,7 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 class _Trailing(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise UsageError("lock", message)
+        subject, _, why = message.partition(": ")  # "argument -w/--timeout: must be ..."
+        raise UsageError(subject, why) if why else UsageError("arguments", message)
 
 
 def _options_after_lockfile(args: argparse.Namespace) -> None:
@@ -64,7 +65,7 @@ def _options_after_lockfile(args: argparse.Namespace) -> None:
     again = trailing.parse_args(args.argv)
     if again.shared or again.exclusive:
         if args.shared or args.exclusive:
-            raise UsageError("lock", "--shared and --exclusive: one only")
+            raise UsageError("--shared and --exclusive", "one only")
         args.shared, args.exclusive = again.shared, again.exclusive
     if again.timeout is not None:
         args.timeout = again.timeout
@@ -73,7 +74,7 @@ def _options_after_lockfile(args: argparse.Namespace) -> None:
 
 def lock_mode(args: argparse.Namespace) -> LockMode:
     if not (args.shared or args.exclusive):
-        raise UsageError("lock", "--shared or --exclusive is required")
+        raise UsageError("--shared or --exclusive", "one is required")
     return LockMode.SHARED if args.shared else LockMode.EXCLUSIVE
 
 
@@ -93,7 +94,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.argv[:1] == ["--"]:
         args.argv = args.argv[1:]
     if not args.argv:
-        raise UsageError("lock", "no COMMAND to run (pkgres-patcher lock --shared LOCKFILE -- COMMAND [ARGS...])")
+        raise UsageError("COMMAND", "nothing to run (pkgres-patcher lock --shared LOCKFILE -- COMMAND [ARGS...])")
     out.flush()
     with rwlock.held(args.lockfile, mode, timeout=args.timeout, on_wait=waiting_line(args.lockfile, err)):
         try:

@@ -6,7 +6,7 @@ import argparse
 from typing import TextIO
 
 from patcher import api
-from patcher.commands import EXIT_OK
+from patcher.commands import EXIT_OK, warn
 from patcher.errors import PatcherError
 from patcher.handoff.upstream import Target
 from patcher.handoff.upstream_render import upstream_json, upstream_text
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     out.write(upstream_json(done, mbox) if args.json else upstream_text(done, mbox))
     if done.branch:
-        err.write(f"pkgres-patcher: committed on branch {done.branch} of {done.source}\n")
+        warn(f"committed on branch {done.branch} of {done.source}", err)
     return EXIT_OK
 
 
