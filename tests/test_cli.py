@@ -639,3 +639,76 @@ def test_a_usage_error_shows_the_commands_usage_and_names_the_command(
     assert lines[-1] == message
     assert all(line.startswith(" ") for line in lines[1:-1]), proc.stderr  # the usage, wrapped, and the line
     assert list(tmp_path.iterdir()) == []
+
+
+# --- --help says what the README says (issue #20) ----------------------------------------------------
+
+
+def help_text(command: str) -> str:
+    """``pkgres-patcher COMMAND --help`` as a process, on a line wide enough that nothing wraps."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "patcher", command, "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "400"},
+    )
+    assert (proc.returncode, proc.stderr) == (0, "")
+    return proc.stdout
+
+
+def option_help(command: str, option: str) -> str:
+    """The help of one option, as ``--help`` prints it."""
+    found = re.search(rf"^  (?:-\w, )?{option}(?: [A-Z]+)?  +(.*)$", help_text(command), re.M)
+    assert found is not None, (command, option)
+    return found.group(1)
+
+
+def test_help_of_verify_jobs_and_quick_says_what_they_do() -> None:
+    assert option_help("verify", "--jobs") == (
+        "processes of the fault sweep run at once, each forked from a server in the copy's interpreter "
+        "(default: the CPUs usable)"
+    )
+    assert option_help("verify", "--quick") == "race replay and same listing only (no fault sweep)"
+    readme = " ".join((ROOT / "README.rst").read_text().split())  # as one line: the README wraps
+    assert "*fault sweep* (not with ``--quick``)" in readme and "*same listing*" in readme
+    assert "(``--jobs`` processes at once, each forked from a server in the target interpreter" in readme
+    assert option_help("locate", "--jobs").startswith("processes sharing the walk of a large tree")
+
+
+def test_help_of_revert_says_revert() -> None:
+    assert option_help("revert", "--wheels") == (
+        "also revert wheels lying in the scanned trees or bundled with an interpreter "
+        "(artefacts, left alone unless named as a PATH)"
+    )
+    assert option_help("revert", "--fuzz") == (
+        "let the reversed hunks fit by ignoring up to N outer context lines (reported as fuzz; default 0: exact "
+        "or offset only)"
+    )
+    assert option_help("revert", "--output").startswith("write the wheels and zipped eggs named as PATH reverted")
+    assert "patch" not in option_help("revert", "--wheels") + option_help("revert", "--output")
+    assert option_help("apply", "--wheels").startswith("also patch wheels")
+
+
+def test_lock_usage_shows_a_mode_is_required() -> None:
+    usage = "usage: pkgres-patcher lock [-h] (-s | -x) [-w S] LOCKFILE -- COMMAND [ARGS...]"
+    assert help_text("lock").splitlines()[0] == usage
+    assert "``pkgres-patcher lock (--shared | --exclusive) LOCKFILE [--timeout S] -- COMMAND [ARGS...]``" in (
+        (ROOT / "README.rst").read_text()
+    )
+
+
+@pytest.mark.parametrize("command", ["apply", "revert"])
+def test_dry_run_and_check_are_exclusive(command: str, site: Path) -> None:
+    assert "[--dry-run | --check]" in help_text(command).splitlines()[0]
+    before = snapshot(site)
+    proc = console(command, "--dry-run", "--check", str(site))
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert (
+        proc.stderr.splitlines()[-1]
+        == f"pkgres-patcher {command}: argument --check: not allowed with argument --dry-run"
+    )
+    assert snapshot(site) == before
+    assert (
+        "``pkgres-patcher apply [PATH ...] [--python EXE ...] [--exclude GLOB ...] [--one-file-system] [--dry-run | --check]"
+        in ((ROOT / "README.rst").read_text())
+    )

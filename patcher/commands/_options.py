@@ -84,7 +84,11 @@ def scan_jobs(args: argparse.Namespace) -> int:
     return int(args.jobs) if args.jobs is not None else min(forking.usable_cpus(), MAX_SCAN_JOBS)
 
 
-def add_targets(parser: argparse.ArgumentParser) -> None:
+#: ``--jobs`` of ``locate``, ``apply`` and ``revert``
+WALK_JOBS = "processes sharing the walk of a large tree (default: the CPUs usable, at most 4)"
+
+
+def add_targets(parser: argparse.ArgumentParser, jobs_help: str = WALK_JOBS) -> None:
     parser.add_argument(
         "paths",
         nargs="*",
@@ -131,7 +135,7 @@ def add_targets(parser: argparse.ArgumentParser) -> None:
         type=jobs,
         default=None,
         metavar="N",
-        help="processes sharing the walk of a large tree (default: the CPUs usable, at most 4)",
+        help=jobs_help,
     )
     parser.add_argument(
         "--patches",
@@ -140,9 +144,12 @@ def add_targets(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_change_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dry-run", action="store_true", help="decide and report, write nothing")
-    parser.add_argument(
+def add_change_options(parser: argparse.ArgumentParser, *, revert: bool = False) -> None:
+    """The options of ``apply`` and, saying "revert" for "patch", of ``revert``."""
+    verb = "revert" if revert else "patch"
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument("--dry-run", action="store_true", help="decide and report, write nothing")
+    modes.add_argument(
         "--check",
         action="store_true",
         help="--dry-run that exits 1 when any copy would change or cannot be changed (for CI)",
@@ -161,20 +168,25 @@ def add_change_options(parser: argparse.ArgumentParser) -> None:
         type=fuzz,
         default=0,
         metavar="N",
-        help="let hunks fit by ignoring up to N outer context lines (reported as fuzz; default 0: exact or offset only)",
+        help=(
+            "let the reversed hunks fit by ignoring up to N outer context lines"
+            if revert
+            else "let hunks fit by ignoring up to N outer context lines"
+        )
+        + " (reported as fuzz; default 0: exact or offset only)",
     )
     parser.add_argument(
         "--wheels",
         action="store_true",
-        help="also patch wheels lying in the scanned trees or bundled with an interpreter "
+        help=f"also {verb} wheels lying in the scanned trees or bundled with an interpreter "
         "(artefacts, left alone unless named as a PATH)",
     )
     parser.add_argument(
         "--output",
         type=non_empty,
         metavar="DIR",
-        help="write the wheels and zipped eggs named as PATH changed into DIR (same names; made when missing), "
-        "leaving the files named untouched",
+        help=f"write the wheels and zipped eggs named as PATH {'reverted' if revert else 'patched'} into DIR "
+        "(same names; made when missing), leaving the files named untouched",
     )
 
 

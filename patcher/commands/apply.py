@@ -13,12 +13,17 @@ from patcher.errors import PatcherError
 from patcher.model import CopyResult, Report
 from patcher.render import CHANGES, change_json, change_summary, outcome_line, unified_diff
 
-__all__ = ["add_arguments", "change", "json_failure", "run"]
+__all__ = ["add_arguments", "add_change_arguments", "change", "failure", "json_failure", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_change_arguments(parser, revert=False)
+
+
+def add_change_arguments(parser: argparse.ArgumentParser, *, revert: bool) -> None:
+    """The arguments of ``apply`` or ``revert``: the same, each saying what it does."""
     add_targets(parser)
-    add_change_options(parser)
+    add_change_options(parser, revert=revert)
     add_lock_dir(parser)
     add_cache_dir(
         parser, "archives kept as they were before a rewrite that cannot be undone byte for byte, in DIR/originals"

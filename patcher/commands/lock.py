@@ -41,6 +41,9 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # argparse would show the group as optional ([-s | -x]): one is required, before or after
+    # LOCKFILE, which a required group cannot say
+    parser.usage = "%(prog)s [-h] (-s | -x) [-w S] LOCKFILE -- COMMAND [ARGS...]"
     _add_options(parser)
     parser.add_argument(
         "lockfile", metavar="LOCKFILE", help="the lock file (created with its directories, never truncated)"

@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from patcher.commands.apply import add_arguments, change, failure
+from patcher.commands.apply import add_change_arguments, change, failure
 from patcher.errors import PatcherError
 
 __all__ = ["add_arguments", "json_failure", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_change_arguments(parser, revert=True)
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -22,7 +22,11 @@ __all__ = ["add_arguments", "json_failure", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_targets(parser)
+    add_targets(
+        parser,
+        jobs_help="processes of the fault sweep run at once, each forked from a server in the copy's interpreter "
+        "(default: the CPUs usable)",
+    )
     parser.add_argument(
         "--run-with",
         action="append",
@@ -36,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="race replay and no-false-absence only (no fault sweep)",
+        help="race replay and same listing only (no fault sweep)",
     )
     parser.add_argument(
         "--wheels",
