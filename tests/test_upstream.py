@@ -241,7 +241,9 @@ def test_a_tree_of_another_target_is_a_usage_error_naming_the_file_it_lacks(tmp_
     tree = unpack(real_sdist("pkg-resources-backport", "1.0.1"), tmp_path / "src")
     run = cli("upstream", "--target", "pip", "--source", str(tree), "--json")
     assert (run.code, run.out) == (2, "")
-    assert run.err.endswith(f"\n{tree}: not a pip tree: it has no src/pip/_vendor/pkg_resources/__init__.py\n")
+    assert run.err.endswith(
+        f"\npkgres-patcher upstream: {tree}: not a pip tree: it has no src/pip/_vendor/pkg_resources/__init__.py\n"
+    )
 
 
 def test_the_schema_speaks_the_models_words() -> None:
@@ -261,4 +263,57 @@ def test_a_tree_that_still_runs_on_python2_keeps_ioerror_and_the_notes_on_python
     assert done["python2"] is True
     added = [ln for ln in done["mbox"].splitlines() if ln.startswith("+") and "except" in ln]
     assert added and all("IOError, OSError" in ln for ln in added)
-    assert 'This variant uses "except (IOError, OSError)" because its code also runs' in done["mbox"]
+    assert 'This variant uses "except (IOError, OSError)" because its code also runs' in " ".join(done["mbox"].split())
+
+
+def only_this_git_config(monkeypatch: pytest.MonkeyPatch, home: Path, **config: str) -> None:
+    """git sees no identity but ``config`` (written to a fresh ``~/.gitconfig``): no system
+    configuration, no identity in the environment."""
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL"):
+        monkeypatch.delenv(name, raising=False)
+    for key, value in config.items():
+        subprocess.run(["git", "config", "--global", f"user.{key}", value], check=True)
+
+
+def message_body(mbox: str) -> list[str]:
+    """The lines of the commit message's body: after the headers, up to ``---``."""
+    return mbox.split("\n\n", 1)[1].split("\n---\n", 1)[0].splitlines()
+
+
+def test_the_mbox_is_the_users_and_its_body_wrapped_at_72(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Like ``git format-patch``: the author is the user's git identity (issue #20), the body
+    wrapped at 72 columns; ``git am`` still applies it and records both."""
+    only_this_git_config(monkeypatch, tmp_path / "home", name="Ada Lövelace", email="ada@example.org")
+    tree = unpack(real_sdist("setuptools", "81.0.0"), tmp_path / "src")
+    git_checkout(tree)
+    mbox = tmp_path / "fix.mbox"
+    run = cli("upstream", "--target", "setuptools", "--source", str(tree), "--output", str(mbox), "--commit")
+    assert run.code == 0, run.err
+    text = mbox.read_text()
+    assert "\nFrom: =?utf-8?q?Ada_L=C3=B6velace?= <ada@example.org>\n" in text
+    body = message_body(text)
+    assert body[0].startswith("A distribution removed while pkg_resources scans")
+    assert [line for line in body if len(line) > 72] == []
+    assert body[-2:] == [
+        "Bug: https://github.com/pypa/pip/issues/8476",
+        "Bug: https://github.com/pypa/setuptools/issues/1003",
+    ]
+    log = subprocess.run(["git", "log", "-1", "--format=%an <%ae>%n%b"], cwd=tree, capture_output=True, text=True)
+    author, *committed = log.stdout.splitlines()
+    assert author == "Ada Lövelace <ada@example.org>"
+    assert [line for line in committed if len(line) > 72] == []
+    assert "Bug: https://github.com/pypa/setuptools/issues/1003" in committed
+
+
+def test_without_a_git_identity_the_mbox_is_the_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    only_this_git_config(monkeypatch, tmp_path / "home")
+    tree = unpack(real_sdist("setuptools", "81.0.0"), tmp_path / "src")
+    run = cli("upstream", "--target", "setuptools", "--source", str(tree), "--json")
+    assert run.code == 0, run.err
+    mbox = json_output(run.out)["upstream"]["mbox"]
+    assert "\nFrom: pkgres-patcher <pkgres-patcher@localhost>\n" in mbox
+    assert [line for line in message_body(mbox) if len(line) > 72] == []

@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import tempfile
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -255,30 +256,70 @@ def _paragraphs(description: str, python2: bool) -> tuple[str, str]:
     return first.strip(), "\n\n".join(paragraphs)
 
 
+#: the width of a commit message's body (``git log`` indents it by 4 in an 80-column terminal)
+BODY_WIDTH = 72
+
+
+def _fill(paragraph: str, bullet: str = "") -> str:
+    """A paragraph reflowed to :data:`BODY_WIDTH` columns, after ``bullet`` when given."""
+    return textwrap.fill(
+        " ".join(paragraph.split()),
+        BODY_WIDTH,
+        initial_indent=bullet,
+        subsequent_indent=" " * len(bullet),
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
 def _message(descriptions: Sequence[str], python2: bool = True) -> str:
+    """The commit message's body: an introduction, a paragraph per patch, the ``Bug:`` trailers;
+    every line at most :data:`BODY_WIDTH` columns (but a word longer than that)."""
     paragraphs = []
     for description in descriptions:
         first, body = _paragraphs(description, python2)
-        paragraphs.append(f"- {first}" + (f"\n\n{body}" if body else ""))
+        paragraphs.append(_fill(first, "- "))
+        paragraphs.extend(_fill(p, "  ") for p in body.split("\n\n") if p)
     trailers = "".join(f"Bug: {bug}\n" for bug in BUGS)
-    intro = (
-        "A distribution removed while pkg_resources scans sys.path (for example by a parallel\n"
-        '"pip uninstall") made it raise OSError; it is now treated as absent:'
+    intro = _fill(
+        'A distribution removed while pkg_resources scans sys.path (for example by a parallel "pip uninstall") '
+        "made it raise OSError; it is now treated as absent:"
     )
     return f"{intro}\n\n" + "\n\n".join(paragraphs) + f"\n\n{trailers}"
 
 
-def _author() -> str:
-    name = os.environ.get("GIT_AUTHOR_NAME") or "pkgres-patcher"
-    mail = os.environ.get("GIT_AUTHOR_EMAIL") or "pkgres-patcher@localhost"
-    return f"{name} <{mail}>"
+def _git_config(source: str, key: str) -> str | None:
+    """``git config KEY`` as seen from ``source`` (its own configuration, then the user's), or
+    None when git is not configured so (or not there)."""
+    try:
+        found = subprocess.run(
+            ["git", "config", key], cwd=source if os.path.isdir(source) else None, capture_output=True
+        )
+    except OSError:
+        return None
+    value = found.stdout.decode("utf-8", "replace").strip()
+    return value if found.returncode == 0 and value else None
 
 
-def make_mbox(message: str, diff: bytes) -> bytes:
-    """One ``git format-patch`` style message: what ``git am`` takes."""
+def _author(source: str = ".") -> str:
+    """``From:``: the user's git identity as ``git format-patch`` takes it (``GIT_AUTHOR_NAME``/
+    ``GIT_AUTHOR_EMAIL``, else ``git config user.name``/``user.email``, else ``$EMAIL``), else the tool's."""
+    name = os.environ.get("GIT_AUTHOR_NAME") or _git_config(source, "user.name") or "pkgres-patcher"
+    mail = (
+        os.environ.get("GIT_AUTHOR_EMAIL")
+        or _git_config(source, "user.email")
+        or os.environ.get("EMAIL")
+        or "pkgres-patcher@localhost"
+    )
+    return email.utils.formataddr((name, mail), charset="utf-8")
+
+
+def make_mbox(message: str, diff: bytes, author: str | None = None) -> bytes:
+    """One ``git format-patch`` style message: what ``git am`` takes; ``author`` (``Name <mail>``,
+    encoded for a header) by default the user's git identity."""
     head = (
         "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n"
-        f"From: {_author()}\n"
+        f"From: {author or _author()}\n"
         f"Date: {email.utils.formatdate(localtime=True)}\n"
         f"Subject: [PATCH] {SUBJECT}\n\n"
     )
@@ -355,7 +396,7 @@ def upstream_patch(target: Target, source: str, patchset: PatchSet) -> tuple[byt
         diff += _new_file(news, NEWS_TEXT)
         files.append(news)
     descriptions = [p.variant.header["Description"] for p in changing]
-    mbox = make_mbox(_message(descriptions, python2), diff)
+    mbox = make_mbox(_message(descriptions, python2), diff, _author(source))
     _check(source, mbox)
     variants = tuple(p.variant.id for p in changing)
     return mbox, Upstreamed(target, source, "-", variants, tuple(files), python2=python2)
