@@ -294,17 +294,27 @@ def patcher_pip(python: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "patcher", "pip", "--python", str(python), *args]
 
 
+def shared_lock(prefix: Path) -> Path:
+    """Where ``pkgres-patcher pip`` locks an environment that keeps no lock of its own."""
+    if not Path("/run/lock").is_dir():
+        return prefix / "var" / "lock" / "pip.lock"
+    return Path("/run/lock") / pip_lock.shared_lock_name(str(prefix))
+
+
 def test_pip_runs_under_the_environments_lock_and_returns_pips_status(kit: Kit, tmp_path: Path) -> None:
     python = fresh(kit, tmp_path / "env")
     shown = subprocess.run(patcher_pip(python, "-v", "--", "show", "alpha"), capture_output=True, text=True)
-    lock = tmp_path / "env" / "var" / "lock" / "pip.lock"
-    assert shown.returncode == 0 and "Version: 1.0" in shown.stdout
-    assert (
-        shown.stderr == f"pkgres-patcher: shared lock on {lock}: pip show does not remove or replace installed files\n"
-    )
-    assert lock.is_file()
-    missing = subprocess.run(patcher_pip(python, "--", "show", "no-such-thing"), capture_output=True, text=True)
-    assert missing.returncode == 1  # pip's own status
+    lock = shared_lock(tmp_path / "env")  # the environment keeps no lock of its own
+    try:
+        assert shown.returncode == 0 and "Version: 1.0" in shown.stdout
+        assert shown.stderr == (
+            f"pkgres-patcher: shared lock on {lock}: pip show does not remove or replace installed files\n"
+        )
+        assert lock.is_file()
+        missing = subprocess.run(patcher_pip(python, "--", "show", "no-such-thing"), capture_output=True, text=True)
+        assert missing.returncode == 1  # pip's own status
+    finally:
+        lock.unlink(missing_ok=True)
 
 
 def test_an_install_that_pip_says_replaces_waits_for_the_shared_holders(kit: Kit, tmp_path: Path) -> None:
@@ -346,3 +356,28 @@ def test_an_uninstall_waits_for_a_reader(kit: Kit, tmp_path: Path) -> None:
     assert code == 0
     assert "alpha" not in policy.probe(str(python)).installed
     assert log.read_text().splitlines() == ["reader in", "reader out"]
+
+
+def test_a_system_python_is_locked_where_every_user_can(tmp_path: Path) -> None:
+    """``/usr/bin/python3`` (``sys.prefix`` ``/usr``): a user who cannot write ``/usr`` runs even
+    ``pip --version`` (issue #20), and root takes the very same lock file, so that a reader's
+    lock and a writer's meet; ``/usr/var/lock`` is never made."""
+    system = "/usr/bin/python3"
+    if os.getuid() != 0 or shutil.which("setpriv") is None or not os.path.exists(system):
+        pytest.skip("needs root, setpriv and a system /usr/bin/python3")
+    nobody = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+    ours = [sys.executable, "-m", "patcher", "pip", "--python", system, "-v", "--", "--version"]
+    if subprocess.run([*nobody, sys.executable, "-c", "import patcher"], capture_output=True, cwd="/").returncode:
+        pytest.skip("the unprivileged user (65534) cannot run this checkout")
+    had_var = os.path.exists("/usr/var")
+    lock = shared_lock(Path("/usr"))
+    said = f"pkgres-patcher: shared lock on {lock}: pip only prints its version or help\n"
+    for who, umask in ((nobody, "077"), ((), "022")):
+        run = subprocess.run(
+            ["sh", "-c", f'umask {umask} && exec "$@"', "sh", *who, *ours], capture_output=True, text=True, cwd="/"
+        )
+        # then pip ran, and its status is ours (Debian's python3 may be without pip: its words follow)
+        alone = subprocess.run([*who, system, "-m", "pip", "--version"], capture_output=True, text=True, cwd="/")
+        assert (run.returncode, run.stdout, run.stderr) == (alone.returncode, alone.stdout, said + alone.stderr)
+    assert lock.stat().st_mode & 0o444 == 0o444  # every user may open it, whatever the first one's umask
+    assert os.path.exists("/usr/var") == had_var

@@ -132,7 +132,8 @@ COMMANDS: dict[str, CommandInfo] = {
     "pip": CommandInfo(
         "patcher.commands.pip",
         "run pip under its environment's reader/writer lock",
-        "Run EXE -m pip PIP ARGS holding <sys.prefix of EXE>/var/lock/pip.lock (or --lock FILE): shared for "
+        "Run EXE -m pip PIP ARGS holding its environment's lock (--lock FILE; by default <sys.prefix of EXE>/var/lock/"
+        "pip.lock when it exists, else one named after that prefix in /run/lock, the same for every user): shared for "
         "commands that only read or add files, exclusive for those that remove or replace installed files "
         "(uninstall, install -U/--force-reinstall/-I, an install pip says would replace a distribution). "
         "Exit status: pip's, 1 when the lock was not acquired.",

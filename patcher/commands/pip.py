@@ -31,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=non_empty,
         default=None,
         metavar="FILE",
-        help="the lock file (default: <sys.prefix of EXE>/var/lock/pip.lock)",
+        help="the lock file (default: <sys.prefix of EXE>/var/lock/pip.lock when it exists, else "
+        "/run/lock/pkgres-patcher-pip-<sys.prefix, as a name>.lock: the same file for every user)",
     )
     parser.add_argument(
         "-w",

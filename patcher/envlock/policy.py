@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 from packaging.utils import canonicalize_name
 
-from patcher.errors import InterpreterError, UsageError, reason
+from patcher.errors import InterpreterError, LockError, UsageError, reason
 from patcher.model import LockDecision, LockMode
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "decide_from_arguments",
     "decide_from_report",
     "default_lock",
+    "shared_lock_name",
     "installed_distributions",
     "probe",
     "split_command",
@@ -290,9 +291,60 @@ class Environment(NamedTuple):
         return tuple(digits) or None
 
 
+#: the directories every user may make a lock file in (world-writable and sticky), the first
+#: that is one holds the locks of environments that keep none of their own
+SHARED_LOCK_DIRS = ("/run/lock", "/var/lock")
+
+
+def _shared_lock_dir() -> str | None:
+    import stat
+
+    for directory in SHARED_LOCK_DIRS:
+        try:
+            mode = os.stat(directory).st_mode
+        except OSError:
+            continue
+        if stat.S_ISDIR(mode) and mode & (stat.S_IWOTH | stat.S_ISVTX) == stat.S_IWOTH | stat.S_ISVTX:
+            return directory
+    return None
+
+
+def shared_lock_name(prefix: str) -> str:
+    """The lock file of the environment at ``prefix`` in a shared lock directory, named after
+    its real path: ``pkgres-patcher-pip-usr-<12 hex digits of its SHA-256>.lock`` for ``/usr``."""
+    import hashlib
+
+    real = os.path.realpath(prefix)
+    slug = "".join(c if c.isascii() and (c.isalnum() or c in "._") else "-" for c in real.strip("/")) or "root"
+    digest = hashlib.sha256(os.fsencode(real)).hexdigest()[:12]
+    return f"pkgres-patcher-pip-{slug[-80:].strip('-')}-{digest}.lock"
+
+
 def default_lock(prefix: str) -> str:
-    """``<prefix>/var/lock/pip.lock``: one lock per environment (Sage: ``var/lock/pip3.lock``)."""
-    return os.path.join(prefix, "var", "lock", "pip.lock")
+    """The lock every user of the environment at ``prefix`` takes, whoever runs: the same file
+    for all (a reader's lock and a writer's must meet), so the choice never depends on what the
+    user running may write.
+
+    ``<prefix>/var/lock/pip.lock`` when it exists (an environment that keeps its own lock);
+    else :func:`shared_lock_name` in ``/run/lock`` (else ``/var/lock``), where every user may
+    make it; else, with no such directory (a sandbox), ``<prefix>/var/lock/pip.lock``.
+    """
+    own = os.path.join(prefix, "var", "lock", "pip.lock")
+    shared = _shared_lock_dir()
+    if shared is None or os.path.lexists(own):
+        return own
+    path = os.path.join(shared, shared_lock_name(prefix))
+    try:  # readable by every user, whatever the umask of the first: flock(2) needs no more
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except FileExistsError:
+        return path
+    except OSError as exc:
+        raise LockError(path, f"cannot create the lock file ({reason(exc)})") from None
+    try:
+        os.fchmod(fd, 0o644)
+    finally:
+        os.close(fd)
+    return path
 
 
 def _split_name(entry: str, suffix: str) -> tuple[str, str]:
