@@ -26,10 +26,25 @@ if TYPE_CHECKING:
     from patcher.scan.syspath import Interpreter
     from patcher.verification.results import VerifyReport
 
-__all__ = ["VerifyProgress", "apply", "drift", "export", "upstream", "inspect", "locate", "revert", "select", "verify"]
+__all__ = [
+    "Progress",
+    "VerifyProgress",
+    "apply",
+    "drift",
+    "export",
+    "upstream",
+    "inspect",
+    "locate",
+    "revert",
+    "select",
+    "verify",
+]
 
 #: ``verify``'s progress: called with a short line saying what runs now
 VerifyProgress = Callable[[str], None]
+#: ``inspect``'s, ``apply``'s and ``revert``'s progress: called with the copies done and their
+#: number, first with none done (once the copies are found), then after each copy
+Progress = Callable[[int, int], None]
 
 
 def locate(
@@ -83,8 +98,10 @@ def inspect(
     exclude: Iterable[str] = (),
     one_file_system: bool = False,
     cache_dir: str | None = None,
+    progress: Progress | None = None,
 ) -> Report:
-    """Every copy with its state and each patch's fit (what ``locate`` prints).
+    """Every copy with its state and each patch's fit (what ``locate`` prints); ``progress`` is
+    told of each copy judged.
 
     A state depends on the copy's bytes alone: copies with the same bytes (every venv's pip of
     one release) are planned once, and, with ``cache``, once only across runs (in ``states`` of
@@ -104,7 +121,9 @@ def inspect(
     )
     results: list[CopyResult] = []
     errors: list[PatcherError] = []
-    for copy in found.copies:
+    for done, copy in enumerate(found.copies):
+        if progress is not None:
+            progress(done, len(found.copies))
         key = state_key(copy)
         planned = states.get(key)
         if planned is None:
@@ -119,6 +138,8 @@ def inspect(
             planned = (result.state, result.fits)
             states.put(key, planned)
         results.append(CopyResult(copy, *planned))
+    if progress is not None:
+        progress(len(found.copies), len(found.copies))
     states.save()
     return Report(tuple(results), (*errors, *found.errors))
 
@@ -154,6 +175,7 @@ def _change(
     cache_dir: str | None,
     output: str | None = None,
     python_timeout: float = TIMEOUT,
+    progress: Progress | None = None,
 ) -> Report:
     if output is not None and not dry_run:  # each named archive changed in a copy, in output
         from patcher.disk.artefacts import check_output, publish, staged
@@ -174,6 +196,7 @@ def _change(
                 one_file_system=one_file_system,
                 lock_dir=lock_dir,
                 cache_dir=cache_dir,
+                progress=progress,
             )
             return publish(staging, report)
     from patcher.bytecode.compiler import Compiler
@@ -193,14 +216,18 @@ def _change(
     )
     chosen, left_alone = select(found.copies, paths, wheels=wheels)
     compiler = Compiler(pythons)
+    results: list[CopyResult] = []
+    if progress is not None:
+        progress(0, len(chosen))
     with using(lock_dir=place.path, cache_dir=cache_dir):
         if not dry_run:
             prepare(chosen, patchset, compiler, revert=revert, fuzz=fuzz)  # byte-code: a child per interpreter
-        results = tuple(
-            change(copy, patchset, revert=revert, dry_run=dry_run, fuzz=fuzz, compiler=compiler) for copy in chosen
-        )
+        for copy in chosen:
+            results.append(change(copy, patchset, revert=revert, dry_run=dry_run, fuzz=fuzz, compiler=compiler))
+            if progress is not None:
+                progress(len(results), len(chosen))
     notes = (place.note,) if place.note else ()
-    return Report(results, found.errors, tuple(left_alone), notes)
+    return Report(tuple(results), found.errors, tuple(left_alone), notes)
 
 
 def apply(
@@ -218,6 +245,7 @@ def apply(
     lock_dir: str | None = None,
     cache_dir: str | None = None,
     output: str | None = None,
+    progress: Progress | None = None,
 ) -> Report:
     """Patch every copy found (as :func:`locate` finds them): all patches or none per copy,
     atomically, under each copy's lock (in ``lock_dir``, default
@@ -225,7 +253,7 @@ def apply(
     is kept as it was in ``cache_dir``'s ``originals``. Wheels are artefacts: patched when named in ``paths``,
     else only with ``wheels`` (those left alone are listed in ``Report.left_alone``). With ``output``
     (a directory), the wheels and zipped eggs named in ``paths`` are written patched there, under
-    the same names, and left untouched themselves."""
+    the same names, and left untouched themselves. ``progress`` is told of each copy done."""
     return _change(
         paths,
         pythons,
@@ -241,6 +269,7 @@ def apply(
         cache_dir=cache_dir,
         output=output,
         python_timeout=python_timeout,
+        progress=progress,
     )
 
 
@@ -259,6 +288,7 @@ def revert(
     lock_dir: str | None = None,
     cache_dir: str | None = None,
     output: str | None = None,
+    progress: Progress | None = None,
 ) -> Report:
     """Give every patched copy its original bytes back (and its RECORD its original hash);
     ``output`` as for :func:`apply`."""
@@ -277,6 +307,7 @@ def revert(
         cache_dir=cache_dir,
         output=output,
         python_timeout=python_timeout,
+        progress=progress,
     )
 
 

@@ -712,3 +712,98 @@ def test_dry_run_and_check_are_exclusive(command: str, site: Path) -> None:
         "``pkgres-patcher apply [PATH ...] [--python EXE ...] [--exclude GLOB ...] [--one-file-system] [--dry-run | --check]"
         in ((ROOT / "README.rst").read_text())
     )
+
+
+# --- a progress line on a terminal, and how far Ctrl-C let a run get (issue #20) ----------------------
+
+
+def many_copies(root: Path, count: int) -> Path:
+    """``count`` copies of setuptools 81.0.0's ``pkg_resources``, each in a directory of its own."""
+    with zipfile.ZipFile(download("setuptools", SETUPTOOLS)) as zf:
+        text = zf.read(PKG)
+    for number in range(count):
+        package = root / f"s{number:03d}" / "pkg_resources"
+        package.mkdir(parents=True)
+        (package / "__init__.py").write_bytes(text)
+    return root
+
+
+def on_a_terminal(
+    argv: list[str], interrupt_after: bytes | None = None, timeout: float = 120
+) -> tuple[int, str, bytes]:
+    """``pkgres-patcher *argv`` as a process whose stderr is a real terminal (a pty), its stdout a
+    pipe: its status, its stdout, and what the terminal got. With ``interrupt_after``, SIGINT is
+    sent to it once the terminal has shown that."""
+    import pty
+    import select
+    import signal
+    import time
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "patcher", *argv], stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL
+    )
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO: the process is gone, and with it the terminal's last writer
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+                if interrupt_after is not None and interrupt_after in seen:
+                    proc.send_signal(signal.SIGINT)
+                    interrupt_after = None
+            elif proc.poll() is not None:
+                break
+        assert proc.stdout is not None
+        out = proc.stdout.read().decode()
+        return proc.wait(timeout=60), out, seen
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_apply_revert_and_locate_show_progress_on_a_terminal_only(tmp_path: Path) -> None:
+    tree = many_copies(tmp_path / "tree", 3)
+    copies = [tree / f"s{n:03d}" / PKG for n in range(3)]
+    progress = "".join(f"\rLABEL copies: {n}/3" for n in range(4)) + "\r\x1b[K"
+    for argv, label, lines in (
+        (["apply"], "patching", "".join(line("patched", c) for c in copies) + "3 patched\n"),
+        (["locate", "-q"], "judging", "3 copies of pkg_resources: 3 patched\n"),
+        (
+            ["revert", "--dry-run"],
+            "checking",
+            "".join(line("would revert", c) for c in copies) + "3 would be reverted\n",
+        ),
+        (["revert"], "reverting", "".join(line("reverted", c) for c in copies) + "3 reverted\n"),
+    ):
+        expected_terminal = "" if "-q" in argv else progress.replace("LABEL", label)
+        assert on_a_terminal([*argv, str(tree)]) == (0, lines, expected_terminal.encode()), argv
+    # not a terminal: not a byte of it
+    piped = console("apply", str(tree))
+    assert (piped.returncode, piped.stderr) == (0, "")
+
+
+def test_ctrl_c_says_how_many_copies_were_done(tmp_path: Path) -> None:
+    """A real SIGINT to a real run of 200 copies: exit 130, and the line says how far it got;
+    the copies done are patched, the one in hand when it came either way, the others untouched."""
+    tree = many_copies(tmp_path / "tree", 200)
+    code, out, terminal = on_a_terminal(["apply", str(tree)], interrupt_after=b"patching copies: 5/200")
+    assert (code, out) == (130, "")
+    said = terminal.decode().rsplit("\r\x1b[K", 1)[1]
+    found = re.fullmatch(r"pkgres-patcher: interrupted: (\d+) of 200 copies done\r\n", said)
+    assert found is not None, terminal[-300:]
+    done = int(found.group(1))
+    assert 5 <= done < 200
+    counts = cli("locate", "--json", "--no-cache", str(tree)).json["counts"]
+    assert counts["patched"] in (done, done + 1)
+    assert counts["patched"] + counts["unpatched"] == 200

@@ -27,6 +27,7 @@ __all__ = [
     "Command",
     "CommandInfo",
     "ExitStatus",
+    "ProgressLine",
     "load",
     "warn",
 ]
@@ -145,6 +146,37 @@ def load(name: str) -> Command:
     """The module of command ``name`` (imported now)."""
     module: Command = importlib.import_module(COMMANDS[name].module)
     return module
+
+
+class ProgressLine:
+    """``LABEL: DONE/TOTAL`` on stderr, rewritten in place, only when stderr is a terminal (and
+    ``show``), wiped when all is done; it keeps count either way, for the line said when the
+    run is interrupted. Given to the library as its ``progress``."""
+
+    def __init__(self, err: TextIO, label: str, show: bool = True) -> None:
+        self.err = err
+        self.label = label
+        self.shown = show and err.isatty()
+        self.done = 0
+        self.total: int | None = None
+        self._drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+        if not self.shown:
+            return
+        self.err.write(f"\r{self.label}: {done}/{total}" + ("\r\x1b[K" if done == total else ""))
+        self._drawn = done != total
+        self.err.flush()
+
+    def interrupted(self) -> str:
+        """What is said on Ctrl-C (the line wiped first): how far the run got."""
+        if self._drawn:
+            self.err.write("\r\x1b[K")
+            self._drawn = False
+        if self.total is None:
+            return "interrupted"
+        return f"interrupted: {self.done} of {self.total} {'copy' if self.total == 1 else 'copies'} done"
 
 
 def warn(message: str, stream: TextIO) -> None:

@@ -6,7 +6,7 @@ import argparse
 from typing import TextIO
 
 from patcher import api
-from patcher.commands import EXIT_FAILED
+from patcher.commands import EXIT_FAILED, EXIT_INTERRUPTED, ProgressLine, warn
 from patcher.commands._options import add_cache_dir, add_change_options, add_lock_dir, add_targets, scan_jobs
 from patcher.commands.locate import report_problems
 from patcher.errors import PatcherError
@@ -42,21 +42,28 @@ def change(args: argparse.Namespace, out: TextIO, err: TextIO, *, revert: bool) 
     """
     do = api.revert if revert else api.apply
     dry_run = args.dry_run or args.check
-    report = do(
-        args.paths,
-        pythons=args.python,
-        python_timeout=args.python_timeout,
-        jobs=scan_jobs(args),
-        patches=args.patches,
-        dry_run=dry_run,
-        fuzz=args.fuzz,
-        wheels=args.wheels,
-        exclude=args.exclude,
-        one_file_system=args.one_file_system,
-        lock_dir=args.lock_dir,
-        cache_dir=args.cache_dir,
-        output=args.output,
-    )
+    label = "checking copies" if dry_run else "reverting copies" if revert else "patching copies"
+    progress = ProgressLine(err, label, show=not args.quiet)
+    try:
+        report = do(
+            args.paths,
+            pythons=args.python,
+            python_timeout=args.python_timeout,
+            jobs=scan_jobs(args),
+            patches=args.patches,
+            dry_run=dry_run,
+            fuzz=args.fuzz,
+            wheels=args.wheels,
+            exclude=args.exclude,
+            one_file_system=args.one_file_system,
+            lock_dir=args.lock_dir,
+            cache_dir=args.cache_dir,
+            output=args.output,
+            progress=progress,
+        )
+    except KeyboardInterrupt:  # the copy in hand is as it was or done: each is written atomically
+        warn(progress.interrupted(), err)
+        return EXIT_INTERRUPTED
     lines = err if args.diff else out
     if args.json:
         out.write(change_json(report, revert=revert, dry_run=dry_run, diff=args.diff))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from patcher import api
-from patcher.commands import EXIT_FAILED, EXIT_FETCH, EXIT_OK, EXIT_OUTPUT, warn
+from patcher.commands import EXIT_FAILED, EXIT_FETCH, EXIT_OK, EXIT_OUTPUT, ProgressLine, warn
 from patcher.commands._options import add_release_options, jobs
 from patcher.disk.atomic import write_text
 from patcher.errors import PatcherError, WriteError, reason
@@ -44,14 +44,8 @@ def output_format(args: argparse.Namespace) -> str:
 
 def progress(err: TextIO, quiet: bool) -> Callable[[int, int], None] | None:
     """A progress line on a terminal (none with ``--quiet`` or when stderr is not one)."""
-    if quiet or not err.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        err.write(f"\rfetching releases: {done}/{total}" + ("\r\x1b[K" if done == total else ""))
-        err.flush()
-
-    return show
+    line = ProgressLine(err, "fetching releases", show=not quiet)
+    return line if line.shown else None
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

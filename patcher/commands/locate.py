@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from patcher import api
-from patcher.commands import EXIT_FAILED, EXIT_OK, warn
+from patcher.commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ProgressLine, warn
 from patcher.commands._options import add_cache_dir, add_targets, scan_jobs
 from patcher.errors import PatcherError
 from patcher.model import Copy, CopyResult, Report, State
@@ -70,17 +70,23 @@ def not_judged(results: Iterable[CopyResult], paths: Iterable[str], wheels: bool
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    report = api.inspect(
-        args.paths,
-        pythons=args.python,
-        python_timeout=args.python_timeout,
-        jobs=scan_jobs(args),
-        patches=args.patches,
-        cache=not args.no_cache,
-        exclude=args.exclude,
-        one_file_system=args.one_file_system,
-        cache_dir=args.cache_dir,
-    )
+    progress = ProgressLine(err, "judging copies", show=not args.quiet)
+    try:
+        report = api.inspect(
+            args.paths,
+            pythons=args.python,
+            python_timeout=args.python_timeout,
+            jobs=scan_jobs(args),
+            patches=args.patches,
+            cache=not args.no_cache,
+            exclude=args.exclude,
+            one_file_system=args.one_file_system,
+            cache_dir=args.cache_dir,
+            progress=progress,
+        )
+    except KeyboardInterrupt:
+        warn(progress.interrupted(), err)
+        return EXIT_INTERRUPTED
     if args.json:
         out.write(locate_json(report))
     else:
