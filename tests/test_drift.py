@@ -408,6 +408,33 @@ def test_an_output_that_cannot_be_written_is_exit_4_not_drift(patches: Path, tmp
     assert "\n4\n    (``drift``) the report could not be written to ``--output FILE``" in table
 
 
+def test_the_summary_says_what_a_maintainer_acts_on() -> None:
+    """One release checked against the shipped patch set (issue #20): most variants are picked for
+    no release, which is one line counting them (named with --verbose, none with --quiet), and
+    a single release suggests no range."""
+    argv = ("drift", "setuptools==60.0.0", "--cache-dir", str(RELEASES))
+    series = (Path(__file__).resolve().parent.parent / "patches" / "series").read_text().splitlines()
+    variants = [entry.strip()[: -len(".patch")] for entry in series if entry.strip().endswith(".patch")]
+    full, quiet, verbose = cli(*argv), cli(*argv, "--quiet"), cli(*argv, "--verbose")
+    assert (full.code, quiet.code, verbose.code) == (0, 0, 0)
+    summary = full.out.split("\n\n", 1)[1].splitlines()
+    fits = [line for line in summary if ": fits setuptools 60.0.0 (1 release)" in line]
+    picked = [line.split(":")[0] for line in fits]
+    unused = [v for v in variants if v not in picked]
+    assert len(fits) == 7 and len(unused) > 1
+    assert summary == [
+        "1 releases checked: 1 offset",
+        *fits,
+        f"{len(unused)} variants picked for no release checked (--verbose names them)",
+    ]
+    assert quiet.out.splitlines() == summary[:-1]  # nothing drifts: no table, and no count of the unused
+    assert verbose.out.split("\n\n", 1)[1].splitlines() == [
+        *summary[:-1],
+        *(f"{v}: picked for no release checked" for v in unused),
+    ]
+    assert "suggested" not in full.out + cli(*argv, "--format", "markdown").out.split("| suggested |")[1]
+
+
 def test_progress_line_only_on_a_terminal(patches: Path) -> None:
     import io
 

@@ -29,11 +29,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     formats.add_argument("--json", action="store_true", help="the same as --format json")
     parser.add_argument("--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
     parser.add_argument("--jobs", type=jobs, default=8, metavar="N", help="parallel downloads and checks (default 8)")
-    parser.add_argument(
+    talk = parser.add_mutually_exclusive_group()
+    talk.add_argument(
         "-q",
         "--quiet",
         action="store_true",
-        help="no progress line on stderr; the text table lists only the releases that drift",
+        help="no progress line on stderr; the text table lists only the releases that drift, its summary "
+        "no variant picked for no release",
+    )
+    talk.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="the text summary names each variant picked for no release checked (else one line counts them)",
     )
 
 
@@ -60,7 +68,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     for note in report.notes:
         warn(f"note: {note}", err)
-    text = render(report, output_format(args), quiet=args.quiet)
+    text = render(report, output_format(args), quiet=args.quiet, verbose=args.verbose)
     written = True
     if args.output:
         try:

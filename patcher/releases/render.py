@@ -16,7 +16,7 @@ from packaging.version import Version
 
 from patcher.errors import PatcherError
 from patcher.model import Status
-from patcher.releases.drift import DriftReport, PatchResult, Result, Summary
+from patcher.releases.drift import DriftReport, FitRange, PatchResult, Result, Summary
 from patcher.render import display, error_json, schema_name
 
 if TYPE_CHECKING:
@@ -113,33 +113,50 @@ def _counts(summary: Summary) -> str:
     return ", ".join(f"{n} {s}" for s, n in summary.counts.items() if n)
 
 
-def render_text(report: DriftReport, quiet: bool = False) -> str:
+def render_text(report: DriftReport, quiet: bool = False, verbose: bool = False) -> str:
     """A table for the terminal, then the summary; with ``quiet`` only the rows that drift."""
     rows = [("PROJECT", "VERSION", "STATUS", "OFFSETS", "COPY", "DETAIL")]
     for r in _sorted(report.results):
         if r.drift or not quiet:
             rows.append((r.project, r.version, r.status, _offsets(r), r.copy, r.detail or ""))
     if len(rows) == 1 and quiet:
-        return _summary_text(report).lstrip("\n")
+        return _summary_text(report, quiet, verbose).lstrip("\n")
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(row[:5], widths)) + ("  " + row[5] if row[5] else "") for row in rows
     ]
-    return "\n".join(line.rstrip() for line in lines) + "\n" + _summary_text(report)
+    return "\n".join(line.rstrip() for line in lines) + "\n" + _summary_text(report, quiet, verbose)
 
 
-def _summary_text(report: DriftReport) -> str:
+def _suggested(fit: FitRange) -> str | None:
+    """The range to declare, when the releases checked can tell one: not from a single release."""
+    return fit.suggested if fit.releases > 1 else None
+
+
+def _summary_text(report: DriftReport, quiet: bool = False, verbose: bool = False) -> str:
+    """What a maintainer acts on: the counts, each variant's fit (a range suggested only from
+    two releases or more), the first drift per project. The variants picked for no release
+    checked (most of them, when a few releases are checked) are one line counting them; named
+    one per line with ``verbose``, left out with ``quiet``."""
     summary = report.summary
     lines = [f"\n{summary.releases} releases checked: {_counts(summary) or 'nothing'}"]
+    unused = []
     for variant in summary.variants:
         for project, fit in variant.fits.items():
             plural = "s" if fit.releases != 1 else ""
+            span = fit.first if fit.first == fit.last else f"{fit.first} .. {fit.last}"
+            suggested = _suggested(fit)
             lines.append(
-                f"{variant.variant}: fits {project} {fit.first} .. {fit.last} "
-                f"({fit.releases} release{plural}); suggested {fit.suggested}"
+                f"{variant.variant}: fits {project} {span} ({fit.releases} release{plural})"
+                + (f"; suggested {suggested}" if suggested else "")
             )
         if not variant.fits:
-            lines.append(f"{variant.variant}: picked for no release checked")
+            unused.append(variant.variant)
+    if unused and verbose:
+        lines += [f"{name}: picked for no release checked" for name in unused]
+    elif unused and not quiet:
+        they = "variant" if len(unused) == 1 else "variants"
+        lines.append(f"{len(unused)} {they} picked for no release checked (--verbose names them)")
     for project, first in summary.first_drift.items():
         lines.append(f"first drift in {project}: {first.version} ({first.status})")
     return "\n".join(lines) + "\n"
@@ -197,7 +214,9 @@ def render_markdown(report: DriftReport) -> str:
     out += ["", "| variant | project | first | last | suggested |", "|---|---|---|---|---|"]
     for variant in summary.variants:
         for project, fit in variant.fits.items():
-            out.append(f"| `{variant.variant}` | {project} | {fit.first} | {fit.last} | `{fit.suggested}` |")
+            suggested = _suggested(fit)
+            shown = f"`{suggested}`" if suggested else "-"
+            out.append(f"| `{variant.variant}` | {project} | {fit.first} | {fit.last} | {shown} |")
     if report.errors:
         out += ["", "Could not fetch:", ""] + [f"- {_md(str(e))}" for e in report.errors]
     return "\n".join(out) + "\n"
@@ -377,9 +396,12 @@ def _summary_html(report: DriftReport) -> str:
     return "\n".join(rows)
 
 
-def render(report: DriftReport, fmt: str, patches: Sequence[str] | None = None, quiet: bool = False) -> str:
+def render(
+    report: DriftReport, fmt: str, patches: Sequence[str] | None = None, quiet: bool = False, verbose: bool = False
+) -> str:
     """The report in one of :data:`FORMATS` (``patches``: the heatmap's rows, default the report's;
-    ``quiet``: the text table lists only what drifts)."""
+    ``quiet``: the text table lists only what drifts; ``verbose``: the text summary names every
+    variant picked for no release)."""
     patches = report.patches if patches is None else patches
     if fmt == "json":
         return render_json(report)
@@ -389,4 +411,4 @@ def render(report: DriftReport, fmt: str, patches: Sequence[str] | None = None, 
         return render_junit(report)
     if fmt == "html":
         return render_html(report, patches)
-    return render_text(report, quiet)
+    return render_text(report, quiet, verbose)
