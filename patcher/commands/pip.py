@@ -56,8 +56,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     pip_args = args.pip_args[1:] if args.pip_args[:1] == ["--"] else args.pip_args
     python = args.python or sys.executable
     environment = policy.probe(python, args.python_timeout)
+    decision = policy.decide_from_arguments(pip_args, environment.installed)  # a usage error makes no lock file
     path = args.lock or policy.default_lock(environment.prefix)
-    decision = policy.decide_from_arguments(pip_args, environment.installed)
     deadline = None if args.timeout is None else time.monotonic() + args.timeout
     on_wait = waiting_line(path, err)
     out.flush()
