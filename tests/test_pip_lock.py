@@ -298,7 +298,7 @@ def shared_lock(prefix: Path) -> Path:
     """Where ``pkgres-patcher pip`` locks an environment that keeps no lock of its own."""
     if not Path("/run/lock").is_dir():
         return prefix / "var" / "lock" / "pip.lock"
-    return Path("/run/lock") / pip_lock.shared_lock_name(str(prefix))
+    return Path("/run/lock") / policy.shared_lock_name(str(prefix))
 
 
 def test_pip_runs_under_the_environments_lock_and_returns_pips_status(kit: Kit, tmp_path: Path) -> None:
