@@ -28,13 +28,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         required=True,
         choices=[layout.value for layout in Layout],
         help="sdist/wheel: plain -p1 patches with the paths of the unpacked sdist/wheel; quilt: a series file "
-        "too (debian/patches); spack: the patch() lines for package.py too",
+        "too (debian/patches); spack: the patch() lines for package.py too; debian: added to the Debian source "
+        "tree --output (debian/patches and its series); rpm: the PatchN: lines for a spec too",
     )
     parser.add_argument(
         "--output",
         required=True,
         metavar="DIR",
-        help="the directory to write (made whole, or not at all); an existing one must be empty or a previous export",
+        help="the directory to write (made whole, or not at all); an existing one must be empty or a previous export; "
+        "debian: the unpacked source package (dpkg-source -x) to add the patches to",
     )
     parser.add_argument(
         "--find-links", action="append", default=[], metavar="DIR", help="also look for the release in DIR"

@@ -38,6 +38,7 @@ from patcher.releases.index import Index, Release
 
 __all__ = [
     "EXPECTED",
+    "RPM_SNIPPET",
     "SPACK_SNIPPET",
     "ExportReport",
     "ExportedPatch",
@@ -54,14 +55,20 @@ __all__ = [
 
 #: the file of the Spack snippet (not ``package.py``: the export may be the package's own directory)
 SPACK_SNIPPET = "package-patches.py"
+#: the file of the rpm snippet: the ``PatchN:`` lines for the spec's preamble
+RPM_SNIPPET = "pkgres-patcher.spec"
+#: the number of the first ``PatchN:`` line: after a spec's own patches, which ``%autosetup`` applies first
+RPM_FIRST_PATCH = 9001
+#: the prefix of the rpm layout's patch files: they go in ``SOURCES`` beside the package's own
+RPM_PREFIX = "pkgres-patcher-"
 #: where a release keeps the copy, as in a wheel (an sdist adds its top directory, maybe ``src/``)
 EXPECTED = {
     "setuptools": ("pkg_resources/__init__.py", "pkg_resources.py"),
     "pkg-resources-backport": ("pkg_resources/__init__.py", "pkg_resources.py"),
     "pip": ("pip/_vendor/pkg_resources/__init__.py", "pip/_vendor/pkg_resources.py"),
 }
-_PATCH_FILE = re.compile(r"^[0-9]{4}-[A-Za-z0-9._-]+\.patch$")
-_EXPORT_FILES = ("series", SPACK_SNIPPET)
+_PATCH_FILE = re.compile(r"^(?:pkgres-patcher-)?[0-9]{4}-[A-Za-z0-9._-]+\.patch$")
+_EXPORT_FILES = ("series", SPACK_SNIPPET, RPM_SNIPPET)
 
 
 class Layout(_Word):
@@ -71,6 +78,8 @@ class Layout(_Word):
     WHEEL = "wheel"  #: plain ``-p1`` patches, paths of the unpacked wheel
     QUILT = "quilt"  #: ``series`` + the patches (``debian/patches``), sdist paths
     SPACK = "spack"  #: the patches + ``patch(...)`` lines for ``package.py``, sdist paths
+    DEBIAN = "debian"  #: added to an unpacked Debian source tree's ``debian/patches`` and ``series``
+    RPM = "rpm"  #: the patches + ``PatchN:`` lines for a spec's preamble (``%autosetup -p1``), sdist paths
 
 
 class Handed(_Word):
@@ -124,6 +133,9 @@ class ExportReport:
     files: tuple[str, ...]
     warnings: tuple[str, ...] = ()
     replaced: bool = False
+    #: the files this run created or rewrote (a subset of ``files``; the debian layout leaves
+    #: alone what is already there byte for byte)
+    changed: tuple[str, ...] = ()
 
 
 # --- which release, which file -----------------------------------------------------------------
@@ -316,13 +328,13 @@ def spack_when(variant: Variant, release: Release) -> str:
     return "@" + ",".join(part for span in spans for part in span or ())
 
 
-def patch_files(placed: Sequence[Placed], path: str) -> list[tuple[Placed, str, bytes]]:
+def patch_files(placed: Sequence[Placed], path: str, prefix: str = "") -> list[tuple[Placed, str, bytes]]:
     """``(placed, file name, bytes)`` for each patch to carry, numbered in series order."""
     files: list[tuple[Placed, str, bytes]] = []
     for placed_patch in placed:
         if placed_patch.action.settled:
             continue
-        name = f"{len(files) + 1:04d}-{placed_patch.patch}.patch"
+        name = f"{prefix}{len(files) + 1:04d}-{placed_patch.patch}.patch"
         header = variant_header(placed_patch.variant).encode("utf-8")
         data = header + b"---\n" + file_diff(path, placed_patch.before, placed_patch.pairs)
         files.append((placed_patch, name, data))
@@ -335,6 +347,15 @@ def _spack_snippet(release: Release, lines: Sequence[str]) -> bytes:
         f"# pkgres-patcher export for {release.label}: the lines for Spack's {package} package.py",
         "# (inside its class; the patch files go in the package's directory, next to package.py)",
     ]
+    return ("\n".join([*head, *lines]) + "\n").encode()
+
+
+def _rpm_snippet(release: Release, names: Sequence[str]) -> bytes:
+    head = [
+        f"# pkgres-patcher export for {release.label}: the lines for the spec's preamble, after its own",
+        "# Patch lines (the patch files go in SOURCES; %autosetup -p1 applies them in number order)",
+    ]
+    lines = [f"Patch{RPM_FIRST_PATCH + i}: {name}" for i, name in enumerate(names)]
     return ("\n".join([*head, *lines]) + "\n").encode()
 
 
@@ -446,13 +467,18 @@ def _handed(action: Action) -> Handed:
 def export_release(
     requirement: str, layout: Layout, output: str, patchset: PatchSet, index: Index, cache_dir: str | None
 ) -> ExportReport:
-    """Fetch the release, place the patch set on its copy, write the layout's files to ``output``."""
+    """Fetch the release, place the patch set on its copy, write the layout's files to ``output``
+    (the debian layout: add them to the Debian source tree ``output``, :mod:`patcher.handoff.debian`)."""
+    if layout is Layout.DEBIAN:
+        from patcher.handoff.debian import export_debian
+
+        return export_debian(requirement, output, patchset)
     release = pinned_release(requirement)
     check_output(os.path.abspath(output))  # before anything is fetched
     archive = _fetch(release, layout, cache_dir, index)
     path, text = release_file(archive, release.project, sdist=layout is not Layout.WHEEL)
     placed = place_in_sequence(text, patchset, f"{release.label} {path}")
-    written = patch_files(placed, path)
+    written = patch_files(placed, path, RPM_PREFIX if layout is Layout.RPM else "")
     files: dict[str, bytes] = {name: data for _, name, data in written}
     by_patch = {p.patch: (name, data) for p, name, data in written}
     import hashlib
@@ -481,6 +507,8 @@ def export_release(
     if layout is Layout.SPACK:
         lines = [f'    patch("{e.file}", sha256="{e.sha256}", when="{e.when}")' for e in exported if e.file]
         files[SPACK_SNIPPET] = _spack_snippet(release, lines)
+    if layout is Layout.RPM:
+        files[RPM_SNIPPET] = _rpm_snippet(release, [name for _, name, _ in written])
     replaced = write_output(output, files)
     return ExportReport(
         release.project,
@@ -493,4 +521,5 @@ def export_release(
         tuple(files),
         tuple(warnings),
         replaced,
+        tuple(files),
     )

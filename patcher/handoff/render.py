@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from patcher.errors import PatcherError
-from patcher.handoff.export import ExportReport, Handed
+from patcher.handoff.export import ExportReport, Handed, Layout
 from patcher.render import display, error_json, schema_name
 
 __all__ = ["export_json", "export_text"]
@@ -24,6 +24,7 @@ def _exported(report: ExportReport) -> dict[str, Any]:
         "path": report.path,
         "replaced": report.replaced,
         "files": list(report.files),
+        "changed": list(report.changed),
         "patches": [
             {
                 "patch": p.patch,
@@ -62,6 +63,13 @@ def export_text(report: ExportReport) -> str:
             when = f" when={p.when}" if p.when else ""
             lines.append(f"{p.file}: {p.variant}{when}")
     written = sum(1 for p in report.patches if p.status is Handed.WRITTEN)
+    if report.layout is Layout.DEBIAN:
+        done = f"{len(report.changed)} file(s) changed" if report.changed else "nothing changed"
+        lines.append(
+            f"{written} patch(es) for {report.project} {report.version} in {display(report.output)}/debian/patches "
+            f"({report.path}): {done}"
+        )
+        return "\n".join(lines) + "\n"
     lines.append(
         f"{written} patch file(s) for {report.project} {report.version} ({report.layout} layout, "
         f"{report.path}) in {display(os.path.relpath(report.output) if not report.output.startswith('/') else report.output)}"
