@@ -189,15 +189,27 @@ def _build_wheels(projects: dict[str, str], names: Sequence[str]) -> dict[str, s
 
 def prepare(stack: Stack, dest: str) -> Stress:
     """A venv of ``stack`` under ``dest``, the projects built, every one of them installed."""
+    return _prepare(stack.python, dest, (stack.pip_wheel, stack.setuptools_wheel))
+
+
+def prepare_system(python: str, dest: str) -> Stress:
+    """A venv of the system interpreter ``python`` that sees its site-packages: the pip and
+    setuptools a distribution package installed there (``/usr/bin/python3``'s), not wheels."""
+    return _prepare(python, dest, ())
+
+
+def _prepare(base_python: str, dest: str, stack_wheels: Sequence[str]) -> Stress:
     root = os.path.join(dest, "venv")
-    _run([stack.python, "-m", "venv", "--without-pip", root])
+    system = [] if stack_wheels else ["--system-site-packages"]
+    _run([base_python, "-m", "venv", "--without-pip", *system, root])
     python = os.path.join(root, "bin", "python")
     ask = "import sys, sysconfig; print(sysconfig.get_paths()['purelib']); print('%d.%d' % sys.version_info[:2])"
     out = subprocess.run([python, "-c", ask], capture_output=True, text=True, check=True).stdout.split()
     site, version = out[0], out[1]
     env = child_env(version)
-    base = [sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", "--no-compile"]
-    _run([*base, "--quiet", stack.pip_wheel, stack.setuptools_wheel], env=env)
+    if stack_wheels:
+        base = [sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", "--no-compile"]
+        _run([*base, "--quiet", *stack_wheels], env=env)
 
     sources = os.path.join(dest, "projects")
     projects = {name: _write_project(sources, name) for name in PROJECTS}
