@@ -353,7 +353,8 @@ def _spack_snippet(release: Release, lines: Sequence[str]) -> bytes:
 def _rpm_snippet(release: Release, names: Sequence[str]) -> bytes:
     head = [
         f"# pkgres-patcher export for {release.label}: the lines for the spec's preamble, after its own",
-        "# Patch lines (the patch files go in SOURCES; %autosetup -p1 applies them in number order)",
+        "# Patch lines (the patch files go in SOURCES; %%autosetup -p1 applies them in number order;",
+        "# a spec expands macros in comments too, hence the doubled %)",
     ]
     lines = [f"Patch{RPM_FIRST_PATCH + i}: {name}" for i, name in enumerate(names)]
     return ("\n".join([*head, *lines]) + "\n").encode()
