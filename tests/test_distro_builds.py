@@ -294,12 +294,13 @@ def test_debian_packages_built_with_the_export(tmp_path: Path, machine_put_back:
     verify = cli("verify", "--python", "/usr/bin/python3", "--quick")
     assert verify.code == 0, verify.out + verify.err
 
-    from .pip_races import prepare_system, run_workloads
+    from .pip_races import REQUIRE_EARLIER, prepare_system, run_workloads
 
     stress = prepare_system("/usr/bin/python3", str(tmp_path / "races"))
     figures = run_workloads(stress, 1, str(tmp_path / "races"))
     print(f"Debian's pip {trees['python-pip'][1]}, python3-pkg-resources {trees['setuptools'][1]}:\n{figures.table()}")
     assert not figures.failures, figures.table()
+    assert figures.workloads[REQUIRE_EARLIER].stale > 0, "no require() met a vanished distribution"
 
 
 # --- rpmbuild -----------------------------------------------------------------------------------------
