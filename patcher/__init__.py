@@ -10,6 +10,10 @@ The library (see :mod:`patcher.api`)::
     drift = patcher.drift(["setuptools>=80"])   # how the patch set fits upstream releases
     proof = patcher.verify(["/prefix"])         # run each copy while distributions vanish
 
+``export``, ``upstream`` and ``refresh`` hand the fix on. ``lock`` and ``pip`` are the command
+line's only: they run a child holding a lock for its whole life, passing signals on; a program
+takes the same lock with :mod:`patcher.envlock.rwlock`.
+
 Functions return results (:class:`~patcher.model.Report`, ...) and raise
 :class:`~patcher.errors.PatcherError`; nothing here prints. The names are imported when first
 used, so that ``import patcher`` (and the command line) stays cheap.
@@ -30,15 +34,21 @@ __all__ = [
     "__version__",
     "apply",
     "drift",
+    "export",
     "inspect",
     "locate",
+    "refresh",
     "revert",
+    "upstream",
     "verify",
 ]
 
 _LAZY = {
     "apply": "patcher.api",
     "drift": "patcher.api",
+    "export": "patcher.api",
+    "refresh": "patcher.api",
+    "upstream": "patcher.api",
     "inspect": "patcher.api",
     "locate": "patcher.api",
     "revert": "patcher.api",
@@ -51,7 +61,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from patcher.api import apply, drift, inspect, locate, revert, verify
+    from patcher.api import apply, drift, export, inspect, locate, refresh, revert, upstream, verify
     from patcher.errors import PatcherError
     from patcher.model import Copy, CopyResult, Report, State
 

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from patcher.errors import PatcherError, UsageError
 from patcher.model import Container, Copy, CopyResult, Report
-from patcher.scan import ScanResult, scan
 from patcher.scan.syspath import TIMEOUT
+from patcher.scan.walk import ScanResult, scan
 from patcher.statecache import open_cache, state_key
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from patcher.handoff.export import ExportReport, Layout
     from patcher.handoff.upstream import Target, Upstreamed
     from patcher.releases.drift import DriftReport
+    from patcher.releases.refresh import Refreshed
     from patcher.scan.syspath import Interpreter
     from patcher.verification.results import VerifyReport
 
@@ -35,6 +36,7 @@ __all__ = [
     "upstream",
     "inspect",
     "locate",
+    "refresh",
     "revert",
     "select",
     "verify",
@@ -178,10 +180,10 @@ def _change(
     progress: Progress | None = None,
 ) -> Report:
     if output is not None and not dry_run:  # each named archive changed in a copy, in output
-        from patcher.disk.artefacts import check_output, publish, staged
+        from patcher.disk.artefacts import check_named_archives, publish, staged
 
         paths = list(paths)
-        check_output(paths, pythons, output)
+        check_named_archives(paths, pythons, output)
         with staged(paths, output) as staging:
             report = _change(
                 list(staging.targets),
@@ -335,6 +337,27 @@ def drift(
     place = cache_place("releases", cache_dir)
     report = run_drift(requirements, patchset, Index(tuple(find_links), no_index), place.path, jobs, progress)
     return report._replace(notes=(place.note,) if place.note else ())
+
+
+def refresh(
+    patch: str,
+    requirement: str,
+    *,
+    patches: str | None = None,
+    find_links: Sequence[str] = (),
+    no_index: bool = False,
+    cache_dir: str | None = None,
+    note: Callable[[str], None] | None = None,
+) -> Refreshed:
+    """Write a new variant of ``patch`` for the newest release matching ``requirement`` (from the
+    nearest variant, with fresh context), added to the series before that variant: into
+    ``patches`` (default: the checkout's ``patches/``; an installed patch set is refused). The
+    release is fetched as :func:`drift` fetches it; ``note`` is told where it went when that is not
+    the usual place."""
+    from patcher.releases.index import Index
+    from patcher.releases.refresh import refresh as refresh_variant
+
+    return refresh_variant(patch, requirement, Index(tuple(find_links), no_index), cache_dir, patches, note=note)
 
 
 def verify(

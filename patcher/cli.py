@@ -35,8 +35,9 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn, TextIO
 
-from patcher import __version__, commands
-from patcher.commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, warn
+from patcher import __version__
+from patcher.commands import table as commands
+from patcher.commands.terminal import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, warn
 from patcher.errors import PatcherError, Terminated, UsageError
 from patcher.render import display
 

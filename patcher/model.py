@@ -28,10 +28,11 @@ __all__ = [
     "Report",
     "State",
     "Status",
+    "Word",
 ]
 
 
-class _Word(str, enum.Enum):
+class Word(str, enum.Enum):
     """A status as a word: ``str()`` and f-strings give its value on every Python."""
 
     def __str__(self) -> str:
@@ -41,7 +42,7 @@ class _Word(str, enum.Enum):
         return format(str(self.value), spec)
 
 
-class Container(_Word):
+class Container(Word):
     """What a copy lies in."""
 
     DIRECTORY = "directory"
@@ -50,7 +51,7 @@ class Container(_Word):
     WHEEL = "wheel"
 
 
-class State(_Word):
+class State(Word):
     """What a copy is, as ``locate`` (and ``apply``/``revert`` afterwards) report it."""
 
     UNPATCHED = "unpatched"  #: every patch fits and none is applied (or some are)
@@ -61,7 +62,7 @@ class State(_Word):
     UNKNOWN = "unknown"  #: could not be read or locked (the message says why)
 
 
-class Action(_Word):
+class Action(Word):
     """What one patch does to one text."""
 
     CHANGE = "change"  #: a variant fits and is (to be) applied, or removed when reverting
@@ -78,7 +79,7 @@ class Action(_Word):
         return self in (Action.DONE, Action.NOT_NEEDED)
 
 
-class Outcome(_Word):
+class Outcome(Word):
     """What ``apply``/``revert`` did (or, with ``--dry-run``, would do) to one copy."""
 
     PATCHED = "patched"
@@ -94,7 +95,7 @@ class Outcome(_Word):
         return self not in (Outcome.FAILED, Outcome.UNPATCHABLE)
 
 
-class Status(_Word):
+class Status(Word):
     """How the patch set fits one upstream release's copy (``drift``); worst first."""
 
     FAILS = "fails"
@@ -114,7 +115,7 @@ class Status(_Word):
         return self in (Status.FAILS, Status.FUZZ, Status.OUT_OF_RANGE)
 
 
-class Manager(_Word):
+class Manager(Word):
     """A package manager other than a Python installer that may own a copy's file."""
 
     CONDA = "conda"
@@ -254,7 +255,7 @@ class Report(NamedTuple):
         return not self.errors and all(r.ok for r in self.results)
 
 
-class LockMode(_Word):
+class LockMode(Word):
     """How a lock file is held (``flock(2)``): many shared holders at once, or one exclusive."""
 
     SHARED = "shared"

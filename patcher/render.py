@@ -26,11 +26,12 @@ __all__ = [
     "diff_name",
     "display",
     "error_json",
+    "found_json",
     "locate_json",
     "locate_summary",
     "locate_table",
-    "owner_cell",
     "outcome_line",
+    "owner_cell",
     "schema_name",
     "unified_diff",
 ]
@@ -84,7 +85,7 @@ def _fit_json(fit: PatchFit) -> dict[str, Any]:
     }
 
 
-def _found_json(copy: Copy) -> dict[str, Any]:
+def found_json(copy: Copy) -> dict[str, Any]:
     """What is known of a copy without reading it: where it lies and whose it is."""
     return {
         "file": display(copy.file),
@@ -104,7 +105,7 @@ def _found_json(copy: Copy) -> dict[str, Any]:
 def copy_json(result: CopyResult, dry_run: bool | None = None, diff: bool = False) -> dict[str, Any]:
     """The JSON object of one copy (see README, "JSON format"); ``dry_run`` for apply/revert,
     ``diff`` to add the change as a unified diff."""
-    found = _found_json(result.copy)
+    found = found_json(result.copy)
     obj = {k: v for k, v in found.items() if k != "conflicts"}
     obj["state"] = result.state.value
     obj["conflicts"] = found["conflicts"]
@@ -149,7 +150,7 @@ def change_json(report: Report, *, revert: bool, dry_run: bool, diff: bool = Fal
             "dry_run": dry_run,
             "copies": [copy_json(r, dry_run, diff) for r in report.results],
             "counts": _counts(Outcome, (r.outcome for r in report.results)),
-            "left_alone": [_found_json(c) for c in report.left_alone],
+            "left_alone": [found_json(c) for c in report.left_alone],
             "errors": [error_json(e) for e in report.errors],
         }
     )

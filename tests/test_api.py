@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import patcher
-from patcher.commands import COMMANDS
+from patcher.commands.table import COMMANDS
 from patcher.errors import PatcherError, ScanError
 from patcher.model import Action, Container, Outcome, State, Status
 from patcher.render import locate_json

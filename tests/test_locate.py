@@ -1096,7 +1096,7 @@ def _big_prefix(root: Path, venv_factory: VenvFactory) -> Path:
 
 
 def test_a_shared_walk_finds_what_one_process_finds(tmp_path: Path, venv_factory: VenvFactory, patches: Path) -> None:
-    from patcher.scan import scan
+    from patcher.scan.walk import scan
 
     prefix = _big_prefix(tmp_path, venv_factory)
 
@@ -1118,7 +1118,7 @@ def test_a_shared_walk_finds_what_one_process_finds(tmp_path: Path, venv_factory
 
 
 def test_small_trees_are_walked_by_one_process(venv: Venv) -> None:
-    from patcher.scan import scan
+    from patcher.scan.walk import scan
 
     venv.install(download("setuptools", "81.0.0"))
     result = scan([str(venv.site)], jobs=4)
@@ -1129,7 +1129,8 @@ def test_small_trees_are_walked_by_one_process(venv: Venv) -> None:
 def test_a_share_whose_process_fails_is_walked_by_the_parent(
     tmp_path: Path, venv_factory: VenvFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from patcher.scan import scan, walk
+    from patcher.scan import walk
+    from patcher.scan.walk import scan
 
     prefix = _big_prefix(tmp_path, venv_factory)
     alone = scan([str(prefix)], jobs=1)
@@ -1146,7 +1147,7 @@ def test_a_share_whose_process_fails_is_walked_by_the_parent(
 def test_no_fork_beside_other_threads(tmp_path: Path, venv_factory: VenvFactory) -> None:
     import threading
 
-    from patcher.scan import scan
+    from patcher.scan.walk import scan
 
     prefix = _big_prefix(tmp_path, venv_factory)
     release = threading.Event()
@@ -1189,7 +1190,7 @@ def test_archives_are_shared_by_size(tmp_path: Path) -> None:
 
 
 def test_many_eggs_in_a_small_tree_are_read_by_several_processes(tmp_path: Path) -> None:
-    from patcher.scan import scan
+    from patcher.scan.walk import scan
 
     site = tmp_path / "site-packages"
     site.mkdir()

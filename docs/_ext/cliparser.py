@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import argparse
 
-from patcher import commands
 from patcher.cli import build_parser
+from patcher.commands import table as commands
 
 
 def parser() -> argparse.ArgumentParser:

@@ -24,7 +24,7 @@ from typing import NamedTuple
 from patcher.bytecode.files import ByteCode
 from patcher.model import Copy
 
-__all__ = ["Compiled", "Compiler", "Interpreter", "Job", "describe"]
+__all__ = ["Compiled", "Compiler", "ByteCodeInterpreter", "Job", "describe"]
 
 #: a compile child that has not answered by then is given up (its files are removed instead)
 _TIMEOUT = 300
@@ -34,8 +34,9 @@ _TIMEOUT = 300
 Kind = tuple[tuple[int, int], bytes, "str | None"]
 
 
-class Interpreter(NamedTuple):
-    """An interpreter, as byte-code knows it."""
+class ByteCodeInterpreter(NamedTuple):
+    """An interpreter as byte-code knows it (version, magic number, cache tag): not to be confused
+    with :class:`patcher.scan.syspath.Interpreter`, the ``sys.path`` of one that a scan covers."""
 
     python: str
     version: tuple[int, int]
@@ -77,7 +78,7 @@ def _argv(python: str, optimized: bool) -> list[str]:
     return [python, "-S", "-E", "-B", *(["-O"] if optimized else []), "-c", _child_code()]
 
 
-def _ask(python: str, jobs: list[Job], optimized: bool) -> tuple[Interpreter, list[Compiled]]:
+def _ask(python: str, jobs: list[Job], optimized: bool) -> tuple[ByteCodeInterpreter, list[Compiled]]:
     """Run one compile child; raises :class:`OSError` or :class:`ValueError` when it fails."""
     request = {
         "jobs": [
@@ -105,7 +106,7 @@ def _ask(python: str, jobs: list[Job], optimized: bool) -> tuple[Interpreter, li
     try:
         answer = json.loads(proc.stdout)
         major, minor = answer["version"]
-        interpreter = Interpreter(
+        interpreter = ByteCodeInterpreter(
             python, (int(major), int(minor)), base64.b64decode(answer["magic"]), answer.get("tag")
         )
         results = [
@@ -123,26 +124,26 @@ def _ask(python: str, jobs: list[Job], optimized: bool) -> tuple[Interpreter, li
     return interpreter, results
 
 
-def describe(python: str) -> Interpreter | None:
+def describe(python: str) -> ByteCodeInterpreter | None:
     """What ``python`` writes byte-code as (version, magic, tag); None when it does not run.
     Asked once per real executable: every venv of one Python is one question."""
     return _describe(os.path.realpath(python))
 
 
 @cache
-def _describe(python: str) -> Interpreter | None:
+def _describe(python: str) -> ByteCodeInterpreter | None:
     try:
         return _ask(python, [], False)[0]
     except (OSError, ValueError):
         return None
 
 
-def _optimized(interpreter: Interpreter, optimize: int) -> bool:
+def _optimized(interpreter: ByteCodeInterpreter, optimize: int) -> bool:
     """Whether the child must run with ``-O``: before Python 3.2 ``compile()`` takes no level."""
     return optimize > 0 and interpreter.version < (3, 2)
 
 
-def _reads(interpreter: Interpreter, found: ByteCode) -> bool:
+def _reads(interpreter: ByteCodeInterpreter, found: ByteCode) -> bool:
     """Whether ``interpreter`` is the one a byte-code file is for."""
     if found.tag is not None:
         return interpreter.tag == found.tag
@@ -156,9 +157,9 @@ class Compiler:
         self._pythons = list(pythons)
         self._done: dict[tuple[object, ...], Compiled] = {}
         #: per kind of interpreter (and Python 2 -O level): the interpreter to run, its jobs
-        self._pending: dict[tuple[Kind, bool], tuple[Interpreter, dict[tuple[str, str, int], Job]]] = {}
+        self._pending: dict[tuple[Kind, bool], tuple[ByteCodeInterpreter, dict[tuple[str, str, int], Job]]] = {}
 
-    def interpreter(self, copy: Copy, found: ByteCode) -> Interpreter | None:
+    def interpreter(self, copy: Copy, found: ByteCode) -> ByteCodeInterpreter | None:
         """The interpreter that writes ``found``'s kind of byte-code for ``copy``, if one is
         here: the ones asked for, the copy's prefix's own, the running one, then the
         ``pythonX.Y`` the file's tag or magic number names."""
@@ -178,7 +179,7 @@ class Compiler:
                 return interpreter
         return None
 
-    def request(self, interpreter: Interpreter, job: Job) -> None:
+    def request(self, interpreter: ByteCodeInterpreter, job: Job) -> None:
         """Note ``job`` for :meth:`run`."""
         if self._key(interpreter, job) not in self._done:
             optimized = _optimized(interpreter, job.optimize)
@@ -193,7 +194,7 @@ class Compiler:
             for job, compiled in zip(jobs, self._compile(interpreter, jobs, optimized)):
                 self._done[self._key(interpreter, job)] = compiled
 
-    def compile(self, interpreter: Interpreter, job: Job) -> Compiled:
+    def compile(self, interpreter: ByteCodeInterpreter, job: Job) -> Compiled:
         """``job`` compiled by ``interpreter``: from :meth:`run`, else now, on its own."""
         key = self._key(interpreter, job)
         if key not in self._done:
@@ -201,11 +202,11 @@ class Compiler:
         return self._done[key]
 
     @staticmethod
-    def _key(interpreter: Interpreter, job: Job) -> tuple[object, ...]:
+    def _key(interpreter: ByteCodeInterpreter, job: Job) -> tuple[object, ...]:
         return (interpreter.kind, _digest(job.source), job.filename, job.optimize)
 
     @staticmethod
-    def _compile(interpreter: Interpreter, jobs: list[Job], optimized: bool) -> list[Compiled]:
+    def _compile(interpreter: ByteCodeInterpreter, jobs: list[Job], optimized: bool) -> list[Compiled]:
         try:
             answered, results = _ask(interpreter.python, jobs, optimized)
         except (OSError, ValueError) as exc:

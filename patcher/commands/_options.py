@@ -211,7 +211,8 @@ def add_lock_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_release_options(parser: argparse.ArgumentParser) -> None:
+def add_release_options(parser: argparse.ArgumentParser, cached: str = "downloaded releases, in DIR/releases") -> None:
+    """Where releases come from (pip's index, ``--find-links``) and go (``--cache-dir``), and the patch set."""
     parser.add_argument(
         "--find-links",
         action="append",
@@ -220,5 +221,5 @@ def add_release_options(parser: argparse.ArgumentParser) -> None:
         help="also look for releases in DIR (passed to pip; repeatable)",
     )
     parser.add_argument("--no-index", action="store_true", help="do not use the package index (only --find-links)")
-    add_cache_dir(parser, "downloaded releases, in DIR/releases")
+    add_cache_dir(parser, cached)
     parser.add_argument("--patches", metavar="DIR", help="use the patch set in DIR instead of the one shipped")

@@ -6,9 +6,9 @@ import argparse
 from typing import TextIO
 
 from patcher import api
-from patcher.commands import EXIT_FAILED, EXIT_INTERRUPTED, ProgressLine, warn
 from patcher.commands._options import add_cache_dir, add_change_options, add_lock_dir, add_targets, scan_jobs
 from patcher.commands.locate import report_problems
+from patcher.commands.terminal import EXIT_FAILED, EXIT_INTERRUPTED, ProgressLine, warn
 from patcher.errors import PatcherError
 from patcher.model import CopyResult, Report
 from patcher.render import CHANGES, change_json, change_summary, outcome_line, unified_diff

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import TextIO
 
 from patcher import api
-from patcher.commands import EXIT_FAILED, EXIT_FETCH, EXIT_OK, EXIT_OUTPUT, ProgressLine, warn
 from patcher.commands._options import add_release_options, jobs
+from patcher.commands.terminal import EXIT_FAILED, EXIT_FETCH, EXIT_OK, EXIT_OUTPUT, ProgressLine, warn
 from patcher.disk.atomic import write_text
 from patcher.errors import PatcherError, WriteError, reason
 from patcher.releases.render import FORMATS, failure_json, render

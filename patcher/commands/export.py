@@ -6,8 +6,8 @@ import argparse
 from typing import TextIO
 
 from patcher import api
-from patcher.commands import EXIT_FETCH, EXIT_OK, warn
-from patcher.commands._options import add_cache_dir
+from patcher.commands._options import add_release_options
+from patcher.commands.terminal import EXIT_FETCH, EXIT_OK, warn
 from patcher.errors import FetchError, PatcherError
 from patcher.handoff.export import Layout
 from patcher.handoff.render import export_json, export_text
@@ -38,12 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the directory to write (made whole, or not at all); an existing one must be empty or a previous export; "
         "debian: the unpacked source package (dpkg-source -x) to add the patches to",
     )
-    parser.add_argument(
-        "--find-links", action="append", default=[], metavar="DIR", help="also look for the release in DIR"
-    )
-    parser.add_argument("--no-index", action="store_true", help="do not use the package index (only --find-links)")
-    add_cache_dir(parser, "downloaded releases")
-    parser.add_argument("--patches", metavar="DIR", help="use the patch set in DIR instead of the one shipped")
+    add_release_options(parser, "downloaded releases: wheels in DIR/releases, sdists in DIR/sdists")
     parser.add_argument("--json", action="store_true", help="print JSON (README: JSON format)")
 
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from patcher import api
-from patcher.commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ProgressLine, warn
 from patcher.commands._options import add_cache_dir, add_targets, scan_jobs
+from patcher.commands.terminal import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ProgressLine, warn
 from patcher.errors import PatcherError
 from patcher.model import Copy, CopyResult, Report, State
 from patcher.render import locate_json, locate_table

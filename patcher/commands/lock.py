@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import NoReturn, TextIO
 
-from patcher.commands import warn
+from patcher.commands.terminal import warn
 from patcher.envlock import rwlock, supervise
 from patcher.errors import CommandError, PatcherError, UsageError
 from patcher.model import LockMode

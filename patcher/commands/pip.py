@@ -7,9 +7,9 @@ import sys
 import time
 from typing import TextIO
 
-from patcher.commands import warn
 from patcher.commands._options import add_python_timeout, non_empty
 from patcher.commands.lock import seconds, waiting_line
+from patcher.commands.terminal import warn
 from patcher.envlock import policy, rwlock, supervise
 from patcher.errors import CommandError, PatcherError
 from patcher.model import LockMode

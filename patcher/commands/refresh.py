@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from patcher.commands import EXIT_FAILED, EXIT_FETCH, EXIT_OK, warn
+from patcher import api
 from patcher.commands._options import add_release_options
+from patcher.commands.terminal import EXIT_FAILED, EXIT_FETCH, EXIT_OK, warn
 from patcher.errors import FetchError, PatcherError
-from patcher.releases.index import Index
-from patcher.releases.refresh import refresh
 from patcher.releases.render import refresh_json
 from patcher.render import display
 
@@ -28,10 +27,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    index = Index(tuple(args.find_links), args.no_index)
     try:
-        done = refresh(
-            args.patch, args.for_, index, args.cache_dir, args.patches, note=lambda text: warn(f"note: {text}", err)
+        done = api.refresh(
+            args.patch,
+            args.for_,
+            patches=args.patches,
+            find_links=args.find_links,
+            no_index=args.no_index,
+            cache_dir=args.cache_dir,
+            note=lambda text: warn(f"note: {text}", err),
         )
     except FetchError as exc:
         warn(f"cannot fetch {exc}", err)

@@ -6,10 +6,10 @@ import argparse
 from typing import TextIO
 
 from patcher import api
-from patcher.commands import EXIT_OK, warn
+from patcher.commands.terminal import EXIT_OK, warn
 from patcher.errors import PatcherError
+from patcher.handoff.render import upstream_json, upstream_text
 from patcher.handoff.upstream import Target
-from patcher.handoff.upstream_render import upstream_json, upstream_text
 
 __all__ = ["add_arguments", "json_failure", "run"]
 

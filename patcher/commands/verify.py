@@ -12,8 +12,8 @@ from types import FrameType
 from typing import TextIO
 
 from patcher import api, forking
-from patcher.commands import EXIT_FAILED, EXIT_OK, warn
 from patcher.commands._options import add_targets, non_empty
+from patcher.commands.terminal import EXIT_FAILED, EXIT_OK, warn
 from patcher.errors import PatcherError, Terminated
 from patcher.verification.render import verify_json, verify_table
 from patcher.verification.results import VerifyReport, VerifyStatus

@@ -18,7 +18,7 @@ from typing import NamedTuple
 from patcher.errors import PatcherError, UsageError, WriteError, reason
 from patcher.model import CopyResult, Report
 
-__all__ = ["Staging", "check_output", "publish", "staged"]
+__all__ = ["Staging", "check_named_archives", "publish", "staged"]
 
 _SUFFIXES = (".whl", ".egg")
 
@@ -31,7 +31,7 @@ class Staging(NamedTuple):
     targets: dict[str, tuple[str, str]]
 
 
-def check_output(paths: Iterable[str], pythons: Iterable[str], output: str) -> None:
+def check_named_archives(paths: Iterable[str], pythons: Iterable[str], output: str) -> None:
     """``--output`` takes only wheels and zipped eggs named as PATHs, written elsewhere than
     where they lie; a :class:`UsageError` before anything is written, else."""
     paths = list(paths)

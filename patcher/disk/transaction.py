@@ -24,7 +24,7 @@ import zlib
 from collections.abc import Callable
 from typing import NamedTuple
 
-from patcher.bytecode.compiler import Compiler, Interpreter, Job
+from patcher.bytecode.compiler import ByteCodeInterpreter, Compiler, Job
 from patcher.bytecode.files import ByteCode, header, loose_byte_code, member_byte_code
 from patcher.disk.archive import ByteCodeChanges, keep_original, kept_original
 from patcher.disk.atomic import check_writable, replace_file
@@ -93,7 +93,7 @@ class _Fresh(NamedTuple):
 
 
 class _Compiled(NamedTuple):
-    interpreter: Interpreter
+    interpreter: ByteCodeInterpreter
     code: bytes
     source_hash: bytes | None
 

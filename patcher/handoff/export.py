@@ -33,7 +33,7 @@ from patcher.engine.hunks import Mismatch, Placement, apply_hunks, place_hunks
 from patcher.engine.patchset import MEMBER, Hunk, PatchSet, Variant
 from patcher.engine.planning import plan_copy
 from patcher.errors import ExportError, FetchError, UsageError, WriteError, reason
-from patcher.model import Action, _Word
+from patcher.model import Action, Word
 from patcher.releases.index import Index, Release
 
 __all__ = [
@@ -71,7 +71,7 @@ _PATCH_FILE = re.compile(r"^(?:pkgres-patcher-)?[0-9]{4}-[A-Za-z0-9._-]+\.patch$
 _EXPORT_FILES = ("series", SPACK_SNIPPET, RPM_SNIPPET)
 
 
-class Layout(_Word):
+class Layout(Word):
     """Which build the files are for: whose paths, and what goes with the patches."""
 
     SDIST = "sdist"  #: plain ``-p1`` patches, paths of the unpacked sdist
@@ -82,7 +82,7 @@ class Layout(_Word):
     RPM = "rpm"  #: the patches + ``PatchN:`` lines for a spec's preamble (``%autosetup -p1``), sdist paths
 
 
-class Handed(_Word):
+class Handed(Word):
     """What became of one patch."""
 
     WRITTEN = "written"  #: a patch file was written
@@ -374,7 +374,7 @@ def _umask() -> int:
     return mask
 
 
-def check_output(output: str) -> os.stat_result | None:
+def check_replaceable_output(output: str) -> os.stat_result | None:
     """``output``'s status when it may be (re)written: absent, or a directory that is empty or
     holds only what an export writes (a previous export); an :class:`ExportError` otherwise."""
     try:
@@ -400,7 +400,7 @@ def write_output(output: str, files: Mapping[str, bytes]) -> bool:
     an export writes (a previous export), else refused. Returns whether one was replaced."""
     target = os.path.abspath(output)
     parent, name = os.path.split(target)
-    existing = check_output(target)
+    existing = check_replaceable_output(target)
     mode = (existing.st_mode & 0o7777) if existing is not None else 0o777 & ~_umask()
     try:
         os.makedirs(parent, exist_ok=True)
@@ -448,11 +448,11 @@ def _fetch(release: Release, layout: Layout, cache_dir: str | None, index: Index
 
     if layout is Layout.WHEEL:
         return fetch_wheel(release, cache_place("releases", cache_dir).path, index)
-    from patcher.releases.index import _archive_release, sdist_of
+    from patcher.releases.index import archive_release, sdist_of
 
     directory = os.path.join(cache_place("sdists", cache_dir).path, release.project)
     try:
-        cached = sorted(n for n in os.listdir(directory) if not n.startswith(".") and _archive_release(n) == release)
+        cached = sorted(n for n in os.listdir(directory) if not n.startswith(".") and archive_release(n) == release)
     except OSError:
         cached = []
     if cached and not cached[0].endswith(".whl"):
@@ -475,7 +475,7 @@ def export_release(
 
         return export_debian(requirement, output, patchset)
     release = pinned_release(requirement)
-    check_output(os.path.abspath(output))  # before anything is fetched
+    check_replaceable_output(os.path.abspath(output))  # before anything is fetched
     archive = _fetch(release, layout, cache_dir, index)
     path, text = release_file(archive, release.project, sdist=layout is not Layout.WHEEL)
     placed = place_in_sequence(text, patchset, f"{release.label} {path}")

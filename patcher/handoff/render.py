@@ -1,4 +1,5 @@
-"""Rendering what ``export`` wrote: lines for people, JSON (``pkgres-patcher/export/1``) for programs."""
+"""Rendering what ``export`` wrote and ``upstream`` made: lines for people, JSON
+(``pkgres-patcher/export/1``, ``pkgres-patcher/upstream/1``) for programs."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import Any
 
 from patcher.errors import PatcherError
 from patcher.handoff.export import ExportReport, Handed, Layout
+from patcher.handoff.upstream import Upstreamed
 from patcher.render import display, error_json, schema_name
 
-__all__ = ["export_json", "export_text"]
+__all__ = ["export_json", "export_text", "upstream_json", "upstream_text"]
 
 
 def _exported(report: ExportReport) -> dict[str, Any]:
@@ -75,3 +77,34 @@ def export_text(report: ExportReport) -> str:
         f"{report.path}) in {display(os.path.relpath(report.output) if not report.output.startswith('/') else report.output)}"
     )
     return "\n".join(lines) + "\n"
+
+
+def _upstreamed(done: Upstreamed, mbox: bytes) -> dict[str, Any]:
+    written = done.output != "-"
+    return {
+        "target": done.target.value,
+        "source": display(done.source),
+        "output": display(done.output) if written else None,
+        "branch": done.branch,
+        "python2": done.python2,
+        "variants": list(done.variants),
+        "files": list(done.files),
+        "mbox": None if written else mbox.decode("utf-8", "surrogateescape"),
+    }
+
+
+def upstream_json(done: Upstreamed | None, mbox: bytes = b"", errors: Sequence[PatcherError] = ()) -> str:
+    """``{"schema", "upstream", "errors"}``; ``upstream`` is null when nothing was made."""
+    data = {
+        "schema": schema_name("upstream"),
+        "upstream": None if done is None else _upstreamed(done, mbox),
+        "errors": [error_json(e) for e in errors],
+    }
+    return json.dumps(data, indent=2) + "\n"
+
+
+def upstream_text(done: Upstreamed, mbox: bytes) -> str:
+    """The mbox itself when it went nowhere else, else where it was written."""
+    if done.output == "-":
+        return mbox.decode("utf-8", "surrogateescape")
+    return f"wrote {display(done.output)}: {', '.join(done.files)}\n"

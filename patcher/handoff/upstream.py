@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from patcher.engine.patchset import PatchSet
 from patcher.errors import ExportError, UsageError, WriteError, reason
 from patcher.handoff.export import place_in_sequence
-from patcher.model import Action, _Word
+from patcher.model import Action, Word
 
 __all__ = ["BUGS", "Target", "Upstreamed", "commit_mbox", "make_mbox", "upstream_patch", "whole_diff", "write_mbox"]
 
@@ -33,7 +33,7 @@ SUBJECT = "pkg_resources: treat a distribution that vanishes during a scan as ab
 BRANCH = "pkgres-patcher/vanished-distributions"
 
 
-class Target(_Word):
+class Target(Word):
     PIP = "pip"
     SETUPTOOLS = "setuptools"
     BACKPORT = "pkg-resources-backport"
@@ -56,103 +56,49 @@ NEWS = {
 }
 VENDORING_PATCH = "tools/vendoring/patches/pkg_resources.patch"
 
-#: setuptools' and the backport's pkg_resources/tests style: plain pytest functions, no annotations
-REGRESSION_TEST = '''\
-"""A distribution removed while pkg_resources scans (a parallel "pip uninstall") is absent.
+#: the regression test upstream gets, in its place's style: ``{plain|typed}`` choices are
+#: setuptools' and the backport's ``pkg_resources/tests`` (plain pytest functions) and pip's
+#: ``tests/unit`` (annotated; stdlib, pytest and ``pip._vendor`` imports in groups)
+_REGRESSION_TEST = '''\
+"""{A distribution removed while pkg_resources scans (a parallel "pip uninstall") is absent.
 
 pypa/pip#8476, pypa/setuptools#1003: each test removes the distribution at the moment the race
-would, between pkg_resources looking at it and reading it.
-"""
-
-import os
-import shutil
-import zipfile
-
-import pkg_resources
-
-
-def test_vanished_zipped_egg_is_empty(tmp_path):
-    egg = tmp_path / "demo-1.0-py3.egg"
-    with zipfile.ZipFile(egg, "w") as zf:
-        zf.writestr(
-            "EGG-INFO/PKG-INFO", "Metadata-Version: 1.1\\nName: demo\\nVersion: 1.0\\n"
-        )
-    egg.unlink()
-    assert pkg_resources.MemoizedZipManifests().load(str(egg)) == {}
-
-
-def test_vanished_metadata_directory_is_absent(tmp_path, monkeypatch):
-    info = tmp_path / "demo-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\\nName: demo\\nVersion: 1.0\\n")
-    listdir = os.listdir
-
-    def vanishing_listdir(path):
-        if os.fspath(path) == str(info) and info.exists():
-            shutil.rmtree(info)
-        return listdir(path)
-
-    monkeypatch.setattr(os, "listdir", vanishing_listdir)
-    assert list(pkg_resources.distributions_from_metadata(str(info))) == []
-
-
-def test_vanished_metadata_file_reads_as_empty(tmp_path, monkeypatch):
-    info = tmp_path / "demo.egg-info"
-    info.mkdir()
-    (info / "PKG-INFO").write_text("Metadata-Version: 1.1\\nName: demo\\nVersion: 1.0\\n")
-    (info / "requires.txt").write_text("other\\n")
-    dist = pkg_resources.Distribution.from_filename(
-        str(info), metadata=pkg_resources.PathMetadata(str(tmp_path), str(info))
-    )
-    has_metadata = pkg_resources.PathMetadata.has_metadata
-
-    def then_vanish(self, name):
-        found = has_metadata(self, name)
-        if name == "requires.txt" and (info / name).exists():
-            (info / name).unlink()
-        return found
-
-    monkeypatch.setattr(pkg_resources.PathMetadata, "has_metadata", then_vanish)
-    assert dist.requires() == []
-'''
-
-#: pip's tests/unit style: annotated, stdlib / pytest / pip._vendor imports in groups
-PIP_REGRESSION_TEST = '''\
-"""pip's vendored pkg_resources treats a distribution removed while it scans as absent.
+would, between pkg_resources looking at it and reading it.|pip's vendored pkg_resources treats a distribution removed while it scans as absent.
 
 pypa/pip#8476, pypa/setuptools#1003: a parallel "pip uninstall" removes a distribution
-between pkg_resources looking at it and reading it; each test removes it at that moment.
+between pkg_resources looking at it and reading it; each test removes it at that moment.}
 """
 
 import os
 import shutil
 import zipfile
-from pathlib import Path
+{
+import pkg_resources|from pathlib import Path
 
 import pytest
 
-from pip._vendor import pkg_resources
+from pip._vendor import pkg_resources}
 
 
-def test_vanished_zipped_egg_is_empty(tmp_path: Path) -> None:
+def test_vanished_zipped_egg_is_empty(tmp_path{|: Path}){| -> None}:
     egg = tmp_path / "demo-1.0-py3.egg"
     with zipfile.ZipFile(egg, "w") as zf:
         zf.writestr(
             "EGG-INFO/PKG-INFO", "Metadata-Version: 1.1\\nName: demo\\nVersion: 1.0\\n"
         )
     egg.unlink()
-    assert pkg_resources.MemoizedZipManifests().load(str(egg)) == {}
+    assert pkg_resources.MemoizedZipManifests().load(str(egg)) == {{}}
 
 
-def test_vanished_metadata_directory_is_absent(
+def test_vanished_metadata_directory_is_absent({tmp_path, monkeypatch|
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+}){| -> None}:
     info = tmp_path / "demo-1.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\\nName: demo\\nVersion: 1.0\\n")
     listdir = os.listdir
 
-    def vanishing_listdir(path: str) -> list[str]:
+    def vanishing_listdir(path{|: str}){| -> list[str]}:
         if os.fspath(path) == str(info) and info.exists():
             shutil.rmtree(info)
         return listdir(path)
@@ -161,9 +107,9 @@ def test_vanished_metadata_directory_is_absent(
     assert list(pkg_resources.distributions_from_metadata(str(info))) == []
 
 
-def test_vanished_metadata_file_reads_as_empty(
+def test_vanished_metadata_file_reads_as_empty({tmp_path, monkeypatch|
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+}){| -> None}:
     info = tmp_path / "demo.egg-info"
     info.mkdir()
     (info / "PKG-INFO").write_text("Metadata-Version: 1.1\\nName: demo\\nVersion: 1.0\\n")
@@ -173,7 +119,7 @@ def test_vanished_metadata_file_reads_as_empty(
     )
     has_metadata = pkg_resources.PathMetadata.has_metadata
 
-    def then_vanish(self: pkg_resources.PathMetadata, name: str) -> bool:
+    def then_vanish(self{|: pkg_resources.PathMetadata}, name{|: str}){| -> bool}:
         found = has_metadata(self, name)
         if name == "requires.txt" and (info / name).exists():
             (info / name).unlink()
@@ -182,6 +128,17 @@ def test_vanished_metadata_file_reads_as_empty(
     monkeypatch.setattr(pkg_resources.PathMetadata, "has_metadata", then_vanish)
     assert dist.requires() == []
 '''
+
+
+def regression_test(typed: bool) -> str:
+    """The regression test, plain (setuptools, the backport) or annotated (pip)."""
+    return re.sub(r"\{([^{}|]*)\|([^{}]*)\}", lambda m: m.group(2 if typed else 1), _REGRESSION_TEST).replace(
+        "{{}}", "{}"
+    )
+
+
+REGRESSION_TEST = regression_test(typed=False)
+PIP_REGRESSION_TEST = regression_test(typed=True)
 
 NEWS_TEXT = (
     "pkg_resources now treats a distribution that is removed while it scans ``sys.path`` (a zipped egg, "

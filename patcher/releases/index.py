@@ -39,6 +39,7 @@ __all__ = [
     "Memo",
     "Release",
     "Source",
+    "archive_release",
     "fetch",
     "fetch_all",
     "fetch_wheel",
@@ -153,7 +154,8 @@ def list_versions(project: str, index: Index) -> list[Version]:
 # --- downloading -----------------------------------------------------------------------------
 
 
-def _archive_release(filename: str) -> Release | None:
+def archive_release(filename: str) -> Release | None:
+    """The release an archive's file name says it is (a wheel's or an sdist's), else None."""
     try:
         if filename.endswith(".whl"):
             name, version, _build, _tags = parse_wheel_filename(filename)
@@ -178,7 +180,7 @@ def _cache_listing(directory: str) -> dict[Release, str]:
         return {}  # nothing cached (or no cache: fetching says why)
     listing: dict[Release, str] = {}
     for name in names:
-        release = _archive_release(name)
+        release = archive_release(name)
         if release is not None:
             listing.setdefault(release, os.path.join(directory, name))
     return listing
@@ -191,7 +193,7 @@ def _download_wheel(release: Release, directory: str, index: Index) -> str | Fet
             "download", "--no-deps", "--ignore-requires-python", "--quiet", "--only-binary", ":all:", "-d", scratch
         )
         proc = _run([*argv, release.requirement])
-        got = [n for n in os.listdir(scratch) if _archive_release(n) == release]
+        got = [n for n in os.listdir(scratch) if archive_release(n) == release]
         if proc.returncode != 0 or not got:
             return FetchError(
                 release.label, _last_error(proc.stderr) if proc.returncode else "pip downloaded no archive of it"

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import errno
 import functools
+import gc
 import hashlib
 import os
 import stat
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from patcher import forking
 from patcher.errors import ScanError, reason
@@ -27,7 +28,10 @@ from patcher.scan.origin import upstream, vendoring_pip
 from patcher.scan.owners import Owners
 from patcher.scan.rules import INIT, MODULE, NOT_WALKED, PACKAGE, DirIsPackage, import_root
 
-__all__ = ["ScanResult", "Walker"]
+if TYPE_CHECKING:
+    from patcher.scan.syspath import Interpreter
+
+__all__ = ["ScanResult", "Walker", "scan"]
 
 #: a walk is shared between processes once this many directories wait to be listed: smaller
 #: trees are done before a fork pays off, and many shares even out the work of large ones
@@ -493,3 +497,40 @@ def _listed(path: str, first: bool) -> list[str]:
         if first:
             break
     return found
+
+
+def scan(
+    paths: Iterable[str],
+    interpreters: Iterable[Interpreter] = (),
+    jobs: int = 1,
+    exclude: Iterable[str] = (),
+    one_file_system: bool = False,
+) -> ScanResult:
+    """Find every copy below ``paths`` (directories scanned recursively, or single archives),
+    in the entries of each interpreter's ``sys.path`` and in the wheels its ``ensurepip`` bundles.
+
+    With ``jobs`` > 1, large trees are walked by that many processes (the result is the same).
+    ``exclude`` globs and ``one_file_system`` bound the walks (see :class:`Walker`).
+    """
+    walker = Walker(jobs, exclude, one_file_system)
+    # A scan makes some 100,000 short-lived objects and no reference cycle: the collector's
+    # passes over them would cost a third of the scan.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for path in paths:
+            walker.scan(path)
+        for interpreter in interpreters:
+            for entry in interpreter.path:
+                walker.scan(entry, sys_path_entry=True)
+            if interpreter.bundled is not None:
+                walker.scan_bundled(interpreter.bundled, interpreter.python)
+    finally:
+        if collecting:
+            gc.enable()
+    found = walker.result()
+    if not found.copies:
+        return found
+    from patcher.scan.packages import with_packages
+
+    return found._replace(copies=with_packages(found.copies))

@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from patcher.render import _found_json, display, error_json, owner_cell, schema_name
+from patcher.render import display, error_json, found_json, owner_cell, schema_name
 from patcher.verification.results import CopyVerification, Escape, VerifyReport, VerifyStatus
 
 __all__ = ["verify_json", "verify_summary", "verify_table"]
@@ -19,7 +19,7 @@ def _escape_json(escape: Escape) -> dict[str, str]:
 
 def _result_json(result: CopyVerification) -> dict[str, Any]:
     return {
-        **_found_json(result.copy),
+        **found_json(result.copy),
         "status": result.status.value,
         "reason": None if result.reason is None else display(result.reason),
         "python": None if result.python is None else display(result.python),
@@ -63,7 +63,7 @@ def verify_json(report: VerifyReport, *, quick: bool, strict: bool) -> str:
         "ok": report.ok(strict),
         "copies": [_result_json(r) for r in report.results],
         "counts": {s.value: sum(1 for r in report.results if r.status is s) for s in VerifyStatus},
-        "left_alone": [_found_json(c) for c in report.left_alone],
+        "left_alone": [found_json(c) for c in report.left_alone],
         "errors": [error_json(e) for e in report.errors],
     }
     return json.dumps(document, indent=2) + "\n"

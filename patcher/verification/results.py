@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from patcher.errors import PatcherError
-from patcher.model import Copy, _Word
+from patcher.model import Copy, Word
 
 __all__ = ["CopyVerification", "Escape", "FaultPoint", "Race", "VerifyReport", "VerifyStatus"]
 
 
-class VerifyStatus(_Word):
+class VerifyStatus(Word):
     """The verdict on one copy."""
 
     PASSED = "passed"  #: nothing escaped, and it lists what its pristine text lists
