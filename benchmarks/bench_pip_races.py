@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Real pip, real races, per workload: how often each real command and each pkg_resources call
 fails while real ``pip install`` / ``pip uninstall`` run beside it, unpatched then patched, for
-recent and older releases (the runner is tests/pip_races.py; the test, tests/test_pip_races.py,
+recent and older releases (the runner is tests/lib/pip_races.py; the test, tests/functional/test_pip_races.py,
 runs one cycle of the first two stacks).
 
     python benchmarks/bench_pip_races.py [--cycles N] [--stack PYTHON:PIP:SETUPTOOLS ...]
@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from patcher.pythons import pyenv_python  # noqa: E402
 from tests.conftest import download  # noqa: E402
-from tests.pip_races import Stack, patch, prepare, run_workloads  # noqa: E402
+from tests.lib.pip_races import Stack, patch, prepare, run_workloads  # noqa: E402
 
 DEFAULT = [f"{sys.executable}:26.3:81.0.0", "3.10:26.3:81.0.0", "3.8:20.3.4:44.1.1"]
 

@@ -4,7 +4,7 @@
 ``locate`` answers a copy whose bytes are listed there without parsing the patch set or
 planning (see ``patcher/statecache.py``), so that a first run on a fresh machine is as fast as
 a later one. Run this whenever the patch set changes (the file names the digest of the patch
-set it was made for, and is ignored for any other; ``tests/test_known_states.py`` fails until
+set it was made for, and is ignored for any other; ``tests/functional/test_known_states.py`` fails until
 it is made again)::
 
     python devtools/known_states.py [--cache-dir DIR] [--find-links DIR] [--no-index] [--jobs N]
