@@ -8,7 +8,6 @@ setuptools' ``bdist_egg``, upstream wheels.
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
 import os
 import shutil
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import Venv, VenvFactory, cli, download
+from ..lib.records import wheel_record_rows
 
 PKG = "pkg_resources/__init__.py"
 
@@ -151,12 +151,6 @@ def test_bdist_egg_comes_back_byte_for_byte(tmp_path: Path, venv_factory: VenvFa
     assert sha256_file(egg) == before
 
 
-def record_rows(wheel: Path) -> dict[str, list[str]]:
-    with zipfile.ZipFile(wheel) as zf:
-        record = next(n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/RECORD"))
-        return {r[0]: r for r in csv.reader(zf.read(record).decode().splitlines())}
-
-
 @pytest.mark.parametrize(
     ("project", "version", "member"),
     [
@@ -178,7 +172,7 @@ def test_real_wheels_come_back_byte_for_byte_and_install_patched(
     with zipfile.ZipFile(wheel) as zf:
         data = zf.read(member)
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    assert record_rows(wheel)[member][1:] == [f"sha256={digest}", str(len(data))]
+    assert wheel_record_rows(wheel)[member][1:] == [f"sha256={digest}", str(len(data))]
     env = Venv(tmp_path / "venv")
     env.install(wheel)  # real pip takes the patched wheel
     assert (env.site / member).read_bytes() == data

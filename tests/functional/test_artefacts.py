@@ -20,21 +20,17 @@ from pathlib import Path
 import pytest
 
 from ..conftest import Venv, cli, download, make_egg, venv_python
+from ..lib.runs import writing_byte_code
 
 PIP = "26.3"
 SETUPTOOLS = "81.0.0"
 VENDORED = "pip/_vendor/pkg_resources/__init__.py"
 
 
-def environ() -> dict[str, str]:
-    """A user's environment: byte-code written (the tests' own says not)."""
-    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
-
 def pip(python: str, *args: str) -> None:
     """Real pip (the tests' own) on another interpreter's environment, offline, compiling byte-code."""
     argv = [sys.executable, "-m", "pip", "--python", python, "--disable-pip-version-check", "-q", *args]
-    subprocess.run(argv, env=environ(), check=True)
+    subprocess.run(argv, env=writing_byte_code(), check=True)
 
 
 def files_below(root: Path) -> set[str]:
@@ -170,7 +166,9 @@ def test_ensurepip_wheels_patched_give_every_new_venv_a_patched_pip(tmp_path: Pa
     assert {c["outcome"] for c in run.json["copies"]} == {"patched"}
 
     venv = tmp_path / "venv"
-    subprocess.run([str(python), "-m", "venv", str(venv)], env=environ(), check=True)  # ensurepip installs pip
+    subprocess.run(
+        [str(python), "-m", "venv", str(venv)], env=writing_byte_code(), check=True
+    )  # ensurepip installs pip
     assert locate_states(venv)["pip"] == "patched"
     [site] = venv.glob("lib/python*/site-packages")
     assert_record_true(site, "pip-*.dist-info")
@@ -200,7 +198,7 @@ def test_destdir_staging_tree_moved_to_its_prefix(tmp_path: Path) -> None:
     assert compiled
     proc = subprocess.run(
         [final.python, "-c", "import pkg_resources; pkg_resources.WorkingSet()"],
-        env=environ(),
+        env=writing_byte_code(),
         capture_output=True,
         text=True,
         check=False,

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import cli, download, make_egg, pyenv_python, require_python
+from ..lib.runs import writing_byte_code
 
 SETUPTOOLS = "81.0.0"
 PKG = "pkg_resources/__init__.py"
@@ -40,11 +41,6 @@ else:
     code = compile(source, src, 'exec', dont_inherit=True, optimize=opt)
 sys.stdout.write(str(marshal.loads(data[head:]) == code))
 """
-
-
-def environ() -> dict[str, str]:
-    """The environment of a user whose interpreter writes byte-code (the tests' does not)."""
-    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def same_code(python: str, pyc: Path, source: Path, optimize: int) -> bool:
@@ -108,7 +104,9 @@ def test_apply_compiles_every_kind_of_byte_code_anew_and_revert_gives_it_back(tm
     # the interpreter finds none of them stale: it would write them anew
     for flags in ([], ["-O"], ["-OO"]):
         code = f"import sys; sys.path.insert(0, {str(site)!r}); import pkg_resources"
-        subprocess.run([sys.executable, "-S", *flags, "-c", code], env=environ(), check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-S", *flags, "-c", code], env=writing_byte_code(), check=True, capture_output=True
+        )
     assert pycs(source) == after
 
     run = cli("revert", str(site))
@@ -249,7 +247,7 @@ def test_python2_directory_egg_legacy_byte_code(tmp_path: Path) -> None:
     fresh = (pyc.read_bytes(), pyo.read_bytes())
     for flags in ([], ["-O"]):
         code = f"import sys; sys.path.insert(0, {str(egg)!r}); import pkg_resources"
-        subprocess.run([python, *flags, "-S", "-c", code], env=environ(), check=True, capture_output=True)
+        subprocess.run([python, *flags, "-S", "-c", code], env=writing_byte_code(), check=True, capture_output=True)
     assert (pyc.read_bytes(), pyo.read_bytes()) == fresh  # not stale: not written anew
 
     assert cli("revert", str(site)).code == 0
@@ -319,8 +317,8 @@ def test_a_views_own_byte_code_is_compiled_anew_too(tmp_path: Path) -> None:
     assert theirs.read_bytes() != before
     assert same_code(sys.executable, theirs, link, 0)
     code = f"import sys; sys.path.insert(0, {str(view)!r}); import pkg_resources"
-    subprocess.run([sys.executable, "-S", "-c", code], env=environ(), check=True, capture_output=True)
+    subprocess.run([sys.executable, "-S", "-c", code], env=writing_byte_code(), check=True, capture_output=True)
     assert len(pycs(store / PKG)) == 3
     fresh = theirs.read_bytes()
-    subprocess.run([sys.executable, "-S", "-c", code], env=environ(), check=True, capture_output=True)
+    subprocess.run([sys.executable, "-S", "-c", code], env=writing_byte_code(), check=True, capture_output=True)
     assert theirs.read_bytes() == fresh  # valid: not written anew

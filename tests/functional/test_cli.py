@@ -36,6 +36,7 @@ from ..conftest import (
     remake_wheel,
     snapshot,
 )
+from ..lib.runs import offline
 
 ROOT = Path(__file__).resolve().parents[2]
 SETUPTOOLS, PIP = "81.0.0", "26.3"
@@ -471,16 +472,12 @@ def test_the_wheel_ships_the_schemas(tmp_path: Path) -> None:
 # --- drift --json and refresh --json -----------------------------------------------------------------
 
 
-def offline(links: Path, tmp_path: Path, patches: Path) -> tuple[str, ...]:
-    return ("--no-index", "--find-links", str(links), "--cache-dir", str(tmp_path / "c"), "--patches", str(patches))
-
-
 def test_drift_json_is_format_json_with_a_schema_and_its_errors(tmp_path: Path) -> None:
     patches = make_patchset(tmp_path / "patches")
     links = tmp_path / "links"
     links.mkdir()
     shutil.copy(download("setuptools", "60.0.0"), links)
-    opts = offline(links, tmp_path, patches)
+    opts = offline(links, tmp_path / "c", patches)
     run = cli("drift", "setuptools==60.0.0", "--json", *opts)
     assert run.code == 0
     assert run.out == cli("drift", "setuptools==60.0.0", "--format", "json", *opts).out
@@ -498,7 +495,7 @@ def test_drift_json_is_format_json_with_a_schema_and_its_errors(tmp_path: Path) 
     assert (run.code, run.out) == (2, "")
     assert run.err.splitlines()[-1] == "pkgres-patcher drift: argument --format: not allowed with argument --json"
 
-    run = cli("drift", "--json", *offline(links, tmp_path, tmp_path / "no-patch-set"))
+    run = cli("drift", "--json", *offline(links, tmp_path / "c", tmp_path / "no-patch-set"))
     assert run.code == 1
     assert run.json == {
         "schema": "pkgres-patcher/drift/1",
@@ -514,7 +511,7 @@ def test_drift_quiet_lists_only_what_drifts(tmp_path: Path) -> None:
     links.mkdir()
     shutil.copy(download("setuptools", "60.0.0"), links)
     shutil.copy(download("pkg-resources-backport", "1.0.1"), links)
-    argv = ("drift", "setuptools==60.0.0", "pkg-resources-backport==1.0.1", *offline(links, tmp_path, patches))
+    argv = ("drift", "setuptools==60.0.0", "pkg-resources-backport==1.0.1", *offline(links, tmp_path / "c", patches))
     full = cli(*argv)
     quiet = cli(*argv, "--quiet")
     assert (full.code, quiet.code) == (1, 1)
@@ -540,7 +537,7 @@ def future(tmp_path: Path) -> Path:
 
 def test_refresh_json(future: Path, tmp_path: Path) -> None:
     patches = make_patchset(tmp_path / "patches")
-    opts = offline(future, tmp_path, patches)
+    opts = offline(future, tmp_path / "c", patches)
     run = cli("refresh", "zip-manifest-load", "--for", "setuptools==99.0.0", "--json", *opts)
     assert (run.code, run.err) == (0, "")
     data = run.json

@@ -8,7 +8,6 @@ tree holding both a link and its target reports one copy, the real one.
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
 import os
 import shutil
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 
 from ..conftest import cli, download, make_egg, pip_install, snapshot
+from ..lib.records import record_row
 
 PKG = "pkg_resources/__init__.py"
 PIP_VENDORED = "pip/_vendor/pkg_resources/__init__.py"
@@ -63,14 +63,6 @@ def links(root: Path) -> dict[str, str]:
             if os.path.islink(path):
                 found[os.path.relpath(path, root)] = os.readlink(path)
     return found
-
-
-def record_row(record: Path, entry: str) -> list[str]:
-    with open(record, newline="") as f:
-        for row in csv.reader(f):
-            if row[0] == entry:
-                return row
-    raise AssertionError(f"{entry} not in {record}")
 
 
 def true_row(path: Path) -> list[str]:

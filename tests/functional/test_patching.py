@@ -26,18 +26,10 @@ from patcher.disk import atomic, copyio, locks
 from patcher.model import Copy
 
 from ..conftest import Venv, VenvFactory, byte_code_egg, cli, download, make_egg, pip_install, snapshot
+from ..lib.records import record_row
 
 SETUPTOOLS = "81.0.0"
 PIP = "26.3"
-
-
-def record_row(site: Path, dist_info_glob: str, entry: str) -> list[str]:
-    record = next(site.glob(dist_info_glob)) / "RECORD"
-    with open(record, newline="") as f:
-        for row in csv.reader(f):
-            if row[0] == entry:
-                return row
-    raise AssertionError(f"{entry} not in {record}")
 
 
 def record_hash(path: Path) -> str:
@@ -67,12 +59,14 @@ def test_apply_then_revert_gives_every_byte_back(venv: Venv) -> None:
 
     init = venv.site / "pkg_resources" / "__init__.py"
     assert init.read_bytes() != before[str(init.relative_to(venv.root))][1]
-    assert record_row(venv.site, "setuptools-*.dist-info", "pkg_resources/__init__.py")[1:] == [
+    assert record_row(next(venv.site.glob("setuptools-*.dist-info")) / "RECORD", "pkg_resources/__init__.py")[1:] == [
         record_hash(init),
         str(init.stat().st_size),
     ]
     vendored = venv.site / "pip" / "_vendor" / "pkg_resources" / "__init__.py"
-    assert record_row(venv.site, "pip-*.dist-info", "pip/_vendor/pkg_resources/__init__.py")[1:] == [
+    assert record_row(next(venv.site.glob("pip-*.dist-info")) / "RECORD", "pip/_vendor/pkg_resources/__init__.py")[
+        1:
+    ] == [
         record_hash(vendored),
         str(vendored.stat().st_size),
     ]
@@ -253,7 +247,9 @@ def test_parallel_runs_end_as_one_run_would(tmp_path: Path, venv: Venv) -> None:
         if key.endswith("pkg_resources/__init__.py"):
             assert got[key] == value, key
     vendored = venv.site / "pip" / "_vendor" / "pkg_resources" / "__init__.py"
-    assert record_row(venv.site, "pip-*.dist-info", "pip/_vendor/pkg_resources/__init__.py")[1] == record_hash(vendored)
+    assert record_row(next(venv.site.glob("pip-*.dist-info")) / "RECORD", "pip/_vendor/pkg_resources/__init__.py")[
+        1
+    ] == record_hash(vendored)
     # nothing left behind in the tree: no lock files, no temporary files
     assert {k for k in set(got) - files_before if "__pycache__" not in k} == set()
 
@@ -301,7 +297,9 @@ def test_sigkill_leaves_each_copy_whole_and_next_run_finishes(tmp_path: Path) ->
     assert [p for t in targets for p in t.rglob("*") if atomic.TEMP_MARK in p.name] == []
     # RECORD caught up too
     vendored = env.site / "pip" / "_vendor" / "pkg_resources" / "__init__.py"
-    assert record_row(env.site, "pip-*.dist-info", "pip/_vendor/pkg_resources/__init__.py")[1] == record_hash(vendored)
+    assert record_row(next(env.site.glob("pip-*.dist-info")) / "RECORD", "pip/_vendor/pkg_resources/__init__.py")[
+        1
+    ] == record_hash(vendored)
 
 
 def test_lock_interoperates_with_flock_1(venv: Venv) -> None:

@@ -14,6 +14,7 @@ import pytest
 from patcher.engine.patchset import load_patchset
 
 from ..conftest import VenvFactory, cli, download, make_patchset, remake_wheel, snapshot
+from ..lib.runs import offline
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,10 +32,6 @@ def future(tmp_path: Path) -> Path:
         download("setuptools", "61.0.0"), links, "99.0.0", lambda text: MOVE + text.replace(OLD_LINE, NEW_LINE)
     )
     return links
-
-
-def offline(links: Path, cache: Path, patches: Path) -> tuple[str, ...]:
-    return ("--no-index", "--find-links", str(links), "--cache-dir", str(cache), "--patches", str(patches))
 
 
 def test_refresh_writes_a_variant_that_then_applies_clean(future: Path, tmp_path: Path) -> None:

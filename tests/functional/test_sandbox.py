@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import Venv, VenvFactory, download, make_patchset, snapshot
+from ..lib.runs import states
 
 ROOT = Path(__file__).resolve().parents[2]
 UID = os.getuid()
@@ -62,12 +63,6 @@ def venv(venv_factory: VenvFactory) -> Venv:
     env = venv_factory()
     env.install(download("setuptools", "60.0.0"))
     return env
-
-
-def states(out: str) -> list[str]:
-    import json
-
-    return [c["state"] for c in json.loads(out)["copies"]]
 
 
 def test_apply_without_a_home_locks_in_a_private_temporary_directory(venv: Venv, tmp_path: Path) -> None:

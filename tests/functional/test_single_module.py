@@ -29,7 +29,9 @@ from typing import Any
 import pytest
 
 from ..conftest import Venv, cli, download, make_egg, require_python, snapshot
-from .test_artefacts import environ, pip
+from ..lib.records import record_rows
+from ..lib.runs import writing_byte_code
+from .test_artefacts import pip
 from .test_bytecode import same_code
 
 MODULE = "pkg_resources.py"
@@ -111,16 +113,11 @@ def wheel_record_true(wheel: Path) -> None:
             assert rows[name] == [f"sha256={digest}", str(len(data))], name
 
 
-def record_rows(site: Path, dist_info: str) -> dict[str, list[str]]:
-    with open(site / dist_info / "RECORD", newline="") as f:
-        return {row[0]: row[1:] for row in csv.reader(f)}
-
-
 def assert_listed_true(site: Path, dist_info: str, entry: str) -> None:
     """The RECORD row of ``entry`` states the hash and size of the file now there."""
     data = (site / entry).read_bytes()
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    assert record_rows(site, dist_info)[entry] == [f"sha256={digest}", str(len(data))], entry
+    assert record_rows(site / dist_info / "RECORD")[entry][1:] == [f"sha256={digest}", str(len(data))], entry
 
 
 def found(run: Any) -> list[tuple[str, str | None, str, str]]:
@@ -175,7 +172,7 @@ def test_installed_modules_and_their_byte_code_round_trip(tmp_path: Path, setupt
         assert struct.unpack("<II", pyc.read_bytes()[8:16]) == (int(source.stat().st_mtime), source.stat().st_size)
     for dist_info, source, pyc in zip((f"setuptools-{setuptools}", f"pip-{pip_version}"), (module, vendored), pycs):
         assert_listed_true(env.site, f"{dist_info}.dist-info", source.relative_to(env.site).as_posix())
-        assert pyc.relative_to(env.site).as_posix() in record_rows(env.site, f"{dist_info}.dist-info")
+        assert pyc.relative_to(env.site).as_posix() in record_rows(env.site / f"{dist_info}.dist-info" / "RECORD")
     assert cli("locate", "--check", str(env.root)).code == 0
 
     run = cli("revert", str(env.root))
@@ -320,7 +317,7 @@ def test_python27_legacy_byte_code_and_verify(tmp_path: Path) -> None:
     fresh = [pyc.read_bytes() for pyc in legacy]
     for flags in ([], ["-O"]):  # Python 2.7 finds none stale: it would write them anew
         code = f"import sys; sys.path[:0] = [{str(site)!r}, {str(directory)!r}]; import pkg_resources, pip._vendor.pkg_resources"
-        subprocess.run([python, "-S", *flags, "-c", code], env=environ(), check=True, capture_output=True)
+        subprocess.run([python, "-S", *flags, "-c", code], env=writing_byte_code(), check=True, capture_output=True)
     assert [pyc.read_bytes() for pyc in legacy] == fresh
     assert cli("locate", "--check", *targets).code == 0
 

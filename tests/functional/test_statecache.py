@@ -19,14 +19,11 @@ from patcher.locations import default_patches_dir
 from patcher.statecache import patchset_digest
 
 from ..conftest import Venv, cli, download, json_output
+from ..lib.runs import states
 
 
 def cache_files() -> list[Path]:
     return sorted((Path(os.environ["PKGRES_PATCHER_CACHE_DIR"]) / "states").glob("*.json"))
-
-
-def states(out: str) -> list[str]:
-    return [c["state"] for c in json_output(out)["copies"]]
 
 
 def edit_locally(path: Path) -> None:
