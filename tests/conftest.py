@@ -24,6 +24,22 @@ import pytest
 
 from patcher.cli import main
 
+#: the order the tests run in: as written (default), ``reverse``, or ``shuffle:SEED``; every test
+#: must pass in any order (each makes what it needs: no test leans on another's leftovers)
+ORDER = os.environ.get("PKGRES_PATCHER_TEST_ORDER", "")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if ORDER == "reverse":
+        items.reverse()
+    elif ORDER.startswith("shuffle:"):
+        import random
+
+        random.Random(ORDER.split(":", 1)[1]).shuffle(items)
+    elif ORDER:
+        raise pytest.UsageError(f"PKGRES_PATCHER_TEST_ORDER={ORDER!r}: 'reverse' or 'shuffle:SEED'")
+
+
 CACHE = Path(os.environ.get("PKGRES_PATCHER_TEST_CACHE", Path.home() / ".cache" / "pkgres-patcher-tests"))
 WHEELS = CACHE / "wheels"
 
