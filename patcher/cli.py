@@ -1,24 +1,7 @@
 """The command line: the one place that prints and chooses exit statuses.
 
-Exit statuses (README, "Exit statuses"):
-
-0
-    everything asked for was done; with ``--check``: ``locate``, every copy judged is
-    ``patched``; ``apply``/``revert``, no copy would change;
-1
-    something could not be done (each named on stderr, one line each, no traceback); ``drift``,
-    ``refresh``: a copy drifts; with ``--check``: ``locate``, a copy judged is ``unpatched``,
-    ``drifted`` or ``unpatchable`` (each named on stderr); ``apply``/``revert``, a copy would
-    be changed, does not fit or has no source;
-2
-    usage: the command's usage and one line ``pkgres-patcher COMMAND: ...`` on stderr (nothing is
-    printed on stdout, not even with ``--json``);
-3
-    (``drift``, ``refresh``) releases could not be listed, fetched or read;
-4
-    (``drift``) the report could not be written to ``--output FILE``;
-130
-    interrupted (SIGINT); ``verify``: 143 (SIGTERM), 129 (SIGHUP), what it started stopped first.
+The exit statuses are :class:`patcher.commands.terminal.ExitStatus`, listed for users in
+``docs/reference/exit-statuses.txt`` (the docs' and the man page's one list).
 
 With ``--json`` (``drift``: ``--format json``) every run that is not a usage error prints one
 JSON document, which names its ``schema`` and holds the run's ``errors``: a run stopped by an

@@ -103,7 +103,7 @@ def found_json(copy: Copy) -> dict[str, Any]:
 
 
 def copy_json(result: CopyResult, dry_run: bool | None = None, diff: bool = False) -> dict[str, Any]:
-    """The JSON object of one copy (see README, "JSON format"); ``dry_run`` for apply/revert,
+    """The JSON object of one copy (docs: reference/json); ``dry_run`` for apply/revert,
     ``diff`` to add the change as a unified diff."""
     found = found_json(result.copy)
     obj = {k: v for k, v in found.items() if k != "conflicts"}

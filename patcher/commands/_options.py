@@ -122,7 +122,7 @@ def add_targets(parser: argparse.ArgumentParser, jobs_help: str = WALK_JOBS) -> 
     parser.add_argument(
         "--json",
         action="store_true",
-        help="print JSON instead of a table (README: JSON format; schema in patcher/schemas)",
+        help="print JSON instead of a table (docs: JSON documents; schema in patcher/schemas)",
     )
     parser.add_argument(
         "-q",

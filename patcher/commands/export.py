@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "debian: the unpacked source package (dpkg-source -x) to add the patches to",
     )
     add_release_options(parser, "downloaded releases: wheels in DIR/releases, sdists in DIR/sdists")
-    parser.add_argument("--json", action="store_true", help="print JSON (README: JSON format)")
+    parser.add_argument("--json", action="store_true", help="print JSON (docs: JSON documents)")
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

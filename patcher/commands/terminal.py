@@ -23,7 +23,7 @@ __all__ = [
 
 
 class ExitStatus(enum.IntEnum):
-    """The exit statuses of the tool (README, "Exit statuses")."""
+    """The exit statuses of the tool (docs: reference/exit-statuses)."""
 
     OK = 0
     FAILED = 1

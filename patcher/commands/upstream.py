@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--commit", action="store_true", help="in a git checkout: a new branch with the patch applied by git am"
     )
     parser.add_argument("--patches", metavar="DIR", help="use the patch set in DIR instead of the one shipped")
-    parser.add_argument("--json", action="store_true", help="print JSON (README: JSON format)")
+    parser.add_argument("--json", action="store_true", help="print JSON (docs: JSON documents)")
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

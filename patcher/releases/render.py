@@ -76,7 +76,7 @@ def _patch_json(result: PatchResult) -> dict[str, Any]:
 
 
 def result_json(result: Result) -> dict[str, Any]:
-    """The JSON row of one (release, copy) (README: "drift --format json")."""
+    """The JSON row of one (release, copy) (docs: reference/commands/drift)."""
     return {
         "project": result.project,
         "version": result.version,
@@ -163,7 +163,7 @@ def _summary_text(report: DriftReport, quiet: bool = False, verbose: bool = Fals
 
 
 def render_json(report: DriftReport) -> str:
-    """``{"schema", "results", "summary", "errors"}`` (README: "drift --format json")."""
+    """``{"schema", "results", "summary", "errors"}`` (docs: reference/commands/drift)."""
     data = {
         "schema": schema_name("drift"),
         "results": [result_json(r) for r in _sorted(report.results)],

@@ -638,7 +638,7 @@ def test_a_usage_error_shows_the_commands_usage_and_names_the_command(
     assert list(tmp_path.iterdir()) == []
 
 
-# --- --help says what the README says (issue #20) ----------------------------------------------------
+# --- --help says what the docs say (issue #20) ----------------------------------------------------
 
 
 def help_text(command: str) -> str:
