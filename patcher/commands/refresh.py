@@ -22,7 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_release_options(parser)
     parser.add_argument(
-        "--json", action="store_true", help="print JSON: the variant written and its drift result (docs: JSON documents)"
+        "--json",
+        action="store_true",
+        help="print JSON: the variant written and its drift result (docs: JSON documents)",
     )
 
 
