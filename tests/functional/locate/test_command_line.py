@@ -166,5 +166,6 @@ def test_usage_errors(argv: list[str], message: str) -> None:
     lines = proc.stderr.splitlines()
     assert lines[-1] == message if not message.endswith(" ") else lines[-1].startswith(message)
     assert "Traceback" not in proc.stderr
-    assert lines[0].startswith("usage: pkgres-patcher locate " if argv[:1] == ["locate"] else "usage: pkgres-patcher [")
+    command = argv[0] if argv and not argv[0].startswith("-") and argv[0] != "find" else None
+    assert lines[0].startswith(f"usage: pkgres-patcher {command} " if command else "usage: pkgres-patcher [")
     assert all(line.startswith(" ") for line in lines[1:-1])  # the usage, wrapped, then the one line
