@@ -438,13 +438,17 @@ def upstream(
 ) -> tuple[Upstreamed, bytes]:
     """The fix for the upstream tree ``source`` as an mbox (and what it holds), checked with
     ``git apply --check``; written to ``output`` when given; with ``commit``, applied by ``git am``
-    on a new branch of the checkout. Errors: :class:`~patcher.errors.ExportError`, :class:`UsageError`."""
+    on a new branch of the checkout. A tree whose copy carries the fix already (as ``upstream``
+    or ``export`` hands it on, or as ``apply`` writes it) gets nothing: ``done.made`` is false,
+    the mbox empty, nothing written or committed. Errors: :class:`~patcher.errors.ExportError`, :class:`UsageError`."""
     import dataclasses
 
     from patcher.handoff.upstream import commit_mbox, upstream_patch, write_mbox
 
     patchset = _load_patchset(patches)
     mbox, done = upstream_patch(target, source, patchset)
+    if not done.made:  # the tree carries the fix: nothing to write or commit
+        return done, mbox
     if output is not None:
         write_mbox(output, mbox)
     branch = commit_mbox(source, mbox) if commit else None

@@ -9,7 +9,7 @@ from patcher import api
 from patcher.commands.terminal import EXIT_OK, warn
 from patcher.errors import PatcherError
 from patcher.handoff.render import upstream_json, upstream_text
-from patcher.handoff.upstream import Target
+from patcher.handoff.upstream import NOTHING_TO_DO, Target
 
 __all__ = ["add_arguments", "json_failure", "run"]
 
@@ -32,6 +32,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         Target(args.target), args.source, output=args.output, commit=args.commit, patches=args.patches
     )
     out.write(upstream_json(done, mbox) if args.json else upstream_text(done, mbox))
+    if not done.made:
+        warn(f"{done.source}: {NOTHING_TO_DO}", err)
     if done.branch:
         warn(f"committed on branch {done.branch} of {done.source}", err)
     return EXIT_OK

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -49,6 +49,7 @@ __all__ = [
     "load_patchset",
     "parse_diff",
     "parse_variant",
+    "python3_only",
 ]
 
 #: DEP-3 fields every variant must carry
@@ -61,6 +62,23 @@ SPOT_ABSENT = "absent"
 #: the file every patch is written against: paths are relative to the pkg_resources package,
 #: whose ``__init__.py`` each copy is (a single-module ``pkg_resources.py`` included)
 MEMBER = "__init__.py"
+#: what a variant writes for code that may still run on Python 2 (where ``IOError`` is not an
+#: ``OSError``), and what a Python-3-only tree writes instead (``IOError`` is an alias there)
+PYTHON3_REWRITES = ((b"except (IOError, OSError)", b"except OSError"), (b", IOError, OSError)", b", OSError)"))
+
+
+def python3_only(text: bytes) -> bytes:
+    """``text`` with ``IOError`` dropped from its ``except (IOError, OSError)`` clauses, as a
+    Python-3-only tree's linters (pyupgrade) want them.
+
+    The one rewrite between a variant and what ``upstream`` hands a Python-3-only tree; the
+    planner takes a copy that carries the result so (:meth:`Variant.python3`) for patched, so
+    that the round trip through upstream reads as the fix. No pattern spans a line: rewriting a
+    whole text and rewriting each of its lines are the same.
+    """
+    for before, after in PYTHON3_REWRITES:
+        text = text.replace(before, after)
+    return text
 
 
 @dataclass(frozen=True)
@@ -113,6 +131,8 @@ class Variant:
     header: Mapping[str, str]
     ranges: tuple[Requirement, ...]
     files: tuple[FilePatch, ...]
+    #: whether this is :meth:`python3` of a variant (the lines it adds through :func:`python3_only`)
+    python3_form: bool = False
 
     @property
     def id(self) -> str:
@@ -128,6 +148,16 @@ class Variant:
         """Every hunk of this variant for ``path``, in order."""
         return tuple(h for fp in self.files if fp.path == path for h in fp.hunks)
 
+    def python3(self) -> Variant:
+        """This variant as ``upstream`` hands it to a Python-3-only tree: the lines it adds through
+        :func:`python3_only` (context and removed lines are the tree's own, and stay); the variant
+        itself when that changes nothing (the typed eras' variants say ``except OSError`` already)."""
+        files = tuple(
+            FilePatch(fp.path, tuple(replace(h, lines=tuple(_python3_line(ln) for ln in h.lines)) for h in fp.hunks))
+            for fp in self.files
+        )
+        return self if files == self.files else replace(self, files=files, python3_form=True)
+
     def in_range(self, identities: Iterable[tuple[str, str]]) -> bool | None:
         """Whether any (project, version) is inside a declared range; None when none is comparable."""
         answer: bool | None = None
@@ -142,6 +172,10 @@ class Variant:
                         return True
                     answer = False
         return answer
+
+
+def _python3_line(line: Line) -> Line:
+    return replace(line, text=python3_only(line.text)) if line.kind == "+" else line
 
 
 @dataclass(frozen=True)

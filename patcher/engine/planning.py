@@ -39,7 +39,10 @@ class PatchPlan:
     def fit(self) -> PatchFit:
         """The plan as it is reported and remembered (no variant object, no placements)."""
         variant = None if self.variant is None else self.variant.id
-        return PatchFit(self.patch, self.action, variant, self.offsets, self.fuzz, self.failure)
+        detail = self.failure
+        if self.variant is not None and self.variant.python3_form:
+            detail = f"{variant}: in its Python-3 form (except OSError), as upstream hands it on"
+        return PatchFit(self.patch, self.action, variant, self.offsets, self.fuzz, detail)
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,10 @@ def _plan_patch(text: bytes, name: str, variants: Sequence[Variant], member: str
             return PatchPlan(name, Action.CHANGE, variant, tuple(todo))
         if isinstance(done, list) and not isinstance(todo, list):
             return PatchPlan(name, Action.DONE, variant, tuple(done))
+        if not isinstance(todo, list) and not isinstance(done, list):
+            handed_on = _python3_form(text, name, variant, member, revert)
+            if handed_on is not None:
+                return handed_on
         if isinstance(todo, list) and isinstance(done, list):
             candidate = (2.0, f"{variant.id}: both the patch and its reverse fit; refusing to guess")
         else:
@@ -115,6 +122,21 @@ def _plan_patch(text: bytes, name: str, variants: Sequence[Variant], member: str
             if isinstance(fuzzy, list):
                 return PatchPlan(name, Action.CHANGE, variant, tuple(fuzzy))
     return PatchPlan(name, Action.FAIL, None, (), closest[1] if closest else f"{name}: no variant")
+
+
+def _python3_form(text: bytes, name: str, variant: Variant, member: str, revert: bool) -> PatchPlan | None:
+    """The patch carried as ``upstream`` hands it to a Python-3-only tree (:meth:`Variant.python3`:
+    ``except OSError`` where the variant says ``except (IOError, OSError)``) is the patch done:
+    ``done`` forward, undone by its own reverse when reverting. Tried only where neither side of
+    the variant as written fits (its pristine side is the same in both forms), so a text that
+    one of them fits is planned exactly as before."""
+    form = variant.python3()
+    if form is variant:
+        return None
+    found = _fits(text, tuple(h.reversed() for h in form.hunks(member)), 0)
+    if not isinstance(found, list):
+        return None
+    return PatchPlan(name, Action.CHANGE if revert else Action.DONE, form, tuple(found))
 
 
 def plan_copy(

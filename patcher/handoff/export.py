@@ -209,8 +209,10 @@ def release_file(archive: str, project: str, sdist: bool) -> tuple[str, bytes]:
 # --- placing -----------------------------------------------------------------------------------
 
 
-def place_in_sequence(text: bytes, patchset: PatchSet, where: str) -> list[Placed]:
-    """Each patch's variant (as ``apply`` picks it on ``text``) placed after the ones before it.
+def place_in_sequence(text: bytes, patchset: PatchSet, where: str, *, python3: bool = False) -> list[Placed]:
+    """Each patch's variant (as ``apply`` picks it on ``text``) placed after the ones before it;
+    with ``python3``, a variant still to apply in its Python-3 form (:meth:`Variant.python3`),
+    the form ``upstream`` hands a Python-3-only tree.
 
     A patch no variant fits is an :class:`ExportError` naming it: nothing half-done is handed on.
     """
@@ -226,11 +228,13 @@ def place_in_sequence(text: bytes, patchset: PatchSet, where: str) -> list[Place
         if step.action.settled:
             placed.append(Placed(step.patch, step.variant, step.action, hunks, (), current, current, step.offsets))
             continue
+        variant = step.variant.python3() if python3 else step.variant
+        hunks = variant.hunks(MEMBER)
         found = place_hunks(current, hunks)
         if isinstance(found, Mismatch):  # an earlier patch changed this one's spot
-            raise ExportError(where, f"{step.variant.id} does not fit after the patches before it ({found})")
+            raise ExportError(where, f"{variant.id} does not fit after the patches before it ({found})")
         after = apply_hunks(current, hunks, found)
-        placed.append(Placed(step.patch, step.variant, step.action, hunks, tuple(found), current, after, step.offsets))
+        placed.append(Placed(step.patch, variant, step.action, hunks, tuple(found), current, after, step.offsets))
         current = after
     return placed
 

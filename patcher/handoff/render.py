@@ -89,7 +89,7 @@ def _upstreamed(done: Upstreamed, mbox: bytes) -> dict[str, Any]:
         "python2": done.python2,
         "variants": list(done.variants),
         "files": list(done.files),
-        "mbox": None if written else mbox.decode("utf-8", "surrogateescape"),
+        "mbox": None if written or not done.made else mbox.decode("utf-8", "surrogateescape"),
     }
 
 
@@ -104,7 +104,10 @@ def upstream_json(done: Upstreamed | None, mbox: bytes = b"", errors: Sequence[P
 
 
 def upstream_text(done: Upstreamed, mbox: bytes) -> str:
-    """The mbox itself when it went nowhere else, else where it was written."""
+    """The mbox itself when it went nowhere else, else where it was written; nothing when
+    nothing was made (the command says so on stderr)."""
+    if not done.made:
+        return ""
     if done.output == "-":
         return mbox.decode("utf-8", "surrogateescape")
     return f"wrote {display(done.output)}: {', '.join(done.files)}\n"

@@ -25,7 +25,17 @@ from patcher.errors import ExportError, UsageError, WriteError, reason
 from patcher.handoff.export import place_in_sequence
 from patcher.model import Action, Word
 
-__all__ = ["BUGS", "Target", "Upstreamed", "commit_mbox", "make_mbox", "upstream_patch", "whole_diff", "write_mbox"]
+__all__ = [
+    "BUGS",
+    "NOTHING_TO_DO",
+    "Target",
+    "Upstreamed",
+    "commit_mbox",
+    "make_mbox",
+    "upstream_patch",
+    "whole_diff",
+    "write_mbox",
+]
 
 #: the upstream reports of the race, named in every commit message
 BUGS = ("https://github.com/pypa/pip/issues/8476", "https://github.com/pypa/setuptools/issues/1003")
@@ -147,8 +157,14 @@ NEWS_TEXT = (
 )
 
 
+#: what ``upstream`` says of a tree that carries the fix already (every patch done or not needed)
+NOTHING_TO_DO = "already carries the fix (every patch): nothing to hand upstream, nothing written"
+
+
 @dataclass(frozen=True)
 class Upstreamed:
+    """What ``upstream`` made for a tree; ``variants`` empty: it carries the fix, nothing was made."""
+
     target: Target
     source: str
     output: str
@@ -156,6 +172,11 @@ class Upstreamed:
     files: tuple[str, ...]
     branch: str | None = None
     python2: bool = False
+
+    @property
+    def made(self) -> bool:
+        """Whether there was anything to hand upstream (else no mbox, no file, no commit)."""
+        return bool(self.variants)
 
 
 def _read(path: str) -> bytes:
@@ -194,12 +215,6 @@ def runs_on_python2(text: bytes) -> bool:
     """Whether the copy still supports Python 2: only there do ``except (IOError, OSError)`` and
     the patches' notes about Python 2 belong (setuptools kept the py2 form where code is alike)."""
     return PYTHON2_MARKER.search(text) is not None
-
-
-def for_python3(after: bytes) -> bytes:
-    """The patched text with ``IOError`` (an alias of ``OSError`` on Python 3) dropped from the
-    ``except`` clauses the patches add, as a py3-only tree's linters (pyupgrade) want them."""
-    return after.replace(b"except (IOError, OSError)", b"except OSError").replace(b", IOError, OSError)", b", OSError)")
 
 
 def _paragraphs(description: str, python2: bool) -> tuple[str, str]:
@@ -329,17 +344,22 @@ def _check(source: str, mbox: bytes) -> None:
 
 
 def upstream_patch(target: Target, source: str, patchset: PatchSet) -> tuple[bytes, Upstreamed]:
-    """The mbox for ``source`` (checked with ``git apply --check``) and what it holds."""
+    """The mbox for ``source`` (checked with ``git apply --check``) and what it holds; no mbox
+    (``b""``, :attr:`Upstreamed.made` false) when the tree's copy carries the fix already, in
+    either form the planner takes for patched."""
     copy = COPY[target]
     if os.path.isdir(source) and not os.path.exists(os.path.join(source, copy)):
         raise UsageError(source, f"not a {target} tree: it has no {copy}")
     text = _read(os.path.join(source, copy))
-    placed = place_in_sequence(text, patchset, f"{source}/{copy}")
-    changing = [p for p in placed if p.action is Action.CHANGE]
-    if not changing:
-        raise ExportError(f"{source}/{copy}", "already carries every patch: nothing to hand upstream")
     python2 = runs_on_python2(text)
-    after = placed[-1].after if python2 or b"IOError, OSError" in text else for_python3(placed[-1].after)
+    # a Python-3-only tree gets each variant in its Python-3 form (``except OSError``), the form
+    # the planner also takes for patched; one that carries patches as written keeps their form
+    python3 = not python2 and b"IOError, OSError" not in text
+    placed = place_in_sequence(text, patchset, f"{source}/{copy}", python3=python3)
+    changing = [p for p in placed if p.action is Action.CHANGE]
+    if not changing:  # the fix is there (merged upstream, or applied before): nothing to make
+        return b"", Upstreamed(target, source, "-", (), (), python2=python2)
+    after = placed[-1].after
     diff = f"diff --git a/{copy} b/{copy}\n".encode() + whole_diff(copy, text, after)
     files = [copy]
     if target is Target.PIP:

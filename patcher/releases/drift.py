@@ -167,7 +167,7 @@ def _judge_one(fit: PatchFit, patchset: PatchSet, identities: Sequence[tuple[str
         status = Status.OFFSET if any(fit.offsets) else Status.CLEAN
         return PatchResult(fit.patch, status, fit.variant, fit.offsets)
     if fit.action is Action.DONE:
-        return PatchResult(fit.patch, Status.APPLIED, fit.variant, fit.offsets)
+        return PatchResult(fit.patch, Status.APPLIED, fit.variant, fit.offsets, 0, fit.detail)
     if fit.action is Action.NOT_NEEDED:
         detail = f"{fit.variant}: the release's code has no such spot"
         return PatchResult(fit.patch, Status.NOT_NEEDED, fit.variant, fit.offsets, 0, detail)
