@@ -5,6 +5,7 @@ configuration."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -12,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import cli, json_output
-from .test_export import unpack
+from ..conftest import cli, json_output, snapshot
+from .test_export import export, gnu_patch, patch_files, unpack
 from .test_sdist import real_sdist
 
 GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@localhost", "-c", "init.defaultBranch=main"]
@@ -317,3 +318,83 @@ def test_without_a_git_identity_the_mbox_is_the_tools(tmp_path: Path, monkeypatc
     mbox = json_output(run.out)["upstream"]["mbox"]
     assert "\nFrom: pkgres-patcher <pkgres-patcher@localhost>\n" in mbox
     assert [line for line in message_body(mbox) if len(line) > 72] == []
+
+
+#: the copy of each target's tree, and how the round trip's tree is made (a git checkout, as upstream has)
+ROUND_TRIP = {
+    "setuptools": ("setuptools", "81.0.0", "pkg_resources/__init__.py"),
+    "pkg-resources-backport": ("pkg-resources-backport", "1.0.1", "pkg_resources/__init__.py"),
+    "pip": ("pip", "26.3", PIP_COPY),
+}
+
+
+def upstream_tree(target: str, tmp_path: Path) -> Path:
+    if target == "pip":
+        return pip_checkout(tmp_path)
+    project, version, _copy = ROUND_TRIP[target]
+    tree = unpack(real_sdist(project, version), tmp_path / "src")
+    git_checkout(tree)
+    return tree
+
+
+def reads_as_carrying_the_fix(target: str, tree: Path, copy: Path, tmp_path: Path) -> None:
+    """``locate``: patched (``--check`` passes); ``apply``: already patched; ``upstream`` again:
+    nothing to do (exit 0, a line saying so), nothing written, the tree left as it is."""
+    located = cli("locate", "--json", str(copy))
+    assert located.code == 0, located.err
+    [found] = json_output(located.out)["copies"]
+    assert found["state"] == "patched", found["patches"]
+    assert cli("locate", "--check", str(copy)).code == 0
+    checked = cli("apply", "--check", "--json", str(copy))
+    assert checked.code == 0, checked.out + checked.err
+    assert [c["outcome"] for c in json_output(checked.out)["copies"]] == ["already-patched"]
+    before = snapshot(tree)
+    again = tmp_path / "again.mbox"
+    run = cli("upstream", "--target", target, "--source", str(tree), "--output", str(again))
+    assert (run.code, run.out) == (0, ""), run.err
+    assert (
+        run.err
+        == f"pkgres-patcher: {tree}: already carries the fix (every patch): nothing to hand upstream, nothing written\n"
+    )
+    as_json = cli("upstream", "--target", target, "--source", str(tree), "--commit", "--json")
+    assert as_json.code == 0, as_json.err
+    done = json_output(as_json.out)["upstream"]
+    assert (done["variants"], done["files"], done["mbox"], done["output"], done["branch"]) == ([], [], None, None, None)
+    assert not again.exists() and snapshot(tree) == before
+
+
+@pytest.mark.parametrize("target", list(ROUND_TRIP))
+def test_a_tree_that_merged_the_mbox_carries_the_fix(
+    target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #22: the day upstream merges the pull request (``git am`` of the mbox, its copy in
+    the Python-3 form: ``except OSError``), the tree reads as patched, not drifted."""
+    committing_as_test(monkeypatch)
+    tree = upstream_tree(target, tmp_path)
+    mbox = tmp_path / "fix.mbox"
+    made = cli("upstream", "--target", target, "--source", str(tree), "--output", str(mbox))
+    assert made.code == 0, made.err
+    subprocess.run(["git", "am", "--keep-cr", str(mbox)], cwd=tree, check=True, capture_output=True)
+    copy = tree / ROUND_TRIP[target][2]
+    merged = copy.read_text()
+    assert "except OSError:" in merged and "IOError" not in merged  # the Python-3 form
+    reads_as_carrying_the_fix(target, tree, copy, tmp_path)
+    assert copy.read_text() == merged
+
+
+@pytest.mark.parametrize("target", list(ROUND_TRIP))
+def test_a_tree_with_exports_series_applied_carries_the_fix(target: str, tmp_path: Path) -> None:
+    """The other form the fix is handed on in: ``export``'s files, pushed by quilt (setuptools)
+    or applied by ``patch -p1`` in series order, make a tree that reads as patched too."""
+    project, version, path = ROUND_TRIP[target]
+    layout = "quilt" if target == "setuptools" and shutil.which("quilt") else "sdist"
+    output = export(tmp_path, f"{project}=={version}", layout)
+    tree = unpack(real_sdist(project, version), tmp_path / "src")
+    if layout == "quilt":
+        env = {**os.environ, "QUILT_PATCHES": str(output), "QUILTRC": os.devnull}
+        pushed = subprocess.run(["quilt", "push", "-a"], cwd=tree, env=env, capture_output=True, text=True)
+        assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    else:
+        for patch in patch_files(output):
+            gnu_patch(tree, patch)
+    reads_as_carrying_the_fix(target, tree, tree / path, tmp_path)

@@ -1,13 +1,18 @@
-"""Planning a text with a patch whose spot some eras lack (``Spot: absent``): pure, no files."""
+"""Planning a text: a patch whose spot some eras lack (``Spot: absent``), a patch carried in the
+Python-3 form ``upstream`` hands on (issue #22). Pure, no files."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from packaging.version import Version
 
+from patcher.engine.hunks import apply_hunks, place_hunks
 from patcher.engine.patchset import Patch, PatchSet, parse_variant
 from patcher.engine.planning import plan_copy
-from patcher.model import Action, State
+from patcher.model import Action, State, Status
+from patcher.releases.drift import check_text, judge
+from patcher.releases.index import Release, Source
 
 from .test_patchset import HEADER
 
@@ -85,3 +90,52 @@ def test_without_the_absent_variant_an_older_text_is_drifted() -> None:
     plan = plan_copy(text, patch_set(absent_variant=False))
     assert plan.state is State.DRIFTED
     assert [s.action for s in plan.steps] == [Action.FAIL]
+
+
+#: a spot written for code that may still run on Python 2, as the older eras' variants are
+PY2 = """\
+--- a/__init__.py
++++ b/__init__.py
+@@ -1,3 +1,6 @@
+ def requires(dist, req):
+-    new = dist.requires(req.extras)
++    try:
++        new = dist.requires(req.extras)
++    except (IOError, OSError):
++        raise DistributionNotFound(req)
+     return new
+"""
+PRISTINE = b"def requires(dist, req):\n    new = dist.requires(req.extras)\n    return new\n"
+
+
+def test_a_patch_carried_as_upstream_hands_it_to_a_python3_tree_is_patched_applied_and_revertible() -> None:
+    """Issue #22: ``upstream`` hands a Python-3-only tree ``except OSError`` where the variant
+    says ``except (IOError, OSError)``; the tree that merged it must read as patched (``apply``:
+    nothing to do, ``drift``: applied), not drifted."""
+    variant = parse_variant(HEADER + PY2, "resolve", "py2", "resolve/py2.patch")
+    patchset = PatchSet("p", (Patch("resolve", (variant,)),))
+    as_written = plan_copy(PRISTINE, patchset).result
+    handed_on = as_written.replace(b"except (IOError, OSError):", b"except OSError:")
+
+    plan = plan_copy(handed_on, patchset)
+    (step,) = plan.fits
+    assert (plan.state, step.action, step.variant) == (State.PATCHED, Action.DONE, "resolve/py2")
+    assert step.detail == "resolve/py2: in its Python-3 form (except OSError), as upstream hands it on"
+    assert plan.result == handed_on
+    # drift's terms: applied upstream
+    fits = check_text(handed_on, patchset)
+    source = Source("pkg_resources/__init__.py", handed_on, "0" * 64)
+    result = judge(Release("setuptools", Version("81.0.0")), source, fits, patchset, None)
+    assert [r.status for r in result.patches] == [Status.APPLIED] and result.status is Status.APPLIED
+    # reverting undoes it like the variant's own result
+    assert plan_copy(handed_on, patchset, revert=True).result == PRISTINE
+    # the variant as written is planned as before (no detail)
+    again = plan_copy(as_written, patchset)
+    assert (again.state, again.fits[0].detail) == (State.PATCHED, None)
+    # the form recognised is the one upstream makes: one rewrite for both
+    from patcher.engine.patchset import python3_only
+
+    assert python3_only(as_written) == handed_on
+    python3 = variant.python3().hunks()
+    found = place_hunks(PRISTINE, python3)
+    assert isinstance(found, list) and apply_hunks(PRISTINE, python3, found) == handed_on
