@@ -3,7 +3,9 @@ pkg-resources-backport), with a regression test in the upstream's own style and 
 changelog fragment.
 
 The variant of each patch that fits the tree's copy (as ``apply`` picks it) is re-rooted to the
-tree's layout; the commit message is made of the patches' DEP-3 descriptions and names the
+tree's layout, in its Python-3 form (``except OSError``) for a tree whose copy runs on Python 3
+only: the form planning also takes for patched, so that the tree reads as patched once the mbox
+is applied, and ``upstream`` on it has nothing to do; the commit message is made of the patches' DEP-3 descriptions and names the
 upstream reports of the race. The mbox is checked with ``git apply --check`` against the tree
 before it is written.
 """
