@@ -175,7 +175,8 @@ class Copy(NamedTuple):
     record: str | None = None
     record_entry: str | None = None
     vendor_pip: Dist | None = None
-    #: the interpreter whose ``ensurepip`` ships this wheel (its artefact), else None
+    #: the interpreter whose ``ensurepip`` ships this wheel (its artefact), or the tool that seeds
+    #: the environments it creates from it (``virtualenv``), else None
     bundled_by: str | None = None
     via: str | None = None
     package: Package | None = None

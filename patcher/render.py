@@ -15,7 +15,7 @@ from typing import Any
 
 from patcher.errors import PatcherError
 from patcher.model import Action, Copy, CopyResult, Dist, Outcome, Package, PatchFit, Report, State
-from patcher.scan.rules import DirIsPackage, import_root
+from patcher.scan.rules import SEEDING_TOOLS, DirIsPackage, import_root
 
 __all__ = [
     "CHANGES",
@@ -163,12 +163,13 @@ def _short(dist: Dist | None) -> str:
 def owner_cell(copy: Copy) -> str:
     """The OWNER column of every table (``locate``, ``verify``): the distribution whose record
     lists the copy (``-`` when none does: never the upstream release, which has a column of its
-    own), the others that claim it, an interpreter's ensurepip wheel, the system package."""
+    own), the others that claim it, an interpreter's ensurepip wheel or a tool's (virtualenv's)
+    seeding wheel, the system package."""
     owner = _short(copy.owner)
     if copy.conflicts:
         owner += " (also: " + ", ".join(_short(d) for d in copy.conflicts) + ")"
-    if copy.bundled_by is not None:
-        owner += " (ensurepip)"  # the interpreter's bundled wheel, not an installed copy
+    if copy.bundled_by is not None:  # an interpreter's or a tool's seeding wheel, not an installed copy
+        owner += f" ({copy.bundled_by})" if copy.bundled_by in SEEDING_TOOLS else " (ensurepip)"
     if copy.package is not None:
         owner += f" [{copy.package.manager}: {copy.package.name} {copy.package.version}]"
     return owner

@@ -11,6 +11,7 @@ import importlib.resources
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -45,7 +46,7 @@ WHEELS = CACHE / "wheels"
 
 
 def _wheel_glob(name: str, version: str) -> str:
-    return f"{name.replace('-', '_')}-{version}-*.whl"
+    return f"{re.sub(r'[-_.]+', '_', name)}-{version}-*.whl"  # a wheel's name escaped (zc.buildout: zc_buildout)
 
 
 def download(name: str, version: str, *, any_python: bool = False) -> Path:

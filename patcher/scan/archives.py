@@ -14,7 +14,15 @@ from patcher.errors import ArchiveError, reason
 from patcher.model import Container, Copy, Dist
 from patcher.scan.metadata import parse_pkg_info, parse_vendor_txt
 from patcher.scan.origin import upstream, vendoring_pip
-from patcher.scan.rules import INIT, MODULE, ZipIsPackage, import_root
+from patcher.scan.rules import (
+    INIT,
+    MODULE,
+    SIGNATURE_WITHIN,
+    ZipIsPackage,
+    import_root,
+    looks_like_pkg_resources,
+    nested_root,
+)
 
 if TYPE_CHECKING:
     import zipfile
@@ -39,16 +47,24 @@ def scan_archive(path: str, container: Container) -> list[tuple[Copy, bytes]]:
                         continue
                     parts = [*parts[:-1], parts[-1][:-1]]
                 decided = import_root(parts, is_package)
+                if decided is None and name.endswith(".py"):
+                    # rejected by the path rules: a copy inside another package if its text says so
+                    decided = nested_root(parts, is_package)
+                    if decided is not None:
+                        with zf.open(name) as member:
+                            if not looks_like_pkg_resources(member.read(SIGNATURE_WITHIN)):
+                                decided = None
                 if decided is not None:
                     found.append((name, parts, decided))
             if not found:
                 return []
             owner = _archive_owner(zf, names, container)
             copies = []
-            for name, parts, (root, vendored_by) in found:
+            for name, parts, (_root, vendored_by) in found:
                 vendor = None
                 if vendored_by is not None:
-                    vendor_txt = "/".join([*parts[: root + 1], "_vendor", "vendor.txt"])
+                    # beside the copy: pip's _vendor, or a tool's patched pip's (pipenv/patched/pip)
+                    vendor_txt = "/".join([*parts[: -2 if parts[-1] == INIT else -1], "vendor.txt"])
                     if vendor_txt in names:
                         vendor = parse_vendor_txt(zf.read(vendor_txt))
                 record, entry = (None, None)

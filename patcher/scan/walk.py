@@ -19,14 +19,25 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from patcher import forking
 from patcher.errors import ScanError, reason
-from patcher.model import Container, Copy
+from patcher.model import Container, Copy, Dist
 from patcher.scan import sharing
 from patcher.scan.archives import scan_archive
 from patcher.scan.bounds import SYSTEM_DIRS, excluder, system_devices
 from patcher.scan.metadata import parse_pkg_info, parse_vendor_txt, read_small
-from patcher.scan.origin import upstream, vendoring_pip
+from patcher.scan.origin import normalize, upstream, vendoring_pip
 from patcher.scan.owners import Owners
-from patcher.scan.rules import INIT, MODULE, NOT_WALKED, PACKAGE, DirIsPackage, import_root
+from patcher.scan.rules import (
+    INIT,
+    MODULE,
+    NOT_WALKED,
+    PACKAGE,
+    SIGNATURE_WITHIN,
+    DirIsPackage,
+    import_root,
+    looks_like_pkg_resources,
+    nested_root,
+    seeding_tool,
+)
 
 if TYPE_CHECKING:
     from patcher.scan.syspath import Interpreter
@@ -38,6 +49,13 @@ __all__ = ["ScanResult", "Walker", "scan"]
 SHARE_AT = 128
 #: fewer archives than this are scanned by the walking process itself
 ARCHIVES_SHARED_AT = 4
+#: how many namespace packages (``zc/``, ``google/cloud/``) may lie between a sys.path entry and
+#: the regular package that holds a copy
+NAMESPACE_DEPTH = 2
+#: what a directory of a sys.path entry is looked into as: the entry, a regular package (namespace
+#: packages are 1 to NAMESPACE_DEPTH)
+ENTRY = -1
+PACKAGE_LEVEL = 0
 #: names of files the walk looks into
 _FILE_SUFFIXES = (".egg", ".whl", MODULE)
 
@@ -201,27 +219,36 @@ class Walker:
         """Look into a ``sys.path`` entry where the import system and pkg_resources' working set
         look, not into every subdirectory: the entry itself (``pkg_resources/``,
         ``pkg_resources.py``), the packages below it (a vendored copy lies in
-        ``<pkg>/_vendor/``, maybe deeper in packages), its eggs, the targets of its
-        ``.egg-link`` files (develop installs) and the entries its ``.pth`` files list.
+        ``<pkg>/_vendor/``, maybe deeper in packages: pex's ``_vendored/setuptools``), its eggs,
+        the targets of its ``.egg-link`` files (develop installs) and the entries its ``.pth``
+        files list; and the wheels of the tools that seed environments from them (virtualenv's
+        ``seed/wheels/embed``).
 
-        Packages are regular ones (an ``__init__.py``): a directory without one is data, a
-        build tree, a checkout, or the whole file system when ``/`` is the working directory.
+        Packages are regular ones (an ``__init__.py``), or namespace packages: a directory
+        without one, named as a module can be, at most :data:`NAMESPACE_DEPTH` deep
+        (``zc/`` of ``zc/buildout``, ``google/cloud/``), where only the regular packages are
+        descended. Any other directory is data, a build tree, a checkout, or the whole file
+        system when ``/`` is the working directory.
         """
-        todo = [(top, True)]  # (directory, whether it is an entry rather than a package)
+        todo = [(top, ENTRY)]  # (directory, ENTRY, PACKAGE_LEVEL or how deep a namespace it is)
         while todo:
-            path, is_entry = todo.pop()
-            if is_entry and path != top:  # listed by a .pth or .egg-link file
+            path, level = todo.pop()
+            if level == ENTRY and path != top:  # listed by a .pth or .egg-link file
                 if self._excluded is not None and self._excluded(os.path.basename(path), path):
                     continue
                 if not os.path.isdir(path):
                     if os.path.isfile(path):  # a zipped egg (or wheel)
                         self._scan_file(path, os.path.basename(path))
                     continue
-            self._visit_importable(path, is_entry, todo)
+            self._visit_importable(path, level, todo)
 
-    def _visit_importable(self, path: str, is_entry: bool, todo: list[tuple[str, bool]]) -> None:
+    def _visit_importable(self, path: str, level: int, todo: list[tuple[str, int]]) -> None:
         entries = self._list(path)
         excluded = self._excluded
+        is_entry = level == ENTRY
+        # a directory below an entry may be a namespace package; one below a namespace, deeper
+        namespace = 1 if is_entry else level + 1 if 0 < level < NAMESPACE_DEPTH else 0
+        seeder = None if is_entry else seeding_tool(path)
         for entry in entries:
             name = entry.name
             if excluded is not None and excluded(name, entry.path):
@@ -231,19 +258,25 @@ class Walker:
                     if name == PACKAGE:
                         self._check(entry.path + os.sep + INIT)  # nothing below a copy is one
                     elif is_entry and name.endswith(".egg"):
-                        todo.append((entry.path, True))  # a directory egg: an import root
-                    elif name != "__pycache__" and os.path.isfile(entry.path + os.sep + INIT):
-                        todo.append((entry.path, False))
+                        todo.append((entry.path, ENTRY))  # a directory egg: an import root
+                    elif name in NOT_WALKED:
+                        continue
+                    elif os.path.isfile(entry.path + os.sep + INIT):
+                        todo.append((entry.path, PACKAGE_LEVEL))
+                    elif namespace and name.isidentifier():
+                        todo.append((entry.path, namespace))
                 elif name == MODULE:
                     self._check(entry.path)
+                elif seeder is not None and name.endswith(".whl"):
+                    self._scan_file(entry.path, name)
                 elif not is_entry or not entry.is_file():
                     continue
                 elif name.endswith(".egg"):
                     self._scan_file(entry.path, name)
                 elif name.endswith(".egg-link"):
-                    todo.extend((target, True) for target in _listed(entry.path, first=True))
+                    todo.extend((target, ENTRY) for target in _listed(entry.path, first=True))
                 elif name.endswith(".pth"):
-                    todo.extend((target, True) for target in _listed(entry.path, first=False))
+                    todo.extend((target, ENTRY) for target in _listed(entry.path, first=False))
             except OSError:
                 continue  # vanished between listing and looking
 
@@ -347,7 +380,10 @@ class Walker:
                 self.errors.append(exc)
                 return
             real = os.path.realpath(path) if found else path  # rewritten there: a link to it stays
+            seeder = seeding_tool(os.path.dirname(path)) if found and container is Container.WHEEL else None
             for copy, data in found:
+                if seeder is not None:  # a tool's artefact, like ensurepip's wheels
+                    copy = copy._replace(bundled_by=seeder)
                 self._add(copy if real == path else copy._replace(file=real, via=path))
                 self.texts.setdefault(copy.sha256, data)
         elif name == MODULE or name == INIT:
@@ -363,7 +399,7 @@ class Walker:
         if not os.path.isfile(path):
             return False
         parts = path.split(os.sep)
-        decided = import_root(parts[1:], DirIsPackage(os.sep))  # parts[0] is '' for an absolute path
+        decided = _decide(parts, path)
         if decided is None:
             return True
         via_root = _root(parts, decided[0])
@@ -372,10 +408,10 @@ class Walker:
         if real != path:
             via = path
             real_parts = real.split(os.sep)
-            real_decided = import_root(real_parts[1:], DirIsPackage(os.sep))
+            real_decided = _decide(real_parts, real)
             if real_decided is not None:  # else read what lies around the link instead
                 parts, decided = real_parts, real_decided
-        root_depth, vendored_by = decided
+        root_depth, vendored_by, nested = decided
         root = _root(parts, root_depth)
         try:
             with open(real, "rb") as f:
@@ -385,9 +421,11 @@ class Walker:
         except OSError as exc:
             self.errors.append(ScanError(path, reason(exc)))
             return True
+        # the directory the copy lies in: pip's _vendor, pex's _vendored/setuptools
+        beside = os.sep.join(parts[:-2] if parts[-1] == INIT else parts[:-1])
         vendor = None
-        if vendored_by is not None:
-            vendor = read_small(os.path.join(root, vendored_by, "_vendor", "vendor.txt"), parse_vendor_txt)
+        if vendored_by is not None:  # pip's vendor.txt, or a tool's patched pip's (pipenv/patched/pip)
+            vendor = read_small(os.path.join(beside, "vendor.txt"), parse_vendor_txt)
         egg_owner = None
         container = Container.DIRECTORY
         if root.endswith(".egg"):
@@ -404,8 +442,21 @@ class Walker:
             conflicts = tuple(dict.fromkeys(d for d in (*conflicts, *view_conflicts) if d != owner))
         if owner is None:
             owner = egg_owner
+        if owner is None and container is Container.DIRECTORY:
+            # the import root was a namespace package's directory (zc/ of zc/buildout/_vendor),
+            # not the sys.path entry an installer wrote RECORD into: that lies a level or two up
+            site = root
+            for _ in range(NAMESPACE_DEPTH):
+                site = os.path.dirname(site)
+                owner, conflicts, record, entry = self.owners.claim(site, real)
+                if owner is not None:
+                    break
         if owner is None and vendored_by is not None:
             owner = self.owners.claim(root, os.path.join(root, vendored_by, INIT))[0]
+        found_upstream = upstream(owner, vendored_by, vendor)
+        if nested and found_upstream is None:
+            # pex keeps a setuptools release's metadata beside the package it puts on sys.path
+            found_upstream = _setuptools_beside(beside)
         digest = hashlib.sha256(data).hexdigest()
         self.texts.setdefault(digest, data)
         self._add(
@@ -415,7 +466,7 @@ class Walker:
                 container=container,
                 vendored_by=vendored_by,
                 owner=owner,
-                upstream=upstream(owner, vendored_by, vendor),
+                upstream=found_upstream,
                 sha256=digest,
                 conflicts=conflicts,
                 record=record,
@@ -450,6 +501,43 @@ class Walker:
         copies = tuple(sorted(found, key=lambda c: (c.file, c.member or "")))
         errors = tuple(sorted(self.errors, key=str))  # the same order however the walk was shared
         return ScanResult(copies, errors, self.texts, self.processes)
+
+
+def _decide(parts: list[str], path: str) -> tuple[int, str | None, bool] | None:
+    """Whether the file at ``path`` (split into ``parts``) is a copy: ``(depth of its import
+    root, vendoring package, whether its text had to say so)``, or None. The path rules decide
+    without reading (:func:`~.rules.import_root`); a file they reject inside another package is
+    a copy when its first bytes are pkg_resources' (pex's ``_vendored/setuptools``)."""
+    decided = import_root(parts[1:], DirIsPackage(os.sep))  # parts[0] is '' for an absolute path
+    if decided is not None:
+        return decided[0], decided[1], False
+    nested = nested_root(parts[1:], DirIsPackage(os.sep))
+    if nested is None:
+        return None
+    try:
+        with open(path, "rb") as f:
+            head = f.read(SIGNATURE_WITHIN)
+    except OSError:
+        return None  # vanished, or unreadable: not known to be a copy
+    if not looks_like_pkg_resources(head):
+        return None
+    return nested[0], nested[1], True
+
+
+def _setuptools_beside(directory: str) -> Dist | None:
+    """The setuptools release whose metadata (``setuptools-<version>.dist-info``) lies in
+    ``directory``, beside a copy found inside another package: the release it was taken from
+    (its public version: ``44.0.0+3acb925...``, pex's build of it, is 44.0.0)."""
+    try:
+        with os.scandir(directory) as it:
+            metas = sorted(e.path for e in it if e.name.startswith("setuptools-") and e.name.endswith(".dist-info"))
+    except OSError:
+        return None
+    for meta in metas:
+        found = read_small(os.path.join(meta, "METADATA"), parse_pkg_info)
+        if found is not None and normalize(found.name) == "setuptools":
+            return Dist("setuptools", found.version.split("+", 1)[0])
+    return None
 
 
 def _identity(path: str) -> tuple[int, int] | None:
