@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from patcher.errors import PatcherError, UsageError
 from patcher.model import Container, Copy, CopyResult, Report
+from patcher.scan.rules import DIGEST_CHECKING_SEEDERS
 from patcher.scan.syspath import TIMEOUT
 from patcher.scan.walk import ScanResult, scan
 from patcher.statecache import open_cache, state_key
@@ -150,13 +151,19 @@ def select(copies: Iterable[Copy], paths: Iterable[str], *, wheels: bool) -> tup
     """The copies ``apply``/``revert`` change, and those they leave alone.
 
     Wheels are artefacts: changed when named (a PATH), or with ``wheels``; the others met in a
-    tree or bundled with an interpreter are left alone (and said so).
+    tree or bundled with an interpreter are left alone (and said so). The seeding wheels of a
+    tool that checks their digests (virtualenv) are changed only when named.
     """
     named = {os.path.realpath(path) for path in paths}
     chosen: list[Copy] = []
     left_alone: list[Copy] = []
     for copy in copies:
-        asked = wheels or copy.container is not Container.WHEEL or os.path.realpath(copy.file) in named
+        # a tool that checks its seeding wheels' digests (virtualenv's BUNDLE_SHA256) refuses a
+        # changed one, and then creates no environment at all: changed only when named
+        checked = copy.bundled_by in DIGEST_CHECKING_SEEDERS
+        asked = (
+            (wheels and not checked) or copy.container is not Container.WHEEL or os.path.realpath(copy.file) in named
+        )
         (chosen if asked else left_alone).append(copy)
     return chosen, left_alone
 

@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 
 __all__ = [
+    "DIGEST_CHECKING_SEEDERS",
     "INIT",
     "MODULE",
     "NOT_WALKED",
@@ -52,6 +53,10 @@ SIGNATURE_WITHIN = 4096
 SEEDERS = (("virtualenv", os.sep + os.sep.join(("virtualenv", "seed", "wheels", "embed"))),)
 #: the names :attr:`~patcher.model.Copy.bundled_by` gives those tools (else it is an interpreter)
 SEEDING_TOOLS = frozenset(tool for tool, _ in SEEDERS)
+#: those that check each seeding wheel's sha256 against a table in their own code before use
+#: (virtualenv 21: ``BUNDLE_SHA256`` in ``seed/wheels/embed/__init__.py``): a patched wheel makes
+#: every environment's creation fail until that table says its new digest
+DIGEST_CHECKING_SEEDERS = frozenset({"virtualenv"})
 
 #: ``is_package(parts)``: does the directory ``parts`` hold an ``__init__.py``?
 IsPackage = Callable[[Sequence[str]], bool]
