@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from patcher.scan.rules import looks_like_pkg_resources
-
 from ...conftest import (
     Venv,
     cli,
@@ -133,6 +131,8 @@ ERAS = [
 
 
 def test_every_era_says_it_is_pkg_resources_and_look_alikes_do_not() -> None:
+    from patcher.scan.rules import looks_like_pkg_resources
+
     for name, version, member in ERAS:
         with zipfile.ZipFile(download(name, version)) as zf:
             assert looks_like_pkg_resources(zf.read(member)), (name, version, member)
