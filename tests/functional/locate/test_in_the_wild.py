@@ -7,6 +7,7 @@ import os
 import subprocess
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,7 @@ def wild(venv: Venv) -> None:
     )
 
 
-def ours(copies: list[dict], venv: Venv) -> dict[str, dict]:
+def ours(copies: list[dict[str, Any]], venv: Venv) -> dict[str, dict[str, Any]]:
     return {os.path.relpath(c["file"], venv.site): c for c in copies if c["file"].startswith(str(venv.site) + "/")}
 
 
