@@ -49,9 +49,10 @@ __all__ = ["ScanResult", "Walker", "scan"]
 SHARE_AT = 128
 #: fewer archives than this are scanned by the walking process itself
 ARCHIVES_SHARED_AT = 4
-#: how many namespace packages (``zc/``, ``google/cloud/``) may lie between a sys.path entry and
-#: the regular package that holds a copy
-NAMESPACE_DEPTH = 2
+#: how many namespace packages (``zc/`` of ``zc/buildout``) may lie between a sys.path entry and
+#: the regular package that holds a copy: one (deeper, a checkout's ``checkout/src/pip`` would be
+#: taken for one)
+NAMESPACE_DEPTH = 1
 #: what a directory of a sys.path entry is looked into as: the entry, a regular package (namespace
 #: packages are 1 to NAMESPACE_DEPTH)
 ENTRY = -1
@@ -225,9 +226,8 @@ class Walker:
         ``seed/wheels/embed``).
 
         Packages are regular ones (an ``__init__.py``), or namespace packages: a directory
-        without one, named as a module can be, at most :data:`NAMESPACE_DEPTH` deep
-        (``zc/`` of ``zc/buildout``, ``google/cloud/``), where only the regular packages are
-        descended. Any other directory is data, a build tree, a checkout, or the whole file
+        without one, named as a module can be, directly in the entry (``zc/`` of
+        ``zc/buildout``), where only the regular packages are descended. Any other directory is data, a build tree, a checkout, or the whole file
         system when ``/`` is the working directory.
         """
         todo = [(top, ENTRY)]  # (directory, ENTRY, PACKAGE_LEVEL or how deep a namespace it is)
@@ -248,15 +248,19 @@ class Walker:
         is_entry = level == ENTRY
         # a directory below an entry may be a namespace package; one below a namespace, deeper
         namespace = 1 if is_entry else level + 1 if 0 < level < NAMESPACE_DEPTH else 0
+        in_namespace = level > 0  # only its regular packages are looked into: zc/buildout
         seeder = None if is_entry else seeding_tool(path)
         for entry in entries:
             name = entry.name
             if excluded is not None and excluded(name, entry.path):
                 continue
             try:
+                if in_namespace and not entry.is_dir():
+                    continue
                 if entry.is_dir():
                     if name == PACKAGE:
-                        self._check(entry.path + os.sep + INIT)  # nothing below a copy is one
+                        if not in_namespace:
+                            self._check(entry.path + os.sep + INIT)  # nothing below a copy is one
                     elif is_entry and name.endswith(".egg"):
                         todo.append((entry.path, ENTRY))  # a directory egg: an import root
                     elif name in NOT_WALKED:

@@ -495,9 +495,10 @@ def test_the_running_interpreters_ensurepip_wheels(tmp_path: Path) -> None:
     code, copies, err = locate_process(cwd=tmp_path)
 
     assert code == 0, err
-    bundled = {(c["file"], c["member"]) for c in copies if c["bundled_by"] is not None}
+    bundled = {(c["file"], c["member"]) for c in copies if c["bundled_by"] == sys.executable}
     assert bundled == expected
-    assert {c["bundled_by"] for c in copies if c["bundled_by"] is not None} == {sys.executable}
+    # besides ensurepip's: a seeding tool's on this sys.path (the tests' virtualenv)
+    assert {c["bundled_by"] for c in copies if c["bundled_by"] is not None} <= {sys.executable, "virtualenv"}
     assert all(c["container"] == "wheel" for c in copies if c["bundled_by"] is not None)
     # nothing else below the standard library is a wheel: the wheels are not found by a walk
     assert not [c for c in copies if c["bundled_by"] is None and c["container"] == "wheel"]
@@ -513,7 +514,8 @@ def test_the_running_interpreters_ensurepip_wheels(tmp_path: Path) -> None:
     assert not [r for r in report.results if r.copy.container is Container.WHEEL]
     report = patcher.apply(dry_run=True, wheels=True)
     assert {(r.copy.file, r.copy.member) for r in report.results} >= expected
-    assert report.left_alone == ()
+    # but for a seeding tool's that checks their digests (the tests' virtualenv): see test_in_the_wild
+    assert {c.bundled_by for c in report.left_alone} <= {"virtualenv"}
 
 
 def test_python27s_ensurepip_wheels(venv_factory: VenvFactory) -> None:
