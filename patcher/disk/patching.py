@@ -131,7 +131,7 @@ def prepare(copies: Iterable[Copy], patchset: PatchSet, compiler: Compiler, *, r
         except PatcherError:
             continue  # said when the copy is changed
         if planned.changes and not planned.failed:
-            request(copy, files, planned.result, compiler)
+            request(copy, files, planned.result, compiler, revert=revert)
     compiler.run()
 
 

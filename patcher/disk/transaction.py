@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from patcher.bytecode.compiler import ByteCodeInterpreter, Compiler, Job
-from patcher.bytecode.files import ByteCode, header, loose_byte_code, member_byte_code
+from patcher.bytecode.files import ByteCode, Invalidation, header, loose_byte_code, member_byte_code
 from patcher.disk.archive import ByteCodeChanges, keep_original, kept_original
 from patcher.disk.atomic import check_writable, replace_file
 from patcher.errors import WriteError, reason
@@ -74,9 +74,14 @@ def found_byte_code(copy: Copy) -> list[ByteCodeFile]:
         return []
 
 
-def request(copy: Copy, files: list[ByteCodeFile], data: bytes, compiler: Compiler) -> None:
-    """Ask ``compiler`` for every compile that writing ``data`` into ``copy`` will need (batched)."""
+def request(copy: Copy, files: list[ByteCodeFile], data: bytes, compiler: Compiler, *, revert: bool = False) -> None:
+    """Ask ``compiler`` for every compile that writing ``data`` into ``copy`` will need (batched):
+    on ``revert``, none for a file whose kept original is put back (:func:`_kept_fits`)."""
     for file in files:
+        if revert:
+            original = _recall(file.found)
+            if original is not None and _kept_fits(copy, data, file, compiler, original):
+                continue
         interpreter = compiler.interpreter(copy, file.found)
         if interpreter is not None:
             compiler.request(interpreter, Job(data, file.filename, file.found.optimize))
@@ -173,9 +178,11 @@ def write_with_byte_code(
     originals = {f.found.path: _recall(f.found) for f in files} if revert else {}
     recalled = [o for o in originals.values() if o is not None]
     mtime_ns = recalled[0].mtime_ns if recalled else time.time_ns()
-    fresh = [_fresh(copy, data, f, compiler, mtime_ns // 1_000_000_000) for f in files]
+    mtime = mtime_ns // 1_000_000_000
     if revert:
-        fresh = [_restored(f, originals.get(f.file.found.path), data) for f in fresh]
+        fresh = [_reverted(copy, data, f, compiler, mtime, originals.get(f.found.path)) for f in files]
+    else:
+        fresh = [_fresh(copy, data, f, compiler, mtime) for f in files]
     old_mtime = os.stat(copy.file).st_mtime_ns
     warnings = [f.warning for f in fresh if f.warning]
     done: list[tuple[ByteCode, os.stat_result]] = []
@@ -213,10 +220,47 @@ def _holds(path: str, data: bytes) -> bool:
         return False
 
 
-def _restored(fresh: _Fresh, original: _Original | None, data: bytes) -> _Fresh:
+def _reverted(
+    copy: Copy, data: bytes, file: ByteCodeFile, compiler: Compiler, mtime: int, original: _Original | None
+) -> _Fresh:
+    """What a byte-code file becomes on revert: its kept original when that fits the reverted
+    source (told from headers when they can tell, without compiling), else compiled anew."""
+    if original is not None and _kept_fits(copy, data, file, compiler, original):
+        return _Fresh(file, original.data)
+    fresh = _fresh(copy, data, file, compiler, mtime)
     if original is None or not _fits(original, data, fresh):
         return fresh
     return _Fresh(fresh.file, original.data)
+
+
+def _kept_fits(copy: Copy, data: bytes, file: ByteCodeFile, compiler: Compiler, original: _Original) -> bool:
+    """Whether a kept original fits ``data`` as :func:`_fits` would judge the file compiled
+    anew, told without compiling: :func:`_fits` reads only the header, and the header depends
+    on the interpreter (its version and magic), the file's invalidation mode and the source's
+    size -- or its hash, which only an interpreter of this one's magic number computes here.
+    False when only compiling tells (then it is compiled, and :func:`_fits` judges)."""
+    interpreter = compiler.interpreter(copy, file.found)
+    if interpreter is None:
+        return True  # nothing here compiles it: :func:`_fresh` would remove it, and :func:`_fits` keeps it
+    version = interpreter.version
+    mode = file.found.invalidation(version)
+    source_hash = None
+    if version >= (3, 7) and mode is not Invalidation.TIMESTAMP:
+        source_hash = _source_hash(interpreter, data)
+        if source_hash is None:
+            return False
+    head = header(version, interpreter.magic, mode, mtime=0, size=len(data), source_hash=source_hash)
+    return _fits(original, data, _Fresh(file, head, version=version))
+
+
+def _source_hash(interpreter: ByteCodeInterpreter, data: bytes) -> bytes | None:
+    """``data``'s hash as ``interpreter`` computes it for hash-based byte-code (PEP 552: keyed
+    by its magic number), when this interpreter has the same magic; else None."""
+    import importlib.util
+
+    if interpreter.magic != importlib.util.MAGIC_NUMBER:
+        return None
+    return importlib.util.source_hash(data)
 
 
 def _put_back(done: list[tuple[ByteCode, os.stat_result]]) -> None:
