@@ -21,8 +21,7 @@ from typing import NoReturn, TextIO
 from patcher import __version__
 from patcher.commands import table as commands
 from patcher.commands.terminal import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, warn
-from patcher.errors import PatcherError, Terminated, UsageError
-from patcher.render import display
+from patcher.errors import PatcherError, Terminated, UsageError, display
 
 __all__ = ["build_parser", "entrypoint", "main"]
 

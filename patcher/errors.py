@@ -23,8 +23,14 @@ __all__ = [
     "Terminated",
     "UsageError",
     "WriteError",
+    "display",
     "reason",
 ]
+
+
+def display(path: str) -> str:
+    """A path as it can be shown: undecodable bytes of a file name become ``\\xNN``."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def reason(exc: BaseException) -> str:

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from patcher.errors import PatcherError
+from patcher.errors import PatcherError, display
 from patcher.model import Action, Copy, CopyResult, Dist, Outcome, Package, PatchFit, Report, State
 from patcher.scan.rules import SEEDING_TOOLS, DirIsPackage, import_root
 
@@ -40,11 +40,6 @@ __all__ = [
 SCHEMA_VERSION = 1
 #: the states ``locate`` can report (absent and unknown happen only while changing a copy)
 LOCATE_STATES = tuple(s for s in State if s not in (State.ABSENT, State.UNKNOWN))
-
-
-def display(path: str) -> str:
-    """A path as it can be shown: undecodable bytes of a file name become ``\\xNN``."""
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def schema_name(kind: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import enum
 from typing import TextIO
 
-from patcher.render import display
+from patcher.errors import display
 
 __all__ = [
     "EXIT_FAILED",

@@ -14,10 +14,9 @@ against what is installed. :func:`probe` and :func:`ask_pip` do the asking.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
-
-from packaging.utils import canonicalize_name
 
 from patcher.errors import InterpreterError, LockError, UsageError, reason
 from patcher.model import LockDecision, LockMode
@@ -25,6 +24,8 @@ from patcher.model import LockDecision, LockMode
 __all__ = [
     "DRY_RUN_SINCE",
     "Environment",
+    "Installed",
+    "canonicalize_name",
     "ask_pip",
     "decide_from_arguments",
     "decide_from_report",
@@ -103,6 +104,12 @@ _ELSEWHERE = {"-t": "--target", "--target": "--target", "--prefix": "--prefix", 
 #: ``install`` options whose requirements only pip can read
 _INDIRECT = {"-r": "--requirement", "--requirement": "--requirement", "-e": "--editable", "--editable": "--editable"}
 _ARCHIVES = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar", ".tar.lz")
+
+
+def canonicalize_name(name: str) -> str:
+    """A distribution's name as PEP 503 compares it (what :func:`packaging.utils.canonicalize_name`
+    answers, without importing :mod:`packaging` into every run of ``pip``)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 class _Words(NamedTuple):
@@ -270,13 +277,38 @@ def decide_from_report(report: Mapping[str, Any], installed: Mapping[str, str]) 
 _PROBE = "import sys, json; sys.stdout.write(json.dumps({'prefix': sys.prefix, 'path': sys.path}))"
 
 
+class Installed(Mapping[str, str]):
+    """Distributions on a ``sys.path`` (canonical name -> version; "" when unknown), listed when
+    first looked at, so that a command decided by its words alone lists nothing."""
+
+    def __init__(self, path: Sequence[str]) -> None:
+        self._path = list(path)
+        self._found: dict[str, str] | None = None
+
+    def _listed(self) -> dict[str, str]:
+        if self._found is None:
+            self._found = installed_distributions(self._path)
+        return self._found
+
+    def __getitem__(self, name: str) -> str:
+        return self._listed()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._listed())
+
+    def __len__(self) -> int:
+        return len(self._listed())
+
+
 class Environment(NamedTuple):
     """An interpreter's environment, as pip in it sees it."""
 
     python: str
     prefix: str
+    #: its ``sys.path`` (as ``python -c`` has it: ``""`` is the working directory)
+    path: list[str]
     #: distributions on its ``sys.path`` (canonical name -> version; "" when unknown)
-    installed: dict[str, str]
+    installed: Installed
 
     @property
     def pip_version(self) -> tuple[int, ...] | None:
@@ -378,17 +410,58 @@ def installed_distributions(path: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def probe(python: str, timeout: float | None = None) -> Environment:
-    """Ask ``python`` (2.7 to 3.x) for its prefix and ``sys.path`` (within ``timeout`` seconds,
-    default :data:`patcher.scan.syspath.TIMEOUT`); list what is installed there."""
+def _executable(python: str) -> str | None:
+    """The absolute path ``python`` runs (a bare name: the first on ``PATH``, as the child would
+    find it); None when there is none."""
+    if os.sep in python:
+        return os.path.abspath(python)
+    for directory in os.get_exec_path():
+        candidate = os.path.abspath(os.path.join(directory, python))
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _facts_dir() -> str | None:
+    """``interpreters`` of the cache directory; None when there is none to be had."""
+    from patcher.errors import PatcherError
+    from patcher.locations import cache_place
+
+    try:
+        return cache_place("interpreters").path
+    except PatcherError:
+        return None
+
+
+def probe(python: str, timeout: float | None = None, *, cache: bool = True) -> Environment:
+    """``python``'s prefix and ``sys.path``: asked of it (2.7 to 3.x, within ``timeout`` seconds,
+    default :data:`patcher.scan.syspath.TIMEOUT`), or, with ``cache``, as it answered before
+    when nothing its answer depends on has changed since (:mod:`patcher.envlock.facts`)."""
+    import time
+
+    from patcher.envlock import facts
+
+    executable = _executable(python) if cache else None
+    directory = _facts_dir() if executable is not None else None
+    if executable is not None and directory is not None:
+        kept = facts.recall(executable, directory)
+        if kept is not None:
+            return Environment(python, kept[0], kept[1], Installed(kept[1]))
+        before, asked_ns = facts.snapshot(executable), time.time_ns()
+    prefix, path = _ask(python, timeout)
+    if executable is not None and directory is not None:
+        facts.remember(executable, directory, prefix, path, before, asked_ns)
+    return Environment(python, prefix, path, Installed(path))
+
+
+def _ask(python: str, timeout: float | None) -> tuple[str, list[str]]:
     from patcher.scan.syspath import TIMEOUT, ask
 
     answer = ask(python, _PROBE, TIMEOUT if timeout is None else timeout)
     try:
-        prefix, path = str(answer["prefix"]), [str(entry) for entry in answer["path"]]
+        return str(answer["prefix"]), [str(entry) for entry in answer["path"]]
     except (KeyError, TypeError):
         raise InterpreterError(python, "printed something other than its prefix and sys.path") from None
-    return Environment(python, prefix, installed_distributions(path))
 
 
 def _dry_run_argv(python: str, args: Sequence[str], report: str) -> list[str]:
