@@ -9,7 +9,9 @@ Goal (issue #24): the wrapper at most 1.05x bare pip.
 V defaults to a fresh virtual environment made with ``venv`` (with pip) in a temporary
 directory. The two are run alternately, N times each after one warm-up, and the medians and
 their ratio printed. The wrapper runs with this interpreter (``python -m patcher``) and a
-private cache directory that the warm-up fills, as a user's would be after the first run.
+private cache directory that the warm-up fills, as a user's would be after the first run
+(``--wrapper-python EXE`` and ``PYTHONPATH=DIR`` time another checkout, or a plain install
+without an editable install's import hook).
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--python", default=None, help="the environment's interpreter (default: a fresh venv)")
+    parser.add_argument(
+        "--wrapper-python",
+        default=sys.executable,
+        metavar="EXE",
+        help="the interpreter that runs pkgres-patcher (default: this one); with PYTHONPATH, another checkout",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pkgres-bench-pip-") as tmp:
         python = args.python
@@ -46,7 +54,7 @@ def main() -> int:
         print(f"{python}: {args.runs} runs each, medians")
         for words in COMMANDS:
             bare = [python, "-m", "pip", *words]
-            wrapped = [sys.executable, "-m", "patcher", "pip", "--python", python, "--", *words]
+            wrapped = [args.wrapper_python, "-m", "patcher", "pip", "--python", python, "--", *words]
             timed(bare, env), timed(wrapped, env)  # warm-up: the page cache, the wrapper's own cache
             bare_times, wrapped_times = [], []
             for _ in range(args.runs):
