@@ -112,6 +112,21 @@ def test_package_init_files_import_nothing_of_the_tool() -> None:
             assert project_imports(path) == set(), name
 
 
+def test_each_package_docstring_names_its_modules() -> None:
+    """A package's docstring is its map: every module in it is named (``commands`` has a module
+    per command, named by the command table instead)."""
+    for init in PACKAGE.glob("*/__init__.py"):
+        if init.parent.name == "commands":
+            continue
+        doc = ast.get_docstring(ast.parse(init.read_text())) or ""
+        missing = [
+            p.name
+            for p in init.parent.glob("*.py")
+            if p.name != "__init__.py" and f":mod:`.{p.stem}`" not in doc and f"``{p.name}``" not in doc
+        ]
+        assert missing == [], f"{init.parent.name}: {missing}"
+
+
 def test_the_docs_map_every_module() -> None:
     page = (ROOT / "docs" / "reference" / "development.rst").read_text()
     mapped = set(re.findall(r"^   (patcher[\w.]*)$", page, re.M))
