@@ -100,7 +100,12 @@ def _modules_after(*argv: str) -> list[str]:
 
 
 def test_a_command_imports_only_its_own_module(tmp_path: Path) -> None:
-    assert _modules_after("locate", str(tmp_path)) == ["patcher.commands._options", "patcher.commands.locate"]
+    assert _modules_after("locate", str(tmp_path)) == [
+        "patcher.commands._options",
+        "patcher.commands.locate",
+        "patcher.commands.table",
+        "patcher.commands.terminal",
+    ]
     assert "patcher.commands.locate" not in _modules_after("drift", "--format", "pdf")
 
 
