@@ -147,25 +147,37 @@ def inspect(
     return Report(tuple(results), (*errors, *found.errors))
 
 
-def select(copies: Iterable[Copy], paths: Iterable[str], *, wheels: bool) -> tuple[list[Copy], list[Copy]]:
-    """The copies ``apply``/``revert`` change, and those they leave alone.
+def select(
+    copies: Iterable[Copy], paths: Iterable[str], *, wheels: bool
+) -> tuple[list[Copy], list[Copy], tuple[str, ...]]:
+    """The copies ``apply``/``revert`` change, those they leave alone, and why some were left
+    alone all the same.
 
     Wheels are artefacts: changed when named (a PATH), or with ``wheels``; the others met in a
     tree or bundled with an interpreter are left alone (and said so). The seeding wheels of a
-    tool that checks their digests (virtualenv) are changed only when named.
+    tool that checks their digests (virtualenv's ``BUNDLE_SHA256``) are changed with that table;
+    where it cannot be found (another version of the tool), only when named.
     """
+    from patcher.disk.seeding import why_not
+
     named = {os.path.realpath(path) for path in paths}
     chosen: list[Copy] = []
     left_alone: list[Copy] = []
+    reasons: dict[str, None] = {}
     for copy in copies:
-        # a tool that checks its seeding wheels' digests (virtualenv's BUNDLE_SHA256) refuses a
-        # changed one, and then creates no environment at all: changed only when named
-        checked = copy.bundled_by in DIGEST_CHECKING_SEEDERS
-        asked = (
-            (wheels and not checked) or copy.container is not Container.WHEEL or os.path.realpath(copy.file) in named
-        )
+        is_named = os.path.realpath(copy.file) in named
+        asked = wheels or copy.container is not Container.WHEEL or is_named
+        if asked and wheels and not is_named and copy.bundled_by in DIGEST_CHECKING_SEEDERS:
+            # a tool that checks its seeding wheels' digests refuses a changed one, and then
+            # creates no environment at all: changed only with its table, or when named
+            why = why_not(copy)
+            if why is not None:
+                reasons[
+                    f"{copy.file}: left alone: {why}: changed, it would be refused (name it to patch it all the same)"
+                ] = None
+                asked = False
         (chosen if asked else left_alone).append(copy)
-    return chosen, left_alone
+    return chosen, left_alone, tuple(reasons)
 
 
 def _change(
@@ -223,7 +235,7 @@ def _change(
         exclude=exclude,
         one_file_system=one_file_system,
     )
-    chosen, left_alone = select(found.copies, paths, wheels=wheels)
+    chosen, left_alone, reasons = select(found.copies, paths, wheels=wheels)
     compiler = Compiler(pythons)
     results: list[CopyResult] = []
     if progress is not None:
@@ -235,7 +247,7 @@ def _change(
             results.append(change(copy, patchset, revert=revert, dry_run=dry_run, fuzz=fuzz, compiler=compiler))
             if progress is not None:
                 progress(len(results), len(chosen))
-    notes = (place.note,) if place.note else ()
+    notes = (*((place.note,) if place.note else ()), *reasons)
     return Report(tuple(results), found.errors, tuple(left_alone), notes)
 
 
@@ -400,7 +412,7 @@ def verify(
     patchset = _load_patchset(patches)
     interpreters = _interpreters(paths, list(pythons), python_timeout)
     found = scan(paths, interpreters, jobs=jobs, exclude=exclude, one_file_system=one_file_system)
-    chosen, left_alone = select(found.copies, paths, wheels=wheels)
+    chosen, left_alone, _reasons = select(found.copies, paths, wheels=wheels)
     results = tuple(
         verify_copy(
             copy,

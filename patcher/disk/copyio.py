@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
 from patcher.bytecode.files import record_entry
-from patcher.disk import locks
+from patcher.disk import locks, seeding
 from patcher.disk.archive import rewrite_member
 from patcher.disk.atomic import Original, atomic_write, check_replaceable, edit_text, keep_originals
 from patcher.disk.conda_meta import rewrite_paths_data_entries
@@ -25,7 +25,7 @@ from patcher.model import Container, Copy
 if TYPE_CHECKING:
     from patcher.bytecode.compiler import Compiler
 
-__all__ = ["exists", "locked", "prepare_write", "read", "sync_record", "write"]
+__all__ = ["exists", "locked", "prepare_write", "read", "sync_bundle", "sync_record", "write"]
 
 
 def read(copy: Copy) -> bytes:
@@ -47,9 +47,16 @@ def exists(copy: Copy) -> bool:
 
 @contextlib.contextmanager
 def locked(copy: Copy) -> Iterator[None]:
-    """Hold the copy's lock: decisions taken under it hold until it is released."""
+    """Hold the copy's lock: decisions taken under it hold until it is released (and, for a
+    seeding wheel whose digest its tool checks, the lock of the module that holds the digests:
+    two wheels of one tool are written one after the other)."""
     with locks.exclusive(copy.file):
-        yield
+        found = seeding.bundle(copy)
+        if found is None:
+            yield
+            return
+        with locks.exclusive(found.module.file):
+            yield
 
 
 def write(copy: Copy, data: bytes, compiler: Compiler, *, revert: bool = False) -> tuple[str, ...]:
@@ -108,7 +115,43 @@ def _files_to_write(copy: Copy, data: bytes, *, changes: bool) -> list[tuple[str
         files.append((os.path.realpath(copy.file), False))
     archive = changes and copy.member is not None  # its new bytes are known only once written
     files += [(os.path.realpath(b.path), False) for b in _books(copy, data) if archive or b.differs()]
+    found = seeding.bundle(copy) if archive else None
+    if found is not None:  # the tool's table of digests, its byte-code and RECORD follow the wheel
+        from patcher.disk.transaction import byte_code_files
+
+        module = found.module
+        files += [(f.found.path, True) for f in byte_code_files(module)]
+        files.append((os.path.realpath(module.file), False))
+        if module.record is not None:
+            files.append((os.path.realpath(module.record), False))
     return files
+
+
+def sync_bundle(copy: Copy, compiler: Compiler, *, revert: bool = False) -> tuple[str, ...]:
+    """Make the table of digests of the tool whose seeding wheel ``copy`` lies in say the
+    wheel's digest now (its byte-code compiled anew), and the tool's RECORD both files' hashes
+    and sizes; the warnings. Nothing for any other copy. The caller holds :func:`locked`."""
+    found = seeding.bundle(copy)
+    if found is None:
+        why = seeding.why_not(copy)  # named all the same: the tool refuses it until told otherwise
+        return () if why is None else (f"{copy.file}: {why}: it will refuse this wheel",)
+    module = found.module
+    text = seeding.read_text(module.file)
+    try:
+        new = seeding.rewrite_digest(text, os.path.basename(copy.file), seeding.wheel_digest(copy.file))
+    except ValueError as exc:
+        raise ScanError(module.file, f"{seeding.TABLE} cannot be kept true: {exc}") from None
+    warnings: tuple[str, ...] = ()
+    data = text.encode("utf-8") if new is None else new.encode("utf-8")
+    if new is not None:
+        warnings = write(module, data, compiler, revert=revert)
+    sync_record(module, data)
+    if module.record is not None and found.wheel_entry is not None:
+        wheel = _file_bytes(copy)
+        book = _Book(module.record, {found.wheel_entry: wheel}, rewrite_record_entries)
+        with locks.exclusive(book.path):
+            edit_text(book.path, book.rewrite)
+    return warnings
 
 
 class _Book(NamedTuple):

@@ -90,7 +90,8 @@ def _write(
 
 
 def _write_files(copy: Copy, planned: CopyPlan, compiler: Compiler | None, revert: bool) -> tuple[str, ...]:
-    """The source (or archive) and its byte-code when they change, then the records; the warnings."""
+    """The source (or archive) and its byte-code when they change (with a seeding wheel, the
+    tool's table of digests), then the records; the warnings."""
     written: tuple[str, ...] = ()
     if planned.changes:
         if compiler is None:
@@ -98,6 +99,7 @@ def _write_files(copy: Copy, planned: CopyPlan, compiler: Compiler | None, rever
 
             compiler = Compiler()
         written = copyio.write(copy, planned.result, compiler, revert=revert)
+        written += copyio.sync_bundle(copy, compiler, revert=revert)  # a seeding tool's digest of the wheel
     copyio.sync_record(copy, planned.result)
     return written
 

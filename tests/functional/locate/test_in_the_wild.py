@@ -2,10 +2,15 @@
 a namespace package, pipenv's patched pip, virtualenv's seeding wheels -- each project's real
 wheel installed by real pip, found walking the tree and in ``--python`` mode."""
 
+import base64
+import csv
+import hashlib
 import json
 import os
+import struct
 import subprocess
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -183,9 +188,7 @@ def create(tool: Venv, tmp_path: Path, name: str) -> subprocess.CompletedProcess
 
 def test_virtualenvs_seeding_wheels_are_its_artefacts(tmp_path: Path) -> None:
     """virtualenv seeds every environment from its embedded wheels, as venv does from ensurepip's:
-    listed in ``--python`` mode as its artefacts; ``apply`` leaves them alone, with ``--wheels``
-    too: virtualenv checks their sha256 (``BUNDLE_SHA256``) and would create no environment at all
-    from a changed one."""
+    listed in ``--python`` mode as its artefacts; ``apply`` leaves them alone unless ``--wheels``."""
     tool, wheels = virtualenv_tool(tmp_path)
     embed = tool.site / EMBED
 
@@ -199,38 +202,149 @@ def test_virtualenvs_seeding_wheels_are_its_artefacts(tmp_path: Path) -> None:
     assert all("(virtualenv)" in line for line in table.splitlines() if f"{EMBED}/pip-" in line), table
 
     before = {w: Path(w).read_bytes() for w in wheels}
-    for wheels_too in ((), ("--wheels",)):
-        code, out, err = cli("apply", *wheels_too, "--python", tool.python)
-        assert code == 0, err
-        assert {w: Path(w).read_bytes() for w in wheels} == before, wheels_too  # left alone
-    made = create(tool, tmp_path, "seeded")
-    assert made.returncode == 0, made.stderr
-    code, out, err = cli("locate", "--json", str(tmp_path / "seeded"))
-    pips = [c for c in json.loads(out)["copies"] if c["file"].endswith("/site-packages/" + PIP_VENDORED)]
-    assert [c["state"] for c in pips] == ["unpatched"], pips
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="#22 item 2, left: patching virtualenv's wheels needs its BUNDLE_SHA256 (and its RECORD) "
-    "rewritten with them; until then they are changed only when named, and then virtualenv refuses them",
-)
-def test_every_environment_virtualenv_creates_starts_with_a_patched_pip(tmp_path: Path) -> None:
-    tool, _ = virtualenv_tool(tmp_path)
-    assert cli("apply", "--wheels", "--python", tool.python).code == 0
-    made = create(tool, tmp_path, "seeded")
-    assert made.returncode == 0, made.stderr
-    code, out, err = cli("locate", "--json", str(tmp_path / "seeded"))
-    pips = [c for c in json.loads(out)["copies"] if c["file"].endswith("/site-packages/" + PIP_VENDORED)]
-    assert [c["state"] for c in pips] == ["patched"], pips
-
-
-def test_a_named_virtualenv_wheel_is_patched_and_virtualenv_refuses_it(tmp_path: Path) -> None:
-    """Why they are left alone: named, a wheel is patched, and virtualenv then creates nothing."""
-    tool, wheels = virtualenv_tool(tmp_path)
-    assert create(tool, tmp_path, "before").returncode == 0
-    code, out, err = cli("apply", *wheels)
+    code, out, err = cli("apply", "--python", tool.python)
     assert code == 0, err
-    made = create(tool, tmp_path, "after")
-    assert made.returncode != 0
-    assert "sha256 mismatch" in made.stdout + made.stderr
+    assert {w: Path(w).read_bytes() for w in wheels} == before  # left alone
+    made = create(tool, tmp_path, "seeded")
+    assert made.returncode == 0, made.stderr
+    assert created_pips(tmp_path / "seeded") == ["unpatched"]
+
+
+# virtualenv's own record of its files, checked as ``pip check``/``pip verify`` would: every file
+# listed with a hash has that hash and size (computed here, not by the patcher's code)
+
+
+def record_problems(tool: Venv) -> list[str]:
+    (record,) = tool.site.glob("virtualenv-*.dist-info/RECORD")
+    problems = []
+    for row in csv.reader(record.read_text(encoding="utf-8").splitlines()):
+        path, digest, size = row[0], row[1], row[2]
+        if not digest:
+            continue
+        data = (tool.site / path).read_bytes()
+        algorithm, _, expected = digest.partition("=")
+        actual = base64.urlsafe_b64encode(hashlib.new(algorithm, data).digest()).rstrip(b"=").decode()
+        if actual != expected or int(size) != len(data):
+            problems.append(path)
+    return problems
+
+
+def bundle_table(tool: Venv) -> dict[str, str]:
+    """virtualenv's BUNDLE_SHA256, as virtualenv itself reads it."""
+    run = subprocess.run(
+        [tool.python, "-c", "import json, virtualenv.seed.wheels.embed as e; print(json.dumps(e.BUNDLE_SHA256))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return dict(json.loads(run.stdout))
+
+
+def created_pips(env: Path) -> list[str]:
+    code, out, err = cli("locate", "--json", str(env))
+    assert code == 0, err
+    pips = [c for c in json.loads(out)["copies"] if c["file"].endswith("/site-packages/" + PIP_VENDORED)]
+    return [c["state"] for c in pips]
+
+
+def compiled(tool: Venv, module: Path) -> Path:
+    """``module``'s byte-code, compiled as an import would (pip here writes none)."""
+    subprocess.run([tool.python, "-m", "py_compile", str(module)], check=True)
+    (pyc,) = (module.parent / "__pycache__").glob(f"{module.stem}.*.pyc")
+    return pyc
+
+
+def names_source(pyc: Path, source: Path) -> bool:
+    """Whether a timestamp byte-code file is that of ``source`` as it is (its mtime and size)."""
+    head = pyc.read_bytes()[:16]
+    st = source.stat()
+    return (struct.unpack("<I", head[4:8])[0], struct.unpack("<II", head[8:16])) == (
+        0,
+        (int(st.st_mtime) & 0xFFFFFFFF, st.st_size & 0xFFFFFFFF),
+    )
+
+
+def test_every_environment_virtualenv_creates_starts_with_a_patched_pip(tmp_path: Path) -> None:
+    """``apply --wheels`` patches virtualenv's seeding wheels with its table of their digests
+    (``BUNDLE_SHA256``, its byte-code, its RECORD): every environment it creates then starts with a
+    patched pip; ``revert`` gives every file back as it was."""
+    tool, wheels = virtualenv_tool(tmp_path)
+    module = tool.site / EMBED / "__init__.py"
+    pyc = compiled(tool, module)
+    tree = [*map(Path, wheels), module, pyc, *tool.site.glob("virtualenv-*.dist-info/RECORD")]
+    before = {p: p.read_bytes() for p in tree}
+    table = bundle_table(tool)
+    assert {w: table[Path(w).name] for w in wheels} == {w: sha_file(Path(w)) for w in wheels}
+
+    code, out, err = cli("apply", "--wheels", "--python", tool.python)
+
+    assert code == 0, err
+    assert all(Path(w).read_bytes() != before[Path(w)] for w in wheels)
+    table = bundle_table(tool)
+    assert {w: table[Path(w).name] for w in wheels} == {w: sha_file(Path(w)) for w in wheels}
+    text, old = module.read_text(encoding="utf-8"), before[module].decode("utf-8")
+    assert len(text) == len(old)
+    assert [a != b for a, b in zip(text.splitlines(), old.splitlines())].count(True) == len(wheels)  # digests only
+    assert names_source(pyc, module) and pyc.read_bytes() != before[pyc]
+    assert record_problems(tool) == []
+    made = create(tool, tmp_path, "seeded")
+    assert made.returncode == 0, made.stderr
+    assert created_pips(tmp_path / "seeded") == ["patched"]
+
+    code, out, err = cli("revert", "--wheels", "--python", tool.python)
+
+    assert code == 0, err
+    assert {p: p.read_bytes() for p in tree} == before
+    assert record_problems(tool) == []
+    made = create(tool, tmp_path, "reverted")
+    assert made.returncode == 0, made.stderr
+    assert created_pips(tmp_path / "reverted") == ["unpatched"]
+
+
+def test_a_virtualenv_whose_table_is_not_found_keeps_its_wheels(tmp_path: Path) -> None:
+    """Another virtualenv, whose table of digests is no dict literal: its wheels are left alone
+    with ``--wheels``, and the report says why; named, one is patched, with a warning."""
+    tool, wheels = virtualenv_tool(tmp_path)
+    module = tool.site / EMBED / "__init__.py"
+    with module.open("a", encoding="utf-8") as f:
+        f.write("BUNDLE_SHA256 = dict(BUNDLE_SHA256)\n")
+    before = {w: Path(w).read_bytes() for w in wheels}
+    text = module.read_bytes()
+
+    code, out, err = cli("apply", "--wheels", "--python", tool.python)
+
+    assert code == 0, err
+    assert {w: Path(w).read_bytes() for w in wheels} == before
+    assert (
+        f"{wheels[0]}: left alone: virtualenv checks the sha256 of its seeding wheels, and {module} has no BUNDLE_SHA256 dict literal"
+        in err
+    )
+    assert module.read_bytes() == text
+
+    code, out, err = cli("apply", wheels[0])
+
+    assert code == 0, err
+    assert Path(wheels[0]).read_bytes() != before[wheels[0]]
+    assert "it will refuse this wheel" in err
+    assert module.read_bytes() == text
+
+
+def test_an_immutable_table_leaves_the_wheel_as_it_was(tmp_path: Path, freeze: Callable[[Path], None]) -> None:
+    """virtualenv's module of digests cannot be replaced (``chattr +i``): no wheel, no table, no
+    record changes, and one line says which file."""
+    tool, wheels = virtualenv_tool(tmp_path)
+    module = tool.site / EMBED / "__init__.py"
+    tree = [*map(Path, wheels), module, *tool.site.glob("virtualenv-*.dist-info/RECORD")]
+    before = {p: p.read_bytes() for p in tree}
+    freeze(module)
+
+    code, out, err = cli("apply", "--wheels", "--python", tool.python)
+
+    assert code == 1, err
+    assert {p: p.read_bytes() for p in tree} == before
+    lines = [line for line in err.splitlines() if str(module) in line]
+    assert lines == [
+        f"pkgres-patcher: {module}: file is immutable (chattr +i): {w}!{PIP_VENDORED} left unchanged" for w in wheels
+    ]
+    made = create(tool, tmp_path, "seeded")
+    assert made.returncode == 0, made.stderr
