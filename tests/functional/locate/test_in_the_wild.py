@@ -37,6 +37,11 @@ PIPENV_PIP = "pipenv/patched/" + PIP_VENDORED
 EMBED = "virtualenv/seed/wheels/embed"
 
 
+#: the tool venv's base interpreter is shared with every other test (and the machine): its
+#: ensurepip wheels are never patched here (``--wheels`` with ``--python`` would)
+NOT_ENSUREPIP = ("--exclude", "*/ensurepip/_bundled/*")
+
+
 def wild(venv: Venv) -> None:
     """pex (its wheel for Python <= 3.11), zc.buildout and pipenv, and pdm for its look-alike
     (``pdm/models/working_set.py``), installed by real pip."""
@@ -202,7 +207,7 @@ def test_virtualenvs_seeding_wheels_are_its_artefacts(tmp_path: Path) -> None:
     assert all("(virtualenv)" in line for line in table.splitlines() if f"{EMBED}/pip-" in line), table
 
     before = {w: Path(w).read_bytes() for w in wheels}
-    code, out, err = cli("apply", "--python", tool.python)
+    code, out, err = cli("apply", *NOT_ENSUREPIP, "--python", tool.python)
     assert code == 0, err
     assert {w: Path(w).read_bytes() for w in wheels} == before  # left alone
     made = create(tool, tmp_path, "seeded")
@@ -276,7 +281,7 @@ def test_every_environment_virtualenv_creates_starts_with_a_patched_pip(tmp_path
     table = bundle_table(tool)
     assert {w: table[Path(w).name] for w in wheels} == {w: sha_file(Path(w)) for w in wheels}
 
-    code, out, err = cli("apply", "--wheels", "--python", tool.python)
+    code, out, err = cli("apply", "--wheels", *NOT_ENSUREPIP, "--python", tool.python)
 
     assert code == 0, err
     assert all(Path(w).read_bytes() != before[Path(w)] for w in wheels)
@@ -291,7 +296,7 @@ def test_every_environment_virtualenv_creates_starts_with_a_patched_pip(tmp_path
     assert made.returncode == 0, made.stderr
     assert created_pips(tmp_path / "seeded") == ["patched"]
 
-    code, out, err = cli("revert", "--wheels", "--python", tool.python)
+    code, out, err = cli("revert", "--wheels", *NOT_ENSUREPIP, "--python", tool.python)
 
     assert code == 0, err
     assert {p: p.read_bytes() for p in tree} == before
@@ -311,7 +316,7 @@ def test_a_virtualenv_whose_table_is_not_found_keeps_its_wheels(tmp_path: Path) 
     before = {w: Path(w).read_bytes() for w in wheels}
     text = module.read_bytes()
 
-    code, out, err = cli("apply", "--wheels", "--python", tool.python)
+    code, out, err = cli("apply", "--wheels", *NOT_ENSUREPIP, "--python", tool.python)
 
     assert code == 0, err
     assert {w: Path(w).read_bytes() for w in wheels} == before
@@ -338,7 +343,7 @@ def test_an_immutable_table_leaves_the_wheel_as_it_was(tmp_path: Path, freeze: C
     before = {p: p.read_bytes() for p in tree}
     freeze(module)
 
-    code, out, err = cli("apply", "--wheels", "--python", tool.python)
+    code, out, err = cli("apply", "--wheels", *NOT_ENSUREPIP, "--python", tool.python)
 
     assert code == 1, err
     assert {p: p.read_bytes() for p in tree} == before
