@@ -38,7 +38,7 @@ from patcher.pythons import (
     version_of,
 )
 from patcher.verification.results import CopyVerification, Escape, FaultPoint, Race, VerifyStatus
-from patcher.verification.scratch import KEEP, Own, Site, build_own, build_site, import_root
+from patcher.verification.scratch import KEEP, Own, Site, build_own, build_site, import_root, parent_inits
 
 __all__ = ["Progress", "probe_code", "verify_copy"]
 
@@ -242,10 +242,17 @@ def _differences(before: dict[str, Any], after: dict[str, Any]) -> tuple[str, ..
 
 
 def _choose(
-    copy: Copy, own: Own, pythons: Sequence[str], tmp: str, children: _Children, holding: Sequence[str] = ()
+    copy: Copy,
+    own: Own,
+    pythons: Sequence[str],
+    tmp: str,
+    children: _Children,
+    holding: Sequence[str] = (),
+    bare: Callable[[], Own] | None = None,
 ) -> tuple[_Target | None, dict[str, Any] | None, list[str]]:
-    """The first interpreter on which the copy's pristine text runs with nothing vanishing,
-    its listing, and why the others could not."""
+    """The first interpreter on which the copy's pristine text runs with nothing vanishing, in
+    the import context its project gives it (see :func:`_in_context`), its listing, and why the
+    others could not. ``bare`` lays the pristine copy out with its parent packages empty."""
     notes: list[str] = []
     tried: set[str] = set()
     first = candidates(copy, pythons, holding)
@@ -266,22 +273,52 @@ def _choose(
         work = os.path.join(tmp, f"py{len(tried)}")
         os.makedirs(work)
         target = _Target(python, own, build_site(work, version), work, children)
-        listing = run_probe(target, "list")
-        escapes = _escapes(listing)
-        root = import_root(copy)
-        if escapes and escapes[0].type in _IMPORT_ERRORS and root and not own.extra:
-            # no record said which files are its own: what it imports beside it (a debundled
-            # ``packaging``) is imported from where it lies, after everything of scratch
-            retry = target._replace(own=own._replace(extra=(root,)))
-            retried = run_probe(retry, "list")
-            if not _escapes(retried):
-                note = f"imports its dependencies from {root} (no RECORD lists them)"
-                return retry, retried, [*notes, note]
-        if not escapes:
-            return target, listing, notes
-        e = escapes[0]
+        chosen, listing, said, e = _in_context(copy, target, bare)
+        if chosen is not None and listing is not None:
+            return chosen, listing, [*notes, *said]
+        assert e is not None
         notes.append(f"cannot run on Python {version} ({python}) even unpatched: {e.type}: {e.message} in {e.phase}")
     return None, None, notes + _missing(copy, pythons)
+
+
+def _in_context(
+    copy: Copy, target: _Target, bare: Callable[[], Own] | None
+) -> tuple[_Target | None, dict[str, Any] | None, list[str], Escape | None]:
+    """The copy's pristine text run with nothing vanishing, as laid out; where it cannot import
+    what it needs, as its project imports it: its dependencies from the directory it lies in
+    (after everything of scratch: a debundled ``packaging``, zc.buildout's requirements), then
+    with the packages above its own directory laid out empty (``zc/buildout/__init__.py``
+    imports setuptools and pip: its project's needs, not pkg_resources'). The last escape when
+    none runs."""
+    listing = run_probe(target, "list")
+    escapes = _escapes(listing)
+    if not escapes:
+        return target, listing, [], None
+    first = escapes[0]
+    root = import_root(copy)
+    extra = target.own.extra or ((root,) if root else ())
+    tries: list[tuple[Own, str]] = []
+    if root and not target.own.extra:
+        why = " (no RECORD lists them)" if not copy.record else ""
+        tries.append((target.own._replace(extra=extra), f"imports its dependencies from {root}{why}"))
+    laid = bare() if bare is not None and first.type in _IMPORT_ERRORS else None
+    if laid is not None and laid.emptied:
+        note = (
+            f"imported with {', '.join(laid.emptied)} laid out empty: its project's code, which as it is "
+            f"cannot be imported here ({first.type}: {first.message})"
+        )
+        if extra:
+            note += f"; its dependencies imported from {root}"
+        tries.append((laid._replace(extra=extra), note))
+    for own, note in tries:
+        if escapes[0].type not in _IMPORT_ERRORS:
+            break
+        retry = target._replace(own=own)
+        retried = run_probe(retry, "list")
+        escapes = _escapes(retried)
+        if not escapes:
+            return retry, retried, [note], None
+    return None, None, [], escapes[0]
 
 
 def _missing(copy: Copy, pythons: Sequence[str]) -> list[str]:
@@ -340,11 +377,22 @@ def _verify_in(
     """:func:`verify_copy` in its scratch directory ``tmp``."""
     own = build_own(copy, text, os.path.join(tmp, "own"))
     own_pristine = own if pristine in (None, text) else build_own(copy, pristine, os.path.join(tmp, "pristine"))
+    inits = parent_inits(copy)
+    bare: list[Own] = []
+
+    def lay_bare() -> Own:  # once, for whichever interpreter needs it first
+        if not bare:
+            bare.append(build_own(copy, pristine or text, os.path.join(tmp, "pristine-bare"), inits))
+        return bare[0]
+
     say(f"{copy.location}: choosing an interpreter")
-    target, listing, notes = _choose(copy, own_pristine, pythons, tmp, children, holders)
+    target, listing, notes = _choose(copy, own_pristine, pythons, tmp, children, holders, lay_bare if inits else None)
     if target is None or listing is None:
         reason = "; ".join(notes) or "no interpreter to run it"
         return CopyVerification(copy, VerifyStatus.NOT_VERIFIABLE, reason=reason, notes=tuple(notes))
+    if target.own.emptied:  # the copy as found, laid out the same way
+        own_pristine = target.own
+        own = own_pristine if pristine in (None, text) else build_own(copy, text, os.path.join(tmp, "own-bare"), inits)
     target = target._replace(own=own._replace(extra=target.own.extra))
     _compile(target)
     version = listing.get("python")

@@ -5,10 +5,11 @@ victims, one distribution of every kind an installer leaves behind."""
 from __future__ import annotations
 
 import csv
+import glob
 import os
 import shutil
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 from patcher.bytecode.files import member_byte_code
@@ -27,6 +28,7 @@ __all__ = [
     "import_root",
     "make_victim",
     "module_of",
+    "parent_inits",
 ]
 
 #: every kind of victim, in the order they are reported
@@ -62,6 +64,9 @@ class Own(NamedTuple):
     #: entries put last on ``sys.path``: where the copy's own dependencies are imported from
     #: when no record lists its files (the directory it lies in, only read)
     extra: tuple[str, ...] = ()
+    #: the ``__init__.py`` of the packages above the copy's own directory laid out empty (their
+    #: project's imports, not pkg_resources'), relative to the import root; see :func:`build_own`
+    emptied: tuple[str, ...] = ()
 
 
 def _write(path: str, text: str) -> None:
@@ -170,32 +175,104 @@ def build_site(dest: str, pyver: str, kinds: Iterable[str] = VICTIM_KINDS) -> Si
     return Site(site, tuple(victims))
 
 
-def module_of(copy: Copy) -> tuple[tuple[str, ...], str]:
-    """The copy's file split at its import root: (parts of the root, module name)."""
+def _roots(copy: Copy) -> tuple[list[str], int, int]:
+    """The copy's path split, the depth of the root the path rules give it, and of its import root.
+
+    The import root is the one its project gives it: where the path rules put it (a top-level copy's
+    directory, the package that vendors it in ``<pkg>/_vendor/``, or the directory of the
+    namespace packages that one lies in -- ``zc/buildout/_vendor`` -- up to where its ``RECORD``
+    installed it), else -- a copy found by its
+    text inside another package -- the outermost package's directory; and below either, the
+    innermost directory an installer put the copy into (a ``*.dist-info/RECORD`` there lists
+    it): pex's ``pex/vendor/_vendored/<project>/``, which pex puts on ``sys.path``.
+    """
     if copy.member is None:
         parts = os.path.abspath(copy.file).split(os.sep)
-        found = rules.import_root(parts, DirIsPackage(os.sep))
+        is_package: rules.IsPackage = DirIsPackage(os.sep)
+        records: Callable[[Sequence[str]], list[bytes]] = _dir_records
     else:
         parts = copy.member.split("/")
         with zipfile.ZipFile(copy.file) as zf:
-            found = rules.import_root(parts, ZipIsPackage(zf.namelist()))
+            names = zf.namelist()
+            found_records = {n: zf.read(n) for n in names if n.endswith(".dist-info/RECORD")}
+        is_package = ZipIsPackage(names)
+
+        def records(directory: Sequence[str]) -> list[bytes]:
+            prefix = "/".join(directory) + "/" if directory else ""
+            return [
+                text
+                for name, text in found_records.items()
+                if name.startswith(prefix) and name[len(prefix) :].count("/") == 1
+            ]
+
+    found = rules.import_root(parts, is_package) or rules.nested_root(parts, is_package)
     if found is None:
         raise ValueError(f"{copy.location}: not a copy of pkg_resources")
-    depth = found[0]
+    outer = found[0]
+    if found[1] is not None:  # vendored: the vendoring package may lie in namespace packages
+        if copy.member is not None:
+            base = 0  # the archive's root is the sys.path entry
+        elif copy.record and os.path.basename(copy.record) == "RECORD":
+            base = len(os.path.dirname(os.path.dirname(os.path.abspath(copy.record))).split(os.sep))
+        else:
+            base = outer
+        if base < outer and all(part.isidentifier() for part in parts[base:outer]):
+            outer = base
+    return parts, outer, _installed_at(parts, outer, records)
+
+
+def module_of(copy: Copy) -> tuple[tuple[str, ...], str]:
+    """The copy's file split at its import root (see :func:`_roots`): (parts of the root, module name)."""
+    parts, _outer, depth = _roots(copy)
     inner = parts[depth:]
     names = inner[:-1] if inner[-1] == INIT else [*inner[:-1], inner[-1][: -len(".py")]]
     return tuple(parts[:depth]), ".".join(names)
 
 
+def _installed_at(parts: Sequence[str], depth: int, records: Callable[[Sequence[str]], list[bytes]]) -> int:
+    """The depth of the innermost directory below ``depth`` and above the copy whose
+    ``*.dist-info/RECORD`` lists the copy's file (as written relative to that directory), else ``depth``."""
+    holder = len(parts) - (2 if parts[-1] == INIT else 1)
+    for at in range(holder, depth, -1):
+        relative = "/".join(parts[at:]).encode("utf-8", "surrogateescape")
+        for text in records(parts[:at]):
+            if any(line.split(b",")[0].strip() == relative for line in text.splitlines()):
+                return at
+    return depth
+
+
+def _dir_records(directory: Sequence[str]) -> list[bytes]:
+    texts = []
+    for path in glob.glob(os.path.join(glob.escape(os.sep.join(directory) or os.sep), "*.dist-info", "RECORD")):
+        try:
+            with open(path, "rb") as f:
+                texts.append(f.read())
+        except OSError:
+            pass
+    return texts
+
+
+def parent_inits(copy: Copy) -> tuple[str, ...]:
+    """The ``__init__.py`` of every package between the copy's import root and the directory
+    holding it (``zc/buildout/__init__.py`` for ``zc/buildout/_vendor/pkg_resources``), relative
+    to the root: its project's code, which :func:`build_own` may lay out empty."""
+    holder = module_of(copy)[1].split(".")[:-1]
+    return tuple(os.path.join(*holder[:at], INIT) for at in range(1, len(holder)))
+
+
 def import_root(copy: Copy) -> str | None:
-    """The ``sys.path`` entry a copy lying in a directory is imported from (None for an archive or egg)."""
+    """Where a copy lying in a directory imports what is not its own from (None for an archive
+    or egg): the directory it is imported from, or -- installed inside a package, as pex's
+    ``_vendored/setuptools`` -- the one holding that package (pex itself, for its import hook)."""
     if copy.container is not Container.DIRECTORY:
         return None
-    return os.sep.join(module_of(copy)[0]) or os.sep
+    parts, outer, _depth = _roots(copy)
+    return os.sep.join(parts[:outer]) or os.sep
 
 
-def build_own(copy: Copy, text: bytes, dest: str) -> Own:
-    """The copy's distribution under ``dest``, its pkg_resources file holding ``text``.
+def build_own(copy: Copy, text: bytes, dest: str, emptied: Sequence[str] = ()) -> Own:
+    """The copy's distribution under ``dest``, its pkg_resources file holding ``text``, and
+    each of ``emptied`` (see :func:`parent_inits`) that it has laid out empty.
 
     A zipped egg or wheel is copied whole (the member replaced, byte-code of the copy left
     out so that the source is what runs); a directory egg whole; a copy in a site directory
@@ -213,7 +290,12 @@ def build_own(copy: Copy, text: bytes, dest: str) -> Own:
                     if not info.filename.endswith((".pyc", ".pyo")):
                         zf.extract(info, dest)
             _write_bytes(os.path.join(dest, *copy.member.split("/")), text)
-            return Own((os.path.join(dest, *root_parts),), module)
+            root = os.path.join(dest, *root_parts)
+            parts, outer, _depth = _roots(copy)
+            # installed inside a package (pex's _vendored/setuptools): that package importable too
+            holding = os.path.join(dest, *parts[:outer])
+            paths = (root,) if holding == root else (root, holding)
+            return Own(paths, module, emptied=_empty(root, emptied))
         egg = os.path.join(dest, os.path.basename(copy.file))
         with zipfile.ZipFile(copy.file) as zin, zipfile.ZipFile(egg, "w", zipfile.ZIP_DEFLATED) as zout:
             # a single module's byte-code lies beside it, not in its package: zipimport would load it
@@ -237,7 +319,17 @@ def build_own(copy: Copy, text: bytes, dest: str) -> Own:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             shutil.copyfile(source, target)
     _write_bytes(os.path.join(dest, relative), text)
-    return Own((dest,), module)
+    return Own((dest,), module, emptied=_empty(dest, emptied))
+
+
+def _empty(root: str, inits: Sequence[str]) -> tuple[str, ...]:
+    done = []
+    for init in inits:
+        path = os.path.join(root, init)
+        if os.path.isfile(path):
+            _write_bytes(path, b"")
+            done.append(init)
+    return tuple(done)
 
 
 def _compiled_below(name: str, package_dir: str) -> bool:

@@ -411,3 +411,64 @@ def test_run_with_picks_the_interpreter_and_python_stays_a_target(tmp_path: Path
 
     usage = subprocess.run([sys.executable, "-m", "patcher", "verify", "--help"], capture_output=True, text=True)
     assert "--run-with EXE" in usage.stdout and "--python EXE" in usage.stdout, usage.stdout
+
+
+# --- copies other tools keep (#22): verified in the import context their project gives them ---
+
+PEX_PIP = "pex/vendor/_vendored/pip/pip/_vendor/pkg_resources/__init__.py"
+PEX_SETUPTOOLS = "pex/vendor/_vendored/setuptools/pkg_resources/__init__.py"
+BUILDOUT = "zc/buildout/_vendor/pkg_resources/__init__.py"
+
+
+def by_file(document: dict[str, Any], site: Path) -> dict[str, dict[str, Any]]:
+    return {os.path.relpath(c["file"], site): c for c in copies(document)}
+
+
+def test_vendored_copies_run_as_their_project_imports_them(tmp_path: Path) -> None:
+    """pex puts ``pex/vendor/_vendored/<project>`` on ``sys.path`` (its ``RECORD`` there lists
+    the copy): its pip's copy runs as ``pip._vendor.pkg_resources``, its setuptools fork as
+    ``pkg_resources`` with pex importable; zc.buildout's copy runs as
+    ``zc.buildout._vendor.pkg_resources`` beside its ``jaraco_text``, zc.buildout's own
+    ``__init__`` (which imports setuptools and pip) laid out empty, ``packaging`` and
+    ``platformdirs`` (its requirements) from the site. Each unpatched fails as every
+    pkg_resources does; each patched passes."""
+    recent_python()  # zc.buildout 6 needs Python >= 3.10
+    venv = Venv(tmp_path / "venv")
+    venv.install(
+        download("pex", "2.105.2"),
+        download("zc.buildout", "6.0.1"),
+        download("packaging", "26.4"),
+        download("platformdirs", "4.14.9"),
+    )
+    before = by_file(cli("verify", str(venv.site), "--quick", "--json").json, venv.site)
+    assert sorted(before) == sorted([PEX_PIP, PEX_SETUPTOOLS, BUILDOUT])
+    for name, copy in before.items():
+        assert (copy["status"], died(copy)) == ("failed", ["egg-zip"]), (name, copy["reason"], copy["notes"])
+    assert f"imports its dependencies from {venv.site}" in before[PEX_SETUPTOOLS]["notes"]
+    [note] = before[BUILDOUT]["notes"]
+    assert note.startswith("imported with zc/buildout/__init__.py laid out empty") and "'setuptools'" in note, note
+
+    assert cli("apply", str(venv.site)).code == 0
+    after = by_file(cli("verify", str(venv.site), "--quick", "--json").json, venv.site)
+    assert {name: copy["status"] for name, copy in after.items()} == dict.fromkeys(before, "passed")
+
+
+def test_a_vendored_copy_in_a_wheel_runs_as_its_project_imports_it(tmp_path: Path) -> None:
+    """pex's wheel: both copies run from the wheel laid out in scratch, pex importable."""
+    recent_python()
+    run = cli("verify", str(download("pex", "2.105.2")), "--quick", "--json")
+    found = {c["member"]: c for c in copies(run.json)}
+    assert sorted(found) == sorted([PEX_PIP, PEX_SETUPTOOLS])
+    for member, copy in found.items():
+        assert (copy["status"], died(copy)) == ("failed", ["egg-zip"]), (member, copy["reason"])
+
+
+def test_not_verifiable_only_when_its_requirements_are_missing(tmp_path: Path) -> None:
+    """zc.buildout installed without its requirements: its copy cannot import ``packaging`` in
+    any interpreter, and the reason says so."""
+    recent_python()
+    venv = Venv(tmp_path / "venv")
+    venv.install(download("zc.buildout", "6.0.1"))
+    [copy] = copies(cli("verify", str(venv.site / BUILDOUT), "--quick", "--json").json)
+    assert copy["status"] == "not-verifiable"
+    assert "No module named 'packaging'" in copy["reason"], copy["reason"]
