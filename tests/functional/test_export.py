@@ -41,6 +41,12 @@ def unpack(archive: Path, into: Path) -> Path:
 
 
 def export(tmp_path: Path, requirement: str, layout: str, *extra: str, name: str = "") -> Path:
+    """``export`` run offline on the tests' cache, the release put there first (whatever ran before)."""
+    project, version = requirement.split("==")
+    if layout == "wheel":
+        download(project, version)
+    else:
+        real_sdist(project, version)
     output = tmp_path / (name or f"export-{layout}")
     run = cli(
         "export",

@@ -388,8 +388,9 @@ def test_a_tree_with_exports_series_applied_carries_the_fix(target: str, tmp_pat
     or applied by ``patch -p1`` in series order, make a tree that reads as patched too."""
     project, version, path = ROUND_TRIP[target]
     layout = "quilt" if target == "setuptools" and shutil.which("quilt") else "sdist"
+    sdist = real_sdist(project, version)  # into the tests' cache first: export reads it from there, offline
     output = export(tmp_path, f"{project}=={version}", layout)
-    tree = unpack(real_sdist(project, version), tmp_path / "src")
+    tree = unpack(sdist, tmp_path / "src")
     if layout == "quilt":
         env = {**os.environ, "QUILT_PATCHES": str(output), "QUILTRC": os.devnull}
         pushed = subprocess.run(["quilt", "push", "-a"], cwd=tree, env=env, capture_output=True, text=True)
