@@ -32,6 +32,7 @@ __all__ = [
     "put_back",
     "remove_stale_temps",
     "replace_file",
+    "write_bytes",
     "write_text",
 ]
 
@@ -177,7 +178,11 @@ def write_text(path: str, text: str, *, exclusive: bool = False) -> None:
 
     With ``exclusive`` an existing ``path`` is never replaced (``FileExistsError``).
     """
-    data = text.encode("utf-8")
+    write_bytes(path, text.encode("utf-8"), exclusive=exclusive)
+
+
+def write_bytes(path: str, data: bytes, *, exclusive: bool = False) -> None:
+    """:func:`write_text` of bytes."""
     if not exclusive and os.path.exists(path):
         atomic_write(path, lambda f: f.write(data))
         return

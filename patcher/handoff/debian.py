@@ -19,15 +19,16 @@ renamed, ``series`` last: until it is renamed, the new files are not part of the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
+from patcher.disk.atomic import Original, keep_originals, put_back, write_bytes
 from patcher.engine.difftext import file_diff
 from patcher.engine.patchset import PatchSet
 from patcher.errors import ExportError, WriteError, reason
@@ -224,79 +225,27 @@ def _names(placed: Sequence[Placed], patches: str, foreign: set[str]) -> dict[st
     return names
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _write_all(patches: str, files: dict[str, bytes], stale: Sequence[str]) -> None:
-    """Write ``files`` (names in ``patches``; ``series`` among them, renamed last) and remove
-    ``stale`` afterwards; on a failure before ``series`` is renamed, what was renamed is put back."""
+    """Write ``files`` (names in ``patches``) together or not at all: each atomically, ``series``
+    last, those written put back when one fails; then remove ``stale``."""
     made_dir = not os.path.isdir(patches)
-    staged: list[tuple[str, str]] = []
-    backups: list[tuple[str, str]] = []
-    placed: list[str] = []
+    targets = [os.path.join(patches, name) for name in sorted(files, key=lambda n: n == "series")]
+    originals: list[Original] = []
     try:
         os.makedirs(patches, exist_ok=True)
-        order = sorted(files, key=lambda n: n == "series")
-        for name in order:
-            fd, scratch = tempfile.mkstemp(prefix=f".{name}.", suffix=".pkgres-patcher", dir=patches)
-            staged.append((scratch, name))
-            with os.fdopen(fd, "wb") as f:
-                f.write(files[name])
-                f.flush()
-                os.fsync(f.fileno())
-            target = os.path.join(patches, name)
-            try:
-                mode = os.stat(target).st_mode & 0o7777
-            except FileNotFoundError:
-                mode = 0o666 & ~_umask()
-            os.chmod(scratch, mode)
-        for scratch, name in staged:
-            target = os.path.join(patches, name)
-            if os.path.exists(target):
-                backup = scratch + ".old"
-                os.link(target, backup)
-                backups.append((backup, target))
-            os.rename(scratch, target)
-            placed.append(target)
-        dir_fd = os.open(patches, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError as exc:
-        restored = {target for _, target in backups}
-        for backup, target in backups:
-            try:
-                os.rename(backup, target)
-            except OSError:
-                pass
-        for target in placed:
-            if target not in restored:
-                try:
-                    os.unlink(target)
-                except OSError:
-                    pass
-        for scratch, _ in staged:
-            try:
-                os.unlink(scratch)
-            except OSError:
-                pass
+        originals = keep_originals(targets)
+        for target in targets:
+            write_bytes(target, files[os.path.basename(target)])
+    except (OSError, WriteError) as exc:
+        put_back(originals)
         if made_dir:
-            try:
+            with contextlib.suppress(OSError):
                 os.rmdir(patches)
-            except OSError:
-                pass
-        raise WriteError(os.path.join(patches, "series"), reason(exc)) from None
-    for backup, _ in backups:
-        os.unlink(backup)
+        why = exc.reason if isinstance(exc, WriteError) else reason(exc)
+        raise WriteError(os.path.join(patches, "series"), why) from None
     for name in stale:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(patches, name))
-        except FileNotFoundError:
-            pass
 
 
 def export_debian(requirement: str, output: str, patchset: PatchSet) -> ExportReport:
